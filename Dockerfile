@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Multi-stage image for GPUBROKER v2: build wheels once, run as an unprivileged user under daphne.
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml requirements.lock ./
+COPY backend ./backend
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --upgrade pip \
+ && /opt/venv/bin/pip install -c requirements.lock .
+
+FROM python:3.12-slim AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=gpubroker.settings.production \
+    SERVE_STATIC=false
+RUN useradd --system --create-home --uid 10001 gpubroker
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=gpubroker:gpubroker backend /app/backend
+COPY --chown=gpubroker:gpubroker docker/entrypoint.sh /app/entrypoint.sh
+WORKDIR /app/backend
+USER gpubroker
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD python -c "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+ENTRYPOINT ["/app/entrypoint.sh"]
+CMD ["web"]

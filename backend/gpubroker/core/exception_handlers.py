@@ -1,0 +1,100 @@
+"""Ninja exception handlers: every error leaves the API in the SPEC envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from gpubroker.core.errors import (
+    ApiError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    api_error_response,
+    error_response,
+)
+from gpubroker.core.middleware import DATABASE_UNAVAILABLE
+
+logger = logging.getLogger("gpubroker.errors")
+
+
+def _location(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ninja/pydantic errors as `{fields: {name: message}, errors: [...]}` without inputs.
+
+    The offending input is not echoed: it may be a password or a megabyte of junk.
+    """
+    fields: dict[str, str] = {}
+    items = []
+    for err in errors:
+        field = _location(err.get("loc", ()))
+        message = str(err.get("msg", "invalid value"))
+        fields.setdefault(field, message)
+        items.append({"field": field, "message": message, "type": err.get("type", "")})
+    return {"fields": fields, "errors": items}
+
+
+def _validation_message(details: dict[str, Any]) -> str:
+    names = ", ".join(sorted(details["fields"])) or "request"
+    return f"Invalid input: {names}"
+
+
+def install_exception_handlers(api: NinjaAPI) -> None:
+    def on_api_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        if exc.http_status >= 500:
+            logger.error("api error %s: %s", exc.code, exc.message)
+        return api_error_response(exc)
+
+    def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
+        details = validation_details(list(exc.errors))
+        return error_response(422, _validation_message(details), details=details)
+
+    def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
+        return error_response(
+            401, "Authentication required", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    def on_forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
+        return error_response(403, "Forbidden")
+
+    def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        message = str(exc.message) if exc.status_code < 500 else "Internal server error"
+        return error_response(exc.status_code, message)
+
+    def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+        return error_response(404, "Not found")
+
+    def on_too_big(request: HttpRequest, exc: Any) -> HttpResponse:
+        return api_error_response(PayloadTooLarge())
+
+    def on_database(request: HttpRequest, exc: Any) -> HttpResponse:
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return api_error_response(ServiceUnavailable(DATABASE_UNAVAILABLE))
+
+    def on_unhandled(request: HttpRequest, exc: Any) -> HttpResponse:
+        # The one outer boundary: log everything, reveal nothing.
+        if isinstance(exc, OperationalError | InterfaceError):
+            return on_database(request, exc)
+        if isinstance(exc, DatabaseError) and "connection" in str(exc).lower():
+            return on_database(request, exc)
+        logger.exception("unhandled exception")
+        return error_response(500, "Internal server error")
+
+    api.add_exception_handler(ApiError, on_api_error)
+    api.add_exception_handler(ValidationError, on_validation)
+    api.add_exception_handler(AuthenticationError, on_auth)
+    api.add_exception_handler(AuthorizationError, on_forbidden)
+    api.add_exception_handler(PermissionDenied, on_forbidden)
+    api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(Http404, on_not_found)
+    api.add_exception_handler(RequestDataTooBig, on_too_big)
+    api.add_exception_handler(Exception, on_unhandled)

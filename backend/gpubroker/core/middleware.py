@@ -1,0 +1,115 @@
+"""Outermost request middleware: trace context, body-size cap, request log line.
+
+It runs on both the sync and the async path so it never forces Django to adapt the chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import empty
+
+from gpubroker.core.context import (
+    new_trace_id,
+    set_user_id,
+    trace_id_from_traceparent,
+    trace_id_var,
+    user_id_var,
+)
+from gpubroker.core.errors import PayloadTooLarge, ServiceUnavailable, api_error_response
+
+request_logger = logging.getLogger("gpubroker.request")
+logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "Database not available"
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _evaluated_user_id(request: HttpRequest) -> str:
+    """The session user's id if Django already loaded it; never triggers a query here."""
+    lazy_user = request.__dict__.get("user")
+    wrapped: Any = getattr(lazy_user, "_wrapped", empty)
+    if wrapped is empty or wrapped is None or not wrapped.is_authenticated:
+        return ""
+    return str(wrapped.pk)
+
+
+class RequestContextMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        started = self._begin(request)
+        too_large = self._refuse_oversized(request)
+        response = too_large or self.get_response(request)
+        return self._finish(request, response, started)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        started = self._begin(request)
+        too_large = self._refuse_oversized(request)
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        response = too_large or await get_response(request)
+        return self._finish(request, response, started)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        # Non-Ninja views (health, admin) get the same 503 as the API when PostgreSQL is gone.
+        if isinstance(exception, OperationalError | InterfaceError) or (
+            isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
+        ):
+            logger.warning("database unavailable: %s", exception.__class__.__name__)
+            return api_error_response(ServiceUnavailable(DATABASE_UNAVAILABLE))
+        return None
+
+    @staticmethod
+    def _begin(request: HttpRequest) -> float:
+        incoming = trace_id_from_traceparent(request.META.get("HTTP_TRACEPARENT"))
+        trace_id_var.set(incoming or new_trace_id())
+        set_user_id(None)
+        return time.perf_counter()
+
+    @staticmethod
+    def _refuse_oversized(request: HttpRequest) -> HttpResponseBase | None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and _declared_length(request) > limit:
+            return api_error_response(
+                PayloadTooLarge(f"Request body exceeds {limit} bytes", details={"max_bytes": limit})
+            )
+        return None
+
+    @staticmethod
+    def _finish(request: HttpRequest, response: Any, started: float) -> Any:
+        trace_id = trace_id_var.get()
+        response["X-Trace-Id"] = trace_id
+        user_id = user_id_var.get() or _evaluated_user_id(request)
+        request_logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": user_id or None,
+            },
+        )
+        return response

@@ -1,0 +1,22 @@
+"""Protocol routing, kept apart from asgi.py so tests can build the same application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+from apps.websocket_gateway.routing import websocket_urlpatterns
+
+
+def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
+    http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+    return ProtocolTypeRouter(
+        {
+            "http": http_app,
+            "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        }
+    )

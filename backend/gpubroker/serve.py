@@ -1,0 +1,91 @@
+"""`make run`: migrate, load reference data and the demo market, then serve.
+
+    python -m gpubroker.serve [--host 127.0.0.1] [--port 8000] [--no-ingest]
+
+Runs daphne in the foreground and, unless `--no-ingest`, the ingestion loop beside it; Ctrl-C
+stops both. Expects DATABASE_URL and REDIS_URL (`python -m gpubroker.embedded` provides them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+# Loaders run at start when their command exists; later ones may depend on earlier ones.
+REFERENCE_DATA_COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("load_gpu_specs", ()),
+    ("sync_providers", ()),
+)
+
+
+def prepare() -> None:
+    import django
+    from django.core.management import call_command, get_commands
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=1)
+    available = get_commands()
+    for name, args in REFERENCE_DATA_COMMANDS:
+        if name in available:
+            call_command(name, *args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Migrate, load demo data and serve GPUBROKER.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-ingest", action="store_true", help="do not run the ingestion loop")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
+    prepare()
+
+    from django.conf import settings
+    from django.core.management import get_commands
+
+    children: list[subprocess.Popen[bytes]] = []
+    if not args.no_ingest and "sync_providers" in get_commands():
+        interval = str(settings.PROVIDER_SYNC_INTERVAL_SECONDS)
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_providers", "--loop", "--interval", interval]
+            )
+        )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            # Our middleware writes one JSON line per request; daphne's own access log would
+            # duplicate it in another format.
+            "-v",
+            "0",
+            "-b",
+            args.host,
+            "-p",
+            str(args.port),
+            "gpubroker.asgi:application",
+        ]
+    )
+    children.append(server)
+    print(f"GPUBROKER serving on http://{args.host}:{args.port}/ (docs: /api/v2/docs)", flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    status = server.wait()
+    stop(signal.SIGTERM, None)
+    for child in children:
+        child.wait()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""Complete settings for GPUBROKER.
+
+The environment is read exactly once, here, through django-environ. Every variable is listed
+with a comment in `.env.example`. `development.py`, `production.py` and `test.py` only adjust.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+import environ
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+REPO_DIR = BACKEND_DIR.parent
+VAR_DIR = REPO_DIR / "var"
+
+env = environ.Env()
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "corsheaders",
+    "channels",
+    "django_prometheus",
+    "ninja",
+    "apps.auth_app",
+    "apps.providers",
+    "apps.kpi",
+    "apps.math_core",
+    "apps.ai_assistant",
+    "apps.websocket_gateway",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "gpubroker.core.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "gpubroker.urls"
+ASGI_APPLICATION = "gpubroker.asgi.application"
+WSGI_APPLICATION = "gpubroker.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------------------
+# No SQLite fallback: the models rely on PostgreSQL (ArrayField, GIN and partial indexes).
+# `python -m gpubroker.embedded` starts embedded servers and exports these two URLs when unset.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+REDIS_URL = env.str("REDIS_URL", default="")
+DB_CONNECT_TIMEOUT_SECONDS = env.int("DB_CONNECT_TIMEOUT_SECONDS", default=2)
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
+
+DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+# Health checks on reuse let a restarted PostgreSQL be picked up again without a restart.
+_database = dj_database_url.parse(
+    DATABASE_URL or "postgres://unset/unset",
+    conn_max_age=DB_CONN_MAX_AGE,
+    conn_health_checks=True,
+)
+_database.setdefault("OPTIONS", {})
+_database["OPTIONS"].update(
+    {
+        "connect_timeout": DB_CONNECT_TIMEOUT_SECONDS,
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+    }
+)
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL or "redis://127.0.0.1:6379/0",
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="gpubroker"),
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        },
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL or "redis://127.0.0.1:6379/0"],
+            "prefix": env.str("CHANNEL_LAYER_PREFIX", default="gpubroker"),
+        },
+    }
+}
+
+# --- Auth ----------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "auth_app.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)
+JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="", multiline=True)
+JWT_PUBLIC_KEY_PREVIOUS = env.str("JWT_PUBLIC_KEY_PREVIOUS", default="", multiline=True)
+JWT_ISSUER = env.str("JWT_ISSUER", default="gpubroker")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="gpubroker-api")
+JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=15 * 60)
+JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=7 * 24 * 3600)
+# Development may generate a key pair under var/ when the PEMs are unset; production may not.
+JWT_GENERATE_DEV_KEYS = env.bool("JWT_GENERATE_DEV_KEYS", default=False)
+INTEGRATIONS_ENCRYPTION_KEY: list[str] = env.list("INTEGRATIONS_ENCRYPTION_KEY", default=[])
+INTEGRATIONS_GENERATE_DEV_KEY = env.bool("INTEGRATIONS_GENERATE_DEV_KEY", default=False)
+ARGON2_MAX_CONCURRENT_HASHES = env.int("ARGON2_MAX_CONCURRENT_HASHES", default=2)
+
+# --- Rate limits (per second unless named otherwise) ---------------------------------------------
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+RATE_LIMIT_ANON_RPS = env.int("RATE_LIMIT_ANON_RPS", default=10)
+RATE_LIMIT_IP_PER_MINUTE = env.int("RATE_LIMIT_IP_PER_MINUTE", default=1000)
+RATE_LIMIT_PLAN_RPS = {
+    "free": env.int("RATE_LIMIT_FREE_RPS", default=10),
+    "pro": env.int("RATE_LIMIT_PRO_RPS", default=100),
+    "enterprise": env.int("RATE_LIMIT_ENTERPRISE_RPS", default=1000),
+}
+RATE_LIMIT_LOGIN_PER_MINUTE = env.int("RATE_LIMIT_LOGIN_PER_MINUTE", default=10)
+
+# --- Providers and ingestion ---------------------------------------------------------------------
+GPUBROKER_PROVIDER_MODE = env.str("GPUBROKER_PROVIDER_MODE", default="replay")
+PROVIDER_FIXTURES_DIR = env.path(
+    "PROVIDER_FIXTURES_DIR",
+    default=BACKEND_DIR / "apps" / "providers" / "tests" / "fixtures" / "providers",
+)
+PROVIDER_SYNC_INTERVAL_SECONDS = env.int("PROVIDER_SYNC_INTERVAL_SECONDS", default=300)
+PROVIDERS_LIST_CACHE_TTL_SECONDS = env.int("PROVIDERS_LIST_CACHE_TTL_SECONDS", default=60)
+
+# --- WebSocket -----------------------------------------------------------------------------------
+WS_HEARTBEAT_SECONDS = env.float("WS_HEARTBEAT_SECONDS", default=30.0)
+WS_SNAPSHOT_LIMIT = env.int("WS_SNAPSHOT_LIMIT", default=200)
+WS_MAX_BACKLOG = env.int("WS_MAX_BACKLOG", default=1000)
+WS_DEFAULT_TENANT_LIMIT = env.int("WS_DEFAULT_TENANT_LIMIT", default=10)
+
+# --- AI assistant (wave 2) -----------------------------------------------------------------------
+SOMA_AGENT_URL = env.str("SOMA_AGENT_URL", default="")
+
+# --- HTTP hardening ------------------------------------------------------------------------------
+# Bodies above this are refused with 413-class envelope before any parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=REPO_DIR / "staticfiles")
+
+# --- Observability -------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "gpubroker.core.logging.ContextFilter"}},
+    "formatters": {"json": {"()": "gpubroker.core.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own request logger duplicates our request line and prints tracebacks.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        "daphne": {"level": "WARNING"},
+        "asyncio": {"level": "WARNING"},
+    },
+}
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# Daphne serves Swagger UI's bundled assets itself unless nginx serves collected static files.
+SERVE_STATIC = env.bool("SERVE_STATIC", default=True)
+CSRF_FAILURE_VIEW = "gpubroker.core.views.csrf_failure"

@@ -1,0 +1,50 @@
+"""The ASGI application under a real daphne process, and the WebSocket route in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from gpubroker.asgi import application
+from gpubroker.testing.processes import daphne_server
+
+
+@pytest.mark.slow
+def test_daphne_serves_health_docs_and_static(tmp_path: Path) -> None:
+    with daphne_server(tmp_path) as server:
+        health = httpx.get(f"{server.base_url}/health", timeout=5)
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        docs = httpx.get(f"{server.base_url}/api/v2/docs", timeout=5)
+        assert docs.status_code == 200
+        bundle = httpx.get(f"{server.base_url}/static/ninja/swagger-ui-bundle.js", timeout=5)
+        assert bundle.status_code == 200
+        assert len(bundle.content) > 100_000
+        missing = httpx.get(f"{server.base_url}/api/v2/nope", timeout=5)
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "NOT_FOUND"
+        metrics = httpx.get(f"{server.base_url}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert "django_http_requests_total_by_method_total" in metrics.text
+
+
+@pytest.mark.asyncio
+async def test_websocket_route_accepts_on_ws_path() -> None:
+    communicator = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    connected, _ = await communicator.connect()
+    assert connected is True
+    await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_websocket_from_foreign_origin_is_refused() -> None:
+    communicator = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"origin", b"http://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert connected is False

@@ -1,0 +1,68 @@
+"""Structured JSON logs: one object per line, request lines, and no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.test import Client
+
+from gpubroker.core.logging import REDACTED, JsonFormatter, redact, redact_text
+
+
+def test_request_line_has_the_contract_fields(client: Client, json_logs) -> None:
+    response = client.get("/api/v2/ping")
+    lines = [r for r in json_logs.records if r["logger"] == "gpubroker.request"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["message"] == "request"
+    assert line["method"] == "GET"
+    assert line["path"] == "/api/v2/ping"
+    assert line["status"] == 200
+    assert isinstance(line["duration_ms"], float)
+    assert line["user_id"] is None
+    assert line["trace_id"] == response["X-Trace-Id"]
+    assert line["level"] == "INFO"
+    assert line["timestamp"].endswith("+00:00")
+
+
+def test_every_line_of_a_request_carries_its_trace_id(client: Client, json_logs) -> None:
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    client.get("/nowhere", headers={"traceparent": f"00-{trace}-b7ad6b7169203331-01"})
+    assert json_logs.records
+    assert {r["trace_id"] for r in json_logs.records} == {trace}
+
+
+def test_secrets_never_reach_the_logs(client: Client, json_logs) -> None:
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhQGIuYyJ9.c2lnbmF0dXJlLXZhbHVl"
+    client.get(
+        "/api/v2/ping?api_key=sk-live-123456",
+        headers={"authorization": f"Bearer {jwt}", "x-api-key": "sk-live-123456"},
+    )
+    logger = logging.getLogger("gpubroker.test")
+    logger.info("login attempt password=hunter2hunter2 token: %s", jwt)
+    logger.info("structured", extra={"api_key": "sk-live-123456", "payload": {"password": "p4ss"}})
+    text = json_logs.text
+    for secret in (jwt, "hunter2hunter2", "sk-live-123456", "p4ss"):
+        assert secret not in text
+    assert REDACTED in text
+
+
+def test_redact_masks_nested_secret_keys() -> None:
+    cleaned = redact({"user": "a@b.c", "auth": {"refresh_token": "r", "Authorization": "x"}})
+    assert cleaned == {
+        "user": "a@b.c",
+        "auth": {"refresh_token": REDACTED, "Authorization": REDACTED},
+    }
+
+
+def test_redact_text_masks_bearer_and_key_values() -> None:
+    assert redact_text("Authorization: Bearer abc.def") == f"Authorization: Bearer {REDACTED}"
+    assert redact_text('{"api_key": "k-1"}') == f'{{"api_key": "{REDACTED}"}}'
+
+
+def test_formatter_emits_one_json_object_per_record() -> None:
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "multi\nline", None, None)
+    rendered = JsonFormatter().format(record)
+    assert "\n" not in rendered
+    assert json.loads(rendered)["message"] == "multi\nline"
