@@ -1,0 +1,126 @@
+"""Vultr Cloud GPU adapter.
+
+Sources used for the API shape:
+- Vultr API v2, https://www.vultr.com/api/#tag/plans/operation/list-plans: ``GET
+  /v2/plans?type=vcg`` (public, no key) → ``{"plans": [{id, vcpu_count, ram (MB), disk (GB),
+  disk_count, bandwidth, monthly_cost, hourly_cost, type, locations[], gpu_vram_gb,
+  gpu_type}], "meta": {"total", "links": {"next", "prev"}}}`` with cursor pagination.
+- dstackai/gpuhunt ``providers/vultr.py`` (``gpu_type`` like "NVIDIA_A100"; fractional plans
+  whose ``gpu_vram_gb`` is a slice of one card).
+
+Vultr sells fractional (vGPU) slices of a card as well as whole cards. A slice is not the GPU
+its name says (a 4 GB share of an A100 80GB), so slices are left out on purpose and are not
+counted as skipped; whole-card plans are offered per location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from apps.providers.adapters.base import (
+    Credentials,
+    FetchResult,
+    ProviderAdapter,
+    ProviderOffer,
+    RecordError,
+    merge_results,
+    parse_records,
+    require,
+    round_gb,
+    to_decimal,
+    to_float,
+)
+
+#: VRAM of one whole card for each ``gpu_type`` Vultr sells; used to tell whole-card plans
+#: (VRAM a multiple of this) from fractional slices and to derive the card count.
+FULL_CARD_VRAM_GB: Final[Mapping[str, int]] = {
+    "NVIDIA_A16": 16,
+    "NVIDIA_A40": 48,
+    "NVIDIA_A100": 80,
+    "NVIDIA_L40S": 48,
+    "NVIDIA_H100": 80,
+    "NVIDIA_GH200": 96,
+    "NVIDIA_B200": 180,
+    "AMD_MI300X": 192,
+    "AMD_MI325X": 256,
+}
+
+#: Vultr location ids are airport codes.
+LOCATION_COUNTRY: Final[Mapping[str, str]] = {
+    "ewr": "US", "ord": "US", "dfw": "US", "sea": "US", "lax": "US", "atl": "US",
+    "sjc": "US", "mia": "US", "hnl": "US", "yto": "CA", "mex": "MX", "sao": "BR",
+    "scl": "CL", "ams": "NL", "lhr": "GB", "man": "GB", "fra": "DE", "cdg": "FR",
+    "waw": "PL", "mad": "ES", "sto": "SE", "tlv": "IL", "jnb": "ZA", "nrt": "JP",
+    "itm": "JP", "icn": "KR", "sgp": "SG", "bom": "IN", "del": "IN", "blr": "IN",
+    "syd": "AU", "mel": "AU",
+}  # fmt: skip
+
+_MAX_PAGES: Final = 20
+
+
+class VultrAdapter(ProviderAdapter):
+    name = "vultr"
+    display_name = "Vultr"
+    website_url = "https://www.vultr.com"
+    api_base_url = "https://api.vultr.com/v2"
+    documentation_url = "https://www.vultr.com/api/#tag/plans"
+    requires_credentials = False
+    supports_booking = False
+    price_source = "api"
+
+    async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        results: list[FetchResult] = []
+        cursor: str | None = None
+        for _ in range(_MAX_PAGES):
+            params: dict[str, Any] = {"type": "vcg", "per_page": 500}
+            if cursor:
+                params["cursor"] = cursor
+            payload = await self.request_json(
+                "GET", "/plans", credentials=credentials, params=params
+            )
+            plans = self.expect_list(self.top_level(payload, "plans"), "plans")
+            results.append(parse_records(plans, self._parse_plan))
+            links = (payload.get("meta") or {}).get("links") or {}
+            cursor = links.get("next") or None
+            if not cursor:
+                break
+        return merge_results(results)
+
+    def _parse_plan(self, plan: Mapping[str, Any]) -> Iterator[ProviderOffer]:
+        plan_id = str(require(plan, "id"))
+        gpu_type = str(require(plan, "gpu_type"))
+        vram = to_float(require(plan, "gpu_vram_gb"), "gpu_vram_gb")
+        card_vram = FULL_CARD_VRAM_GB.get(gpu_type)
+        if card_vram is None:
+            raise RecordError(f"unknown gpu_type {gpu_type!r}: cannot tell the card count")
+        if vram < card_vram or vram % card_vram:
+            return  # fractional vGPU slice, deliberately not offered
+        gpu_count = int(vram // card_vram)
+        common: dict[str, Any] = {
+            "gpu_name_raw": gpu_type.replace("_", " "),
+            "gpu_count": gpu_count,
+            "gpu_memory_gb": float(card_vram),
+            "cpu_cores": to_float(require(plan, "vcpu_count"), "vcpu_count"),
+            "ram_gb": round_gb(to_float(require(plan, "ram"), "ram") / 1024, 1),
+            "storage_gb": to_float(require(plan, "disk"), "disk"),
+            "storage_type": "NVMe",
+            "price_per_hour": to_decimal(require(plan, "hourly_cost"), "hourly_cost"),
+            "is_spot": False,
+        }
+        raw = {"plan": plan_id, "monthly_cost": plan.get("monthly_cost")}
+        locations = plan.get("locations")
+        if locations is None:
+            raise RecordError("missing field 'locations'")
+        if not locations:
+            yield ProviderOffer(external_id=plan_id, availability="unavailable", raw=raw, **common)
+            return
+        for location in locations:
+            yield ProviderOffer(
+                external_id=f"{plan_id}:{location}",
+                region=str(location),
+                country=LOCATION_COUNTRY.get(str(location)),
+                availability="available",
+                raw=raw,
+                **common,
+            )
