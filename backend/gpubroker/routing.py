@@ -9,6 +9,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+from apps.websocket_gateway.middleware import QueryTokenAuthMiddleware
 from apps.websocket_gateway.routing import websocket_urlpatterns
 
 
@@ -17,6 +18,9 @@ def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
     return ProtocolTypeRouter(
         {
             "http": http_app,
-            "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+            # Origin first: a foreign page is refused before its token is even decoded.
+            "websocket": AllowedHostsOriginValidator(
+                QueryTokenAuthMiddleware(URLRouter(websocket_urlpatterns))
+            ),
         }
     )

@@ -1,0 +1,114 @@
+"""Client filters for the price stream: parsing, validation and matching.
+
+Framework-free on purpose: the relay calls `StreamFilters.matches` for every local socket on
+every update, so it must be cheap and must not touch the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MAX_FILTER_TEXT_LENGTH = 100
+_TEXT_FIELDS = ("gpu", "provider", "region")
+FILTER_FIELDS = (*_TEXT_FIELDS, "max_price")
+
+
+class FilterError(ValueError):
+    """The `filters` object of a `subscribe` message is invalid.
+
+    `errors` maps each offending field (or `filters` itself) to a human-readable message; the
+    client's previous filters stay in force.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class StreamFilters:
+    """What one client wants to see. Every unset field matches everything.
+
+    - `gpu`: case-insensitive substring of the GPU name (display, canonical or raw name).
+    - `provider`: provider name (`Provider.name`), case-insensitive exact match.
+    - `region`: region, case-insensitive exact match.
+    - `max_price`: hourly price ceiling. An update matches when its old *or* new price is within
+      the ceiling, so a client also learns that an offer it shows has left its range.
+
+    Text fields are stored lower-cased so matching does no allocation beyond one `lower()` of
+    the update's own value.
+    """
+
+    gpu: str | None = None
+    provider: str | None = None
+    region: str | None = None
+    max_price: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The filters as sent back to the client (unset fields omitted)."""
+        return {name: value for name in FILTER_FIELDS if (value := getattr(self, name)) is not None}
+
+    def cache_key(self) -> tuple[str | float | None, ...]:
+        """A hashable identity, used to share one snapshot query between identical filters."""
+        return (self.gpu, self.provider, self.region, self.max_price)
+
+    def matches(self, update: Mapping[str, Any]) -> bool:
+        """Whether a validated price update (see `updates.parse_price_update`) is wanted."""
+        if self.gpu is not None and self.gpu not in str(update["gpu"]).lower():
+            return False
+        if self.provider is not None and self.provider != str(update["provider"]).lower():
+            return False
+        if self.region is not None and self.region != str(update["region"]).lower():
+            return False
+        if self.max_price is not None:
+            prices = [p for p in (update["old_price"], update["new_price"]) if p is not None]
+            if not prices or min(prices) > self.max_price:
+                return False
+        return True
+
+
+def parse_filters(raw: object) -> StreamFilters:
+    """Validate the `filters` value of a `subscribe` message.
+
+    `None` (or a missing key, which the caller passes as `None`) means "everything". Unknown keys,
+    non-string text values, empty or over-long strings and non-positive, non-finite or boolean
+    prices are rejected with every problem listed at once. A key set to `null` is unset.
+    """
+    if raw is None:
+        return StreamFilters()
+    if not isinstance(raw, dict):
+        raise FilterError({"filters": "must be an object"})
+    errors: dict[str, str] = {}
+    for key in raw:
+        if key not in FILTER_FIELDS:
+            errors[str(key)] = "unknown filter"
+    values: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors[name] = "must be a string"
+            continue
+        value = value.strip()
+        if not value:
+            errors[name] = "must not be empty"
+        elif len(value) > MAX_FILTER_TEXT_LENGTH:
+            errors[name] = f"must be at most {MAX_FILTER_TEXT_LENGTH} characters"
+        else:
+            values[name] = value.lower()
+    max_price = raw.get("max_price")
+    if max_price is not None:
+        # bool is an int subclass; `true` is not a price.
+        if isinstance(max_price, bool) or not isinstance(max_price, int | float):
+            errors["max_price"] = "must be a number"
+        elif not math.isfinite(max_price) or max_price <= 0:
+            errors["max_price"] = "must be a positive finite number"
+        else:
+            values["max_price"] = float(max_price)
+    if errors:
+        raise FilterError(errors)
+    return StreamFilters(**values)

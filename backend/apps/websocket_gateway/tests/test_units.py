@@ -1,0 +1,197 @@
+"""Framework-free parts: filters, message parsing, the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
+from apps.websocket_gateway.outbox import Outbox, SnapshotRequest
+from apps.websocket_gateway.updates import (
+    MalformedPriceUpdate,
+    parse_price_update,
+    snapshot_frame,
+)
+
+UPDATE = {
+    "offer_id": "o-1",
+    "provider": "VastAI",
+    "gpu": "H100-80G",
+    "region": "US-East",
+    "old_price": 2.5,
+    "new_price": 2.25,
+    "availability_status": "available",
+    "timestamp": "2025-01-01T00:00:00+00:00",
+}
+
+
+def test_parse_filters_normalises_and_unsets_nulls() -> None:
+    filters = parse_filters({"gpu": " H100 ", "provider": "VastAI", "region": None, "max_price": 3})
+
+    assert filters == StreamFilters(gpu="h100", provider="vastai", region=None, max_price=3.0)
+    assert filters.as_dict() == {"gpu": "h100", "provider": "vastai", "max_price": 3.0}
+
+
+def test_parse_filters_missing_means_everything() -> None:
+    assert parse_filters(None) == StreamFilters()
+
+
+@pytest.mark.parametrize(
+    ("raw", "errors"),
+    [
+        ([], {"filters": "must be an object"}),
+        ({"gpu": ""}, {"gpu": "must not be empty"}),
+        ({"gpu": "x" * 101}, {"gpu": "must be at most 100 characters"}),
+        ({"max_price": True}, {"max_price": "must be a number"}),
+        ({"max_price": "3"}, {"max_price": "must be a number"}),
+        ({"max_price": 0}, {"max_price": "must be a positive finite number"}),
+        ({"max_price": float("inf")}, {"max_price": "must be a positive finite number"}),
+        ({"sort": "price"}, {"sort": "unknown filter"}),
+    ],
+)
+def test_parse_filters_rejects(raw: object, errors: dict[str, str]) -> None:
+    with pytest.raises(FilterError) as caught:
+        parse_filters(raw)
+    assert caught.value.errors == errors
+
+
+@pytest.mark.parametrize(
+    ("filters", "matches"),
+    [
+        (StreamFilters(), True),
+        (StreamFilters(gpu="h100"), True),
+        (StreamFilters(gpu="a100"), False),
+        (StreamFilters(provider="vastai"), True),
+        (StreamFilters(provider="vast"), False),
+        (StreamFilters(region="us-east"), True),
+        (StreamFilters(max_price=2.25), True),
+        (StreamFilters(max_price=2.2), False),
+    ],
+)
+def test_filters_match_update(filters: StreamFilters, matches: bool) -> None:
+    assert filters.matches(parse_price_update(json.dumps(UPDATE)).data) is matches
+
+
+def test_max_price_matches_new_offer_without_old_price() -> None:
+    data = parse_price_update(json.dumps({**UPDATE, "old_price": None})).data
+
+    assert StreamFilters(max_price=2.25).matches(data) is True
+    assert StreamFilters(max_price=2.0).matches(data) is False
+
+
+def test_parse_price_update_keeps_spec_keys_only_and_accepts_numeric_strings() -> None:
+    update = parse_price_update(json.dumps({**UPDATE, "new_price": "2.2500", "extra": 1}))
+
+    assert update.data == {**UPDATE, "new_price": 2.25}
+    assert json.loads(update.frame) == {
+        "type": "price_update",
+        "data": {**UPDATE, "new_price": 2.25},
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff",
+        "not json",
+        "[]",
+        json.dumps({**UPDATE, "offer_id": ""}),
+        json.dumps({**UPDATE, "new_price": None}),
+        json.dumps({**UPDATE, "new_price": True}),
+        json.dumps({**UPDATE, "old_price": "cheap"}),
+        json.dumps({k: v for k, v in UPDATE.items() if k != "region"}),
+    ],
+)
+def test_parse_price_update_rejects_malformed(raw: bytes | str) -> None:
+    with pytest.raises(MalformedPriceUpdate):
+        parse_price_update(raw)
+
+
+def test_snapshot_frame_is_valid_json() -> None:
+    frame = snapshot_frame(
+        reason="connect", filters={"gpu": "h100"}, offers_json='[{"a":1}]', is_truncated=False
+    )
+
+    assert json.loads(frame) == {
+        "type": "snapshot",
+        "data": {
+            "reason": "connect",
+            "filters": {"gpu": "h100"},
+            "truncated": False,
+            "offers": [{"a": 1}],
+        },
+    }
+
+
+def test_outbox_coalesces_latest_price_per_offer_in_first_queued_order() -> None:
+    outbox = Outbox(max_backlog=10)
+
+    outbox.put_update("a", "a1")
+    outbox.put_update("b", "b1")
+    outbox.put_update("a", "a2")
+
+    assert outbox.backlog == 2
+    assert outbox.coalesced_count == 1
+    assert [outbox.take_nowait(), outbox.take_nowait(), outbox.take_nowait()] == ["a2", "b1", None]
+
+
+def test_outbox_reports_overflow_past_max_backlog() -> None:
+    outbox = Outbox(max_backlog=2)
+
+    results = [
+        outbox.put_update("a", "1"),
+        outbox.put_update("b", "2"),
+        outbox.put_update("a", "3"),
+    ]
+    overflow = outbox.put_update("c", "4")
+
+    assert results == [True, True, True]
+    assert overflow is False
+
+
+def test_outbox_snapshot_supersedes_queued_updates_and_goes_first() -> None:
+    outbox = Outbox(max_backlog=10)
+    outbox.put_update("a", "a1")
+    outbox.put_control("pong")
+
+    outbox.request_snapshot("subscribe")
+    outbox.put_update("b", "b1")
+
+    assert [outbox.take_nowait() for _ in range(4)] == [
+        SnapshotRequest(reason="subscribe"),
+        "pong",
+        "b1",
+        None,
+    ]
+
+
+def test_outbox_holds_everything_while_paused_and_keeps_one_heartbeat() -> None:
+    outbox = Outbox(max_backlog=10)
+    outbox.put_heartbeat("hb")
+    outbox.put_heartbeat("hb")
+    outbox.pause()
+    outbox.put_update("a", "a1")
+    outbox.put_heartbeat("hb")
+
+    paused = outbox.take_nowait()
+    outbox.resume()
+
+    assert paused is None
+    assert [outbox.take_nowait() for _ in range(3)] == ["hb", "a1", None]
+
+
+@pytest.mark.asyncio
+async def test_outbox_take_waits_for_resume() -> None:
+    outbox = Outbox(max_backlog=10)
+    outbox.pause()
+    outbox.put_update("a", "a1")
+    waiter = asyncio.create_task(outbox.take())
+    await asyncio.sleep(0.05)
+    was_done = waiter.done()
+
+    outbox.resume()
+
+    assert was_done is False
+    assert await asyncio.wait_for(waiter, 1) == "a1"
