@@ -9,9 +9,10 @@ import uuid
 from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -43,6 +44,10 @@ class Provider(models.Model):
     last_error = models.TextField(null=True, blank=True)
     sync_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
     price_source = models.CharField(max_length=20, default="api")
+    # The ingestion process's circuit breaker, mirrored here so every web process can show it.
+    breaker_state = models.CharField(max_length=16, default="closed")
+    breaker_open_until = models.DateTimeField(null=True, blank=True)
+    quarantined_names = ArrayField(models.TextField(), default=list, blank=True)
 
     class Meta:
         db_table = "providers"
@@ -113,6 +118,11 @@ class GPUOffer(models.Model):
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
+            # Case-insensitive substring search (`gpu=h100`) on display and raw names.
+            GinIndex(OpClass(Upper("gpu_type"), name="gin_trgm_ops"), name="offers_gpu_type_trgm"),
+            GinIndex(
+                OpClass(Upper("gpu_name_raw"), name="gin_trgm_ops"), name="offers_gpu_raw_trgm"
+            ),
         ]
 
     def __str__(self) -> str:

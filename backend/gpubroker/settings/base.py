@@ -166,12 +166,21 @@ RATE_LIMIT_LOGIN_PER_MINUTE = env.int("RATE_LIMIT_LOGIN_PER_MINUTE", default=10)
 
 # --- Providers and ingestion ---------------------------------------------------------------------
 GPUBROKER_PROVIDER_MODE = env.str("GPUBROKER_PROVIDER_MODE", default="replay")
-PROVIDER_FIXTURES_DIR = env.path(
-    "PROVIDER_FIXTURES_DIR",
-    default=BACKEND_DIR / "apps" / "providers" / "tests" / "fixtures" / "providers",
+PROVIDER_FIXTURES_DIR = Path(
+    env.str("PROVIDER_FIXTURES_DIR", default="")
+    or BACKEND_DIR / "apps" / "providers" / "tests" / "fixtures" / "providers"
 )
 PROVIDER_SYNC_INTERVAL_SECONDS = env.int("PROVIDER_SYNC_INTERVAL_SECONDS", default=300)
 PROVIDERS_LIST_CACHE_TTL_SECONDS = env.int("PROVIDERS_LIST_CACHE_TTL_SECONDS", default=60)
+# Platform credentials for live ingestion of providers whose price APIs need a key.
+PROVIDER_API_KEYS = {
+    "vastai": env.str("VASTAI_API_KEY", default=""),
+    "runpod": env.str("RUNPOD_API_KEY", default=""),
+    "lambda": env.str("LAMBDA_API_KEY", default=""),
+    "shadeform": env.str("SHADEFORM_API_KEY", default=""),
+}
+VERDA_CLIENT_ID = env.str("VERDA_CLIENT_ID", default="")
+VERDA_CLIENT_SECRET = env.str("VERDA_CLIENT_SECRET", default="")
 
 # --- WebSocket -----------------------------------------------------------------------------------
 WS_HEARTBEAT_SECONDS = env.float("WS_HEARTBEAT_SECONDS", default=30.0)
@@ -194,7 +203,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=REPO_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or REPO_DIR / "staticfiles")
 
 # --- Observability -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

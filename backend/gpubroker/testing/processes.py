@@ -93,3 +93,16 @@ def daphne_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def database_url(settings_dict: Mapping[str, object]) -> str:
+    """A DATABASE_URL for the database Django is connected to (e.g. the test database)."""
+    from urllib.parse import quote
+
+    host = str(settings_dict.get("HOST") or "")
+    port = str(settings_dict.get("PORT") or "")
+    user = quote(str(settings_dict.get("USER") or ""), safe="")
+    netloc = quote(host, safe="") if host.startswith("/") else host
+    if port:
+        netloc = f"{netloc}:{port}"
+    return f"postgres://{user}@{netloc}/{settings_dict['NAME']}"

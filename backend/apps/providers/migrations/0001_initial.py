@@ -64,9 +64,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "reliability_score",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=3, null=True
-                    ),
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=3, null=True),
                 ),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
@@ -120,15 +118,11 @@ class Migration(migrations.Migration):
                 ("preemptible", models.BooleanField(default=False)),
                 (
                     "sla_uptime",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=5, null=True
-                    ),
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True),
                 ),
                 (
                     "network_speed_gbps",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=8, null=True
-                    ),
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True),
                 ),
                 (
                     "compliance_tags",

@@ -80,9 +80,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="gpuoffer",
             name="spot_price_per_hour",
-            field=models.DecimalField(
-                blank=True, decimal_places=4, max_digits=8, null=True
-            ),
+            field=models.DecimalField(blank=True, decimal_places=4, max_digits=8, null=True),
         ),
         migrations.AddField(
             model_name="gpuoffer",
@@ -97,9 +95,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="gpuoffer",
             name="reliability",
-            field=models.DecimalField(
-                blank=True, decimal_places=4, max_digits=5, null=True
-            ),
+            field=models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True),
         ),
         migrations.AddField(
             model_name="gpuoffer",
@@ -311,9 +307,7 @@ class Migration(migrations.Migration):
                                 fields=["offer", "-recorded_at"],
                                 name="price_history_offer_time_idx",
                             ),
-                            models.Index(
-                                fields=["recorded_at"], name="price_history_time_idx"
-                            ),
+                            models.Index(fields=["recorded_at"], name="price_history_time_idx"),
                         ],
                     },
                 ),
@@ -364,8 +358,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="userofferinteraction",
-            index=models.Index(
-                fields=["user", "offer"], name="interactions_user_offer_idx"
-            ),
+            index=models.Index(fields=["user", "offer"], name="interactions_user_offer_idx"),
         ),
     ]

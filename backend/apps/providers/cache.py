@@ -1,0 +1,61 @@
+"""The offer-listing cache (SPEC: key `providers:list:<sha256 of sorted params>`, TTL 60 s).
+
+Keys live in Django's Redis cache; invalidation deletes every listing key (ingestion calls it
+after commit). Any Redis failure degrades to "no cache" with a logged warning, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+from django.core.cache import cache
+
+from gpubroker.core.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+LISTING_PREFIX = "providers:list:"
+
+
+def listing_cache_key(params: Mapping[str, Any]) -> str:
+    canonical = json.dumps(
+        {key: params[key] for key in sorted(params) if params[key] is not None},
+        sort_keys=True,
+        default=str,
+        separators=(",", ":"),
+    )
+    return LISTING_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def listing_cache_get(key: str) -> Any | None:
+    try:
+        return cache.get(key)
+    except redis.RedisError as exc:
+        logger.warning("listing cache read failed, serving from PostgreSQL: %s", exc)
+        return None
+
+
+def listing_cache_set(key: str, value: Any, ttl_seconds: int) -> None:
+    try:
+        cache.set(key, value, ttl_seconds)
+    except redis.RedisError as exc:
+        logger.warning("listing cache write failed: %s", exc)
+
+
+def listing_cache_invalidate() -> int:
+    """Delete every cached listing page; returns how many keys went."""
+    pattern = cache.make_key(LISTING_PREFIX + "*")
+    try:
+        client = get_redis()
+        keys = list(client.scan_iter(match=pattern, count=500))
+        if keys:
+            client.unlink(*keys)
+        return len(keys)
+    except redis.RedisError as exc:
+        logger.warning("listing cache invalidation failed: %s", exc)
+        return 0

@@ -1,0 +1,70 @@
+"""`manage.py sync_providers [--provider X ...] [--loop --interval 300]`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.providers.adapters.registry import UnknownProviderError, default_registry
+from apps.providers.services.sync import provider_sync
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Fetch offers from providers (replay or live) into the catalogue."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--provider", action="append", dest="providers", default=None)
+        parser.add_argument("--loop", action="store_true", help="sync forever")
+        parser.add_argument(
+            "--interval",
+            type=int,
+            default=settings.PROVIDER_SYNC_INTERVAL_SECONDS,
+            help="seconds between rounds with --loop",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        names: list[str] = options["providers"] or default_registry.list_adapters()
+        for name in names:
+            if name not in default_registry:
+                raise CommandError(
+                    str(UnknownProviderError(name, default_registry.list_adapters()))
+                )
+        if options["interval"] < 1:
+            raise CommandError("--interval must be at least 1 second")
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        if options["loop"]:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        while True:
+            self._round(names)
+            if not options["loop"]:
+                return
+            deadline = time.monotonic() + options["interval"]
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(0.5)
+            if stopping:
+                return
+
+    def _round(self, names: list[str]) -> None:
+        for name in names:
+            result = provider_sync(provider_name=name)
+            line = (
+                f"{name}: {result.status} seen={result.offers_seen} new={result.offers_inserted}"
+                f" changed={result.offers_changed} gone={result.offers_gone}"
+                f" skipped={result.offers_skipped} quarantined={result.offers_quarantined}"
+            )
+            if result.error:
+                line += f" error={result.error}"
+            self.stdout.write(line)

@@ -1,0 +1,1 @@
+"""Provider services: ingestion (`sync`), integrations and bookings."""

@@ -1,0 +1,146 @@
+"""Adapter dataclasses → `gpu_offers` rows.
+
+Every provider GPU string is resolved through the shared catalogue; an unresolved one is kept
+with `gpu_model = NULL` (quarantined: stored, counted and reported, never listed) rather than
+dropped or guessed. Values the v1 columns cannot hold are rejected here, per offer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from apps.math_core.catalogue import resolve_gpu_detailed
+from apps.providers.adapters.base import ProviderOffer
+
+# gpu_offers.price_per_hour is DECIMAL(8,4).
+MAX_STORABLE_PRICE = Decimal("9999.9999")
+UNSPECIFIED_REGION = "global"
+
+
+class OfferRejected(ValueError):
+    """This offer cannot be stored; ingestion skips and counts it."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """One row of gpu_offers as ingestion writes it (id and timestamps added by the upsert)."""
+
+    external_id: str
+    gpu_type: str
+    gpu_memory_gb: int
+    cpu_cores: int | None
+    ram_gb: int | None
+    storage_gb: int | None
+    storage_type: str | None
+    price_per_hour: Decimal
+    currency: str
+    region: str
+    availability_status: str
+    min_rental_time: int | None
+    spot_pricing: bool
+    preemptible: bool
+    network_speed_gbps: Decimal | None
+    gpu_count: int
+    gpu_model: str | None
+    gpu_name_raw: str
+    spot_price_per_hour: Decimal | None
+    country: str | None
+    interconnect: str | None
+    reliability: Decimal | None
+    quarantine_reason: str | None
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _clip(text: str | None, length: int) -> str | None:
+    return None if text is None else text[:length]
+
+
+def offer_row(offer: ProviderOffer) -> OfferRow:
+    """Normalise one adapter offer; raises OfferRejected for values v1's columns cannot hold."""
+    if len(offer.external_id) > 255:
+        raise OfferRejected("external_id longer than 255 characters")
+    if offer.price_per_hour > MAX_STORABLE_PRICE:
+        raise OfferRejected(f"price {offer.price_per_hour} exceeds the storable maximum")
+    spot = offer.spot_price_per_hour
+    if spot is not None and spot > MAX_STORABLE_PRICE:
+        spot = None
+    resolution = resolve_gpu_detailed(offer.gpu_name_raw, offer.gpu_memory_gb)
+    gpu = resolution.gpu
+    if gpu is not None:
+        memory = round(gpu.vram_gb)
+    elif offer.gpu_memory_gb is not None and math.isfinite(offer.gpu_memory_gb):
+        memory = round(offer.gpu_memory_gb)
+    else:
+        memory = 0
+    network = None
+    if offer.network_speed_gbps is not None:
+        network = min(Decimal(str(round(offer.network_speed_gbps, 2))), Decimal("999999.99"))
+    return OfferRow(
+        external_id=offer.external_id,
+        gpu_type=(gpu.gpu_model if gpu else offer.gpu_name_raw)[:100],
+        gpu_memory_gb=memory,
+        cpu_cores=_whole(offer.cpu_cores),
+        ram_gb=_whole(offer.ram_gb),
+        storage_gb=_whole(offer.storage_gb),
+        storage_type=_clip(offer.storage_type, 50),
+        price_per_hour=offer.price_per_hour,
+        currency=offer.currency,
+        region=(offer.region or offer.country or UNSPECIFIED_REGION)[:100],
+        availability_status=offer.availability,
+        min_rental_time=(
+            None if offer.min_rental_hours is None else math.ceil(offer.min_rental_hours)
+        ),
+        spot_pricing=offer.is_spot,
+        preemptible=offer.is_spot,
+        network_speed_gbps=network,
+        gpu_count=offer.gpu_count,
+        gpu_model=gpu.gpu_model if gpu else None,
+        gpu_name_raw=offer.gpu_name_raw[:255],
+        spot_price_per_hour=spot,
+        country=_clip(offer.country, 64),
+        interconnect=_clip(offer.interconnect, 32),
+        reliability=(
+            None if offer.reliability is None else Decimal(str(round(offer.reliability, 4)))
+        ),
+        quarantine_reason=None if gpu else resolution.reason,
+    )
+
+
+def row_values(row: OfferRow, *, offer_id: Any, provider_id: Any, now: datetime) -> dict[str, Any]:
+    """Column → value for the bulk upsert."""
+    return {
+        "id": offer_id,
+        "provider_id": provider_id,
+        "external_id": row.external_id,
+        "gpu_type": row.gpu_type,
+        "gpu_memory_gb": row.gpu_memory_gb,
+        "cpu_cores": row.cpu_cores,
+        "ram_gb": row.ram_gb,
+        "storage_gb": row.storage_gb,
+        "storage_type": row.storage_type,
+        "price_per_hour": row.price_per_hour,
+        "currency": row.currency,
+        "region": row.region,
+        "availability_status": row.availability_status,
+        "min_rental_time": row.min_rental_time,
+        "spot_pricing": row.spot_pricing,
+        "preemptible": row.preemptible,
+        "network_speed_gbps": row.network_speed_gbps,
+        "gpu_count": row.gpu_count,
+        "gpu_model": row.gpu_model,
+        "gpu_name_raw": row.gpu_name_raw,
+        "spot_price_per_hour": row.spot_price_per_hour,
+        "country": row.country,
+        "interconnect": row.interconnect,
+        "reliability": row.reliability,
+        "created_at": now,
+        "updated_at": now,
+        "last_seen_at": now,
+    }

@@ -1,0 +1,119 @@
+"""Set-based writes for ingestion: one statement per step, whatever the batch size.
+
+Each function takes an open cursor inside the caller's transaction. Arrays are passed whole and
+expanded server-side with `unnest`, so 50,000 offers cost one round trip, not 50,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+# (column, PostgreSQL array type) for the per-row values of the upsert.
+_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "uuid"),
+    ("external_id", "text"),
+    ("gpu_type", "text"),
+    ("gpu_memory_gb", "int"),
+    ("cpu_cores", "int"),
+    ("ram_gb", "int"),
+    ("storage_gb", "int"),
+    ("storage_type", "text"),
+    ("price_per_hour", "numeric"),
+    ("currency", "text"),
+    ("region", "text"),
+    ("availability_status", "text"),
+    ("min_rental_time", "int"),
+    ("spot_pricing", "bool"),
+    ("preemptible", "bool"),
+    ("network_speed_gbps", "numeric"),
+    ("gpu_count", "int"),
+    ("gpu_model", "text"),
+    ("gpu_name_raw", "text"),
+    ("spot_price_per_hour", "numeric"),
+    ("country", "text"),
+    ("interconnect", "text"),
+    ("reliability", "numeric"),
+)
+_UPDATED_ON_CONFLICT = [name for name, _ in _ROW_COLUMNS if name not in ("id", "external_id")]
+
+
+def _upsert_sql() -> str:
+    names = [name for name, _ in _ROW_COLUMNS]
+    arrays = ", ".join(f"%({name})s::{pg_type}[]" for name, pg_type in _ROW_COLUMNS)
+    updates = ",\n    ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED_ON_CONFLICT)
+    columns = ", ".join(names)
+    selected = ", ".join(f"t.{name}" for name in names)
+    # Built from the constant column table above; no value ever reaches the SQL text.
+    return f"""
+INSERT INTO gpu_offers ({columns}, provider_id, compliance_tags, is_stale,
+                        created_at, updated_at, last_seen_at)
+SELECT {selected}, %(provider_id)s, %(tags)s::text[], false, %(now)s, %(now)s, %(now)s
+FROM unnest({arrays}) AS t({columns})
+ON CONFLICT (provider_id, external_id) DO UPDATE SET
+    {updates},
+    compliance_tags = EXCLUDED.compliance_tags,
+    is_stale = false,
+    updated_at = EXCLUDED.updated_at,
+    last_seen_at = EXCLUDED.last_seen_at
+"""  # noqa: S608
+
+
+UPSERT_SQL = _upsert_sql()
+
+HISTORY_SQL = """
+INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at)
+SELECT gen_random_uuid(), t.offer_id, t.price, t.availability, %(now)s
+FROM unnest(%(offer_id)s::uuid[], %(price)s::numeric[], %(availability)s::text[])
+     AS t(offer_id, price, availability)
+"""
+
+MARK_GONE_SQL = """
+UPDATE gpu_offers SET availability_status = 'unavailable', is_stale = true, updated_at = %(now)s
+WHERE id = ANY(%(ids)s::uuid[])
+"""
+
+
+def offers_bulk_upsert(
+    cursor: Any,
+    *,
+    rows: Sequence[dict[str, Any]],
+    provider_id: UUID,
+    compliance_tags: list[str],
+    now: datetime,
+) -> None:
+    """INSERT … ON CONFLICT (provider_id, external_id) DO UPDATE for every row at once."""
+    if not rows:
+        return
+    params: dict[str, Any] = {name: [row[name] for row in rows] for name, _ in _ROW_COLUMNS}
+    params.update({"provider_id": provider_id, "tags": compliance_tags, "now": now})
+    cursor.execute(UPSERT_SQL, params)
+
+
+def price_history_bulk_insert(
+    cursor: Any,
+    *,
+    entries: Sequence[tuple[UUID, Decimal, str]],
+    now: datetime,
+) -> None:
+    """One price_history row per (offer_id, price, availability)."""
+    if not entries:
+        return
+    cursor.execute(
+        HISTORY_SQL,
+        {
+            "offer_id": [entry[0] for entry in entries],
+            "price": [entry[1] for entry in entries],
+            "availability": [entry[2] for entry in entries],
+            "now": now,
+        },
+    )
+
+
+def offers_mark_gone(cursor: Any, *, offer_ids: Sequence[UUID], now: datetime) -> None:
+    """Offers absent from a successful sync: unavailable and stale, never deleted."""
+    if offer_ids:
+        cursor.execute(MARK_GONE_SQL, {"ids": list(offer_ids), "now": now})
