@@ -1,0 +1,23 @@
+"""`manage.py load_gpu_specs`: upsert the canonical GPU catalogue into gpu_benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from apps.math_core.services import gpu_specs_load
+
+
+class Command(BaseCommand):
+    help = (
+        "Load GPU specifications from apps/math_core/data/gpus.json into gpu_benchmarks, with "
+        "tokens/s and images/minute from the documented throughput model. Idempotent."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = gpu_specs_load()
+        self.stdout.write(
+            f"GPU specs: {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged"
+        )

@@ -1,0 +1,931 @@
+"""Math endpoints and commands: validate against the domain, call the pure algorithms, map errors.
+
+Every AlgorithmInputError from ``algorithms/`` becomes a 400 BAD_REQUEST whose message starts with
+the field name and whose details carry ``{"field": ...}``. Specs for calculations come from the
+canonical catalogue (``catalogue.py``, the same data ``gpu_specs_load`` copies into
+``gpu_benchmarks``); formulas and constants are in docs/kpi-formulas.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from apps.math_core.algorithms.collaborative import (
+    DEFAULT_ALPHA,
+    DEFAULT_FACTORS,
+    DEFAULT_ITERATIONS,
+    DEFAULT_REGULARIZATION,
+    AlsModel,
+    popularity_scores,
+    train_als,
+)
+from apps.math_core.algorithms.content_based import OfferFeatures, WorkloadProfile
+from apps.math_core.algorithms.ensemble import DEFAULT_WEIGHTS, ensemble_recommend
+from apps.math_core.algorithms.errors import AlgorithmInputError
+from apps.math_core.algorithms.kpi import (
+    DECODE_EFFICIENCY,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PRECISION,
+    FLOPS_PER_PARAM_PER_TOKEN,
+    MEMORY_OVERHEAD_FRACTION,
+    MOE_TOTAL_PARAMS_BILLION,
+    PRECISION_BYTES,
+    RUNTIME_OVERHEAD_GB_PER_GPU,
+    cost_per_gflop,
+    cost_per_token,
+    decode_tokens_per_second,
+    gpus_needed_for_memory,
+    parse_model_size,
+)
+from apps.math_core.algorithms.model_profiles import MODEL_PROFILES
+from apps.math_core.algorithms.topsis import MAX_ALTERNATIVES, MAX_CRITERIA, topsis
+from apps.math_core.algorithms.workload import (
+    DIFFUSION_EFFICIENCY,
+    DIFFUSION_STEPS_BY_QUALITY,
+    estimate_workload,
+)
+from apps.math_core.catalogue import GpuModel, Precision, all_gpus, gpu_by_model
+from apps.math_core.models import GPUBenchmark, RecommenderModel
+from apps.math_core.schemas import EnsembleWeightsIn, InlineOfferIn, WorkloadProfileIn
+from apps.math_core.selectors import (
+    INTERACTION_KIND_WEIGHTS,
+    PRICE_CURRENCY,
+    ResolvedGpu,
+    gpu_spec_resolve,
+    interaction_count_for_user,
+    interaction_rows,
+    interaction_totals_by_offer,
+    offer_map_by_ids,
+    offer_price_ranges_per_gpu,
+    recommender_model_artefact,
+    recommender_model_latest_id,
+)
+from apps.providers.models import GPUOffer
+from gpubroker.core.errors import BadRequest, Forbidden
+
+
+def _bad_request(field_name: str, message: str, **details: Any) -> BadRequest:
+    return BadRequest(f"{field_name}: {message}", details={"field": field_name, **details})
+
+
+@contextmanager
+def _algorithm_errors(rename: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Re-raise AlgorithmInputError as a 400 naming the request field (``rename`` maps the
+    algorithm's argument names to request field names)."""
+    try:
+        yield
+    except AlgorithmInputError as exc:
+        name = exc.field
+        for prefix, replacement in (rename or {}).items():
+            if name == prefix or name.startswith(f"{prefix}."):
+                name = replacement + name[len(prefix) :]
+                break
+        raise _bad_request(name, exc.message) from exc
+
+
+def _resolve_gpu(gpu_type: str, field_name: str = "gpu_type") -> ResolvedGpu:
+    resolved = gpu_spec_resolve(gpu_type=gpu_type)
+    if resolved is None:
+        raise _bad_request(
+            field_name,
+            f"unknown or ambiguous GPU {gpu_type!r}; use a canonical name or alias from "
+            "GET /api/v2/math/benchmarks (e.g. 'H100 SXM', 'A100 SXM 80GB', 'RTX 4090')",
+        )
+    return resolved
+
+
+# -- GPU specs (load_gpu_specs) ---------------------------------------------------------------
+
+SPEC_WEIGHT_PRECISION = "fp16"
+SPEC_MODEL_SIZES: Mapping[str, float] = {
+    "tokens_per_second_7b": 7.0,
+    "tokens_per_second_13b": 13.0,
+    "tokens_per_second_70b": 70.0,
+}
+SPEC_IMAGE_MODEL = "SDXL"
+SPEC_IMAGE_QUALITY = "medium"
+
+
+def _spec_throughput_model() -> str:
+    sdxl = MODEL_PROFILES[SPEC_IMAGE_MODEL].diffusion
+    assert sdxl is not None  # SDXL is a diffusion profile by construction
+    steps = DIFFUSION_STEPS_BY_QUALITY[SPEC_IMAGE_QUALITY]
+    return (
+        "tokens_per_second_{7b,13b,70b}: analytic decode model (apps.math_core.algorithms.kpi."
+        "decode_tokens_per_second), not a measurement: min(e x bandwidth_GB/s / (P x "
+        f"{PRECISION_BYTES[SPEC_WEIGHT_PRECISION]:g} B), e x dense_fp16_TFLOPS x 1e12 / "
+        f"({FLOPS_PER_PARAM_PER_TOKEN:g} x P x 1e9)) with P = 7/13/70 billion parameters, "
+        f"{SPEC_WEIGHT_PRECISION} weights, batch {DEFAULT_BATCH_SIZE}, one GPU, efficiency e = "
+        f"{DECODE_EFFICIENCY:g}; null when P x {PRECISION_BYTES[SPEC_WEIGHT_PRECISION]:g} B x "
+        f"{1 + MEMORY_OVERHEAD_FRACTION:g} exceeds vram_gb - {RUNTIME_OVERHEAD_GB_PER_GPU:g} GB. "
+        f"image_gen_per_minute: {SPEC_IMAGE_MODEL} at {sdxl.native_resolution}x"
+        f"{sdxl.native_resolution}, {steps} steps x {sdxl.tflops_per_step:g} TFLOPs per step at "
+        f"{DIFFUSION_EFFICIENCY:g} of dense fp16 peak on one GPU (apps.math_core.algorithms."
+        f"workload, quality {SPEC_IMAGE_QUALITY!r}); null when the pipeline does not fit."
+    )
+
+
+def gpu_spec_throughput(*, gpu: GpuModel) -> dict[str, float | None]:
+    """The derived columns of one spec row: tokens/s for 7B/13B/70B and SDXL images/minute."""
+    values: dict[str, float | None] = {}
+    for column, params_billion in SPEC_MODEL_SIZES.items():
+        values[column] = decode_tokens_per_second(
+            params_billion=params_billion,
+            bytes_per_param=PRECISION_BYTES[SPEC_WEIGHT_PRECISION],
+            memory_bandwidth_gbps=gpu.memory_bandwidth_gbps,
+            dense_tflops=gpu.tflops_fp16,
+            vram_gb=gpu.vram_gb,
+            gpu_count=1,
+            batch_size=DEFAULT_BATCH_SIZE,
+        )
+    # One image in an hour needs one replica, so the tier's throughput is one GPU's rate.
+    estimate = estimate_workload(
+        workload_type="image_generation",
+        quantity=1,
+        duration_hours=1,
+        quality=SPEC_IMAGE_QUALITY,
+        model_name=SPEC_IMAGE_MODEL,
+        gpus=[gpu],
+    )
+    tiers = [tier for tier in estimate.recommended_gpu_tiers if tier.gpus_needed == 1]
+    values["image_gen_per_minute"] = tiers[0].est_throughput * 60 if tiers else None
+    return values
+
+
+def _spec_row_values(gpu: GpuModel, throughput_model: str) -> dict[str, Any]:
+    return {
+        "family": gpu.family,
+        "variant": gpu.variant,
+        "vendor": gpu.vendor,
+        "architecture": gpu.architecture,
+        "vram_gb": float(gpu.vram_gb),
+        "memory_bandwidth_gbps": gpu.memory_bandwidth_gbps,
+        "tflops_fp32": gpu.tflops_fp32,
+        "tflops_fp16": gpu.tflops_fp16,
+        "tflops_bf16": gpu.tflops_bf16,
+        "tflops_fp8": gpu.tflops_fp8,
+        "tops_int8": gpu.tops_int8,
+        "tdp_watts": gpu.tdp_watts,
+        **gpu_spec_throughput(gpu=gpu),
+        "aliases": list(gpu.aliases),
+        "throughput_model": throughput_model,
+        "source": gpu.source,
+        "verified_at": gpu.verified_at,
+    }
+
+
+@dataclass(frozen=True)
+class GpuSpecsLoadResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def gpu_specs_load() -> GpuSpecsLoadResult:
+    """Upsert every catalogue GPU into gpu_benchmarks; idempotent (a second run changes nothing).
+
+    Rows whose gpu_model is no longer in the catalogue are left alone (nothing deletes specs
+    that offers or admins may still reference).
+    """
+    throughput_model = _spec_throughput_model()
+    created = updated = unchanged = 0
+    with transaction.atomic():
+        existing = {row.gpu_model: row for row in GPUBenchmark.objects.select_for_update()}
+        for gpu in all_gpus():
+            values = _spec_row_values(gpu, throughput_model)
+            row = existing.get(gpu.gpu_model)
+            if row is None:
+                GPUBenchmark.objects.create(gpu_model=gpu.gpu_model, **values)
+                created += 1
+                continue
+            changed = [name for name, value in values.items() if getattr(row, name) != value]
+            if not changed:
+                unchanged += 1
+                continue
+            for name in changed:
+                setattr(row, name, values[name])
+            row.save(update_fields=[*changed, "updated_at"])
+            updated += 1
+    return GpuSpecsLoadResult(created=created, updated=updated, unchanged=unchanged)
+
+
+# -- cost per token ---------------------------------------------------------------------------
+
+# Confidence of a cost-per-token figure: the throughput is an analytic model (efficiency 0.6 of
+# peak, +/- ~20% against published single-stream measurements), so it starts below 1 and drops
+# for every further assumption. Rules are listed in docs/kpi-formulas.md.
+TOKEN_BASE_CONFIDENCE = 0.7
+ASSUMED_FORM_FACTOR_PENALTY = 0.1
+MULTI_GPU_PENALTY = 0.1
+MOE_PENALTY = 0.2
+MIN_CONFIDENCE = 0.1
+
+
+@dataclass(frozen=True)
+class CostPerTokenDetails:
+    method: str
+    formula: str
+    gpu_model: str
+    gpu_resolved_from: str
+    used_default_form_factor: bool
+    model_size: str
+    params_billion: float
+    precision: str
+    precision_assumed: bool
+    bytes_per_param: float
+    weights_gb: float
+    gpu_count: int
+    gpus_needed: int
+    memory_bandwidth_gbps: float
+    dense_tflops: float
+    compute_precision: str
+    efficiency: float
+    batch_size: int
+    memory_bound_tokens_per_second: float
+    compute_bound_tokens_per_second: float
+    limited_by: str
+    confidence_notes: list[str]
+
+
+@dataclass(frozen=True)
+class CostPerTokenResult:
+    cost_per_token: float
+    cost_per_million_tokens: float
+    tokens_per_second: float
+    confidence: float
+    calculation_details: CostPerTokenDetails
+
+
+def _decode_compute_rate(gpu: GpuModel, weight_precision: str) -> tuple[str, float]:
+    """Precision and dense TFLOPS of the decode matmuls.
+
+    fp32 weights compute in fp32 and bf16 in bf16; fp16, fp8, int8 and int4 weights are
+    dequantised to fp16 for the matmul (weight-only quantisation), so they use the fp16 rate.
+    """
+    compute: Precision = (
+        "fp32" if weight_precision == "fp32" else "bf16" if weight_precision == "bf16" else "fp16"
+    )
+    rate = gpu.peak_tflops(compute)
+    if rate is None:
+        raise _bad_request(
+            "precision", f"{gpu.gpu_model} does not support {compute} ({gpu.source})"
+        )
+    return compute, rate
+
+
+def cost_per_token_calculate(
+    *,
+    price_per_hour: float,
+    gpu_type: str,
+    model_size: str,
+    precision: str | None,
+    gpu_count: int,
+) -> CostPerTokenResult:
+    """Cost of one decoded token on ``gpu_count`` GPUs of ``gpu_type`` renting at
+    ``price_per_hour`` for the whole instance.
+
+    400 naming the field for an unknown GPU (gpu_type), an unreadable size (model_size), a
+    precision the GPU lacks (precision) or a model whose weights need more GPUs than
+    ``gpu_count`` (model_size: never a made-up throughput).
+    """
+    resolved = _resolve_gpu(gpu_type)
+    gpu = resolved.gpu
+    with _algorithm_errors():
+        params_billion = parse_model_size(model_size)
+    weight_precision = precision or DEFAULT_PRECISION
+    weight_bytes = PRECISION_BYTES[weight_precision]
+    compute_precision, dense_tflops = _decode_compute_rate(gpu, weight_precision)
+    weights_gb = params_billion * weight_bytes
+    gpus_needed = gpus_needed_for_memory(model_memory_gb=weights_gb, vram_gb=gpu.vram_gb)
+    if gpus_needed > gpu_count:
+        raise _bad_request(
+            "model_size",
+            f"{model_size} in {weight_precision} needs {weights_gb:g} GB of weights, which takes "
+            f"{gpus_needed} x {gpu.gpu_model} ({gpu.vram_gb} GB each) but gpu_count is "
+            f"{gpu_count}; raise gpu_count or use a smaller precision",
+            gpus_needed=gpus_needed,
+        )
+    tokens_per_second = decode_tokens_per_second(
+        params_billion=params_billion,
+        bytes_per_param=weight_bytes,
+        memory_bandwidth_gbps=gpu.memory_bandwidth_gbps,
+        dense_tflops=dense_tflops,
+        vram_gb=gpu.vram_gb,
+        gpu_count=gpu_count,
+    )
+    if tokens_per_second is None:  # unreachable: the fit was checked above with the same rule
+        raise _bad_request("model_size", "does not fit in the GPUs' memory")
+    with _algorithm_errors():
+        cost = cost_per_token(price_per_hour=price_per_hour, tokens_per_second=tokens_per_second)
+
+    memory_bound = (
+        DECODE_EFFICIENCY * gpu_count * gpu.memory_bandwidth_gbps / weights_gb * DEFAULT_BATCH_SIZE
+    )
+    compute_bound = (
+        DECODE_EFFICIENCY
+        * gpu_count
+        * dense_tflops
+        * 1e12
+        / (FLOPS_PER_PARAM_PER_TOKEN * params_billion * 1e9)
+    )
+    confidence = TOKEN_BASE_CONFIDENCE
+    notes = [
+        f"Analytic decode model at {DECODE_EFFICIENCY:g} of peak, batch {DEFAULT_BATCH_SIZE}, "
+        f"not a measurement: base {TOKEN_BASE_CONFIDENCE:g}."
+    ]
+    if resolved.used_default_form_factor:
+        confidence -= ASSUMED_FORM_FACTOR_PENALTY
+        notes.append(
+            f"{gpu_type!r} does not name the form factor; {gpu.gpu_model} was assumed "
+            f"(-{ASSUMED_FORM_FACTOR_PENALTY:g})."
+        )
+    if gpu_count > 1:
+        confidence -= MULTI_GPU_PENALTY
+        notes.append(
+            f"Tensor-parallel scaling over {gpu_count} GPUs is assumed linear "
+            f"(-{MULTI_GPU_PENALTY:g})."
+        )
+    if "".join(model_size.split()).lower() in MOE_TOTAL_PARAMS_BILLION:
+        confidence -= MOE_PENALTY
+        notes.append(
+            "Mixture-of-experts size: every expert is counted as read per token, so the "
+            f"throughput is a lower bound (-{MOE_PENALTY:g})."
+        )
+    details = CostPerTokenDetails(
+        method="throughput_model",
+        formula=(
+            "tokens_per_second = min(efficiency x gpu_count x bandwidth_GB/s / weights_GB x "
+            "batch, efficiency x gpu_count x TFLOPS x 1e12 / (2 x params)); cost_per_token = "
+            "price_per_hour / (tokens_per_second x 3600)"
+        ),
+        gpu_model=gpu.gpu_model,
+        gpu_resolved_from=resolved.resolved_from,
+        used_default_form_factor=resolved.used_default_form_factor,
+        model_size=model_size,
+        params_billion=params_billion,
+        precision=weight_precision,
+        precision_assumed=precision is None,
+        bytes_per_param=weight_bytes,
+        weights_gb=weights_gb,
+        gpu_count=gpu_count,
+        gpus_needed=gpus_needed,
+        memory_bandwidth_gbps=gpu.memory_bandwidth_gbps,
+        dense_tflops=dense_tflops,
+        compute_precision=compute_precision,
+        efficiency=DECODE_EFFICIENCY,
+        batch_size=DEFAULT_BATCH_SIZE,
+        memory_bound_tokens_per_second=memory_bound,
+        compute_bound_tokens_per_second=compute_bound,
+        limited_by="memory_bandwidth" if memory_bound <= compute_bound else "compute",
+        confidence_notes=notes,
+    )
+    return CostPerTokenResult(
+        cost_per_token=cost.cost_per_token,
+        cost_per_million_tokens=cost.cost_per_million_tokens,
+        tokens_per_second=tokens_per_second,
+        confidence=round(max(confidence, MIN_CONFIDENCE), 2),
+        calculation_details=details,
+    )
+
+
+# -- cost per GFLOP ---------------------------------------------------------------------------
+
+# A datasheet dense peak is a sourced figure, but achieved FLOPS are below peak; 0.9 says
+# "the price of peak capacity is exact, the capacity is the vendor's".
+GFLOP_BASE_CONFIDENCE = 0.9
+
+
+@dataclass(frozen=True)
+class CostPerGflopResult:
+    cost_per_gflop: float
+    cost_per_tflop_hour: float
+    gpu_tflops: float
+    total_tflops: float
+    gpu_model: str
+    precision: str
+    gpu_count: int
+    confidence: float
+
+
+def cost_per_gflop_calculate(
+    *, price_per_hour: float, gpu_type: str, precision: Precision, gpu_count: int
+) -> CostPerGflopResult:
+    """Price of peak dense compute at ``precision`` on ``gpu_count`` GPUs of ``gpu_type``.
+
+    400 naming gpu_type for an unknown GPU, naming precision when the GPU has no figure for it.
+    """
+    resolved = _resolve_gpu(gpu_type)
+    gpu = resolved.gpu
+    tflops = gpu.peak_tflops(precision)
+    if tflops is None:
+        raise _bad_request(
+            "precision",
+            f"{gpu.gpu_model} has no {precision} rate (not supported or not published)",
+        )
+    total = tflops * gpu_count
+    with _algorithm_errors():
+        cost = cost_per_gflop(price_per_hour=price_per_hour, tflops=total)
+    confidence = GFLOP_BASE_CONFIDENCE
+    if resolved.used_default_form_factor:
+        confidence -= ASSUMED_FORM_FACTOR_PENALTY
+    return CostPerGflopResult(
+        cost_per_gflop=cost.cost_per_gflop,
+        cost_per_tflop_hour=cost.cost_per_tflop_hour,
+        gpu_tflops=tflops,
+        total_tflops=total,
+        gpu_model=gpu.gpu_model,
+        precision=precision,
+        gpu_count=gpu_count,
+        confidence=round(confidence, 2),
+    )
+
+
+# -- TOPSIS -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopsisRanking:
+    rankings: list[int]
+    scores: list[float]
+    ideal_solution: list[float]
+    anti_ideal_solution: list[float]
+
+
+def topsis_rank(
+    *,
+    decision_matrix: Sequence[Sequence[float]],
+    weights: Sequence[float],
+    criteria_types: Sequence[str],
+) -> TopsisRanking:
+    """TOPSIS over the request's matrix. Sizes are checked on the lists before numpy sees them
+    (MAX_ALTERNATIVES rows, MAX_CRITERIA columns); every rejection is a 400 naming the field."""
+    if len(decision_matrix) > MAX_ALTERNATIVES:
+        raise _bad_request(
+            "decision_matrix",
+            f"has {len(decision_matrix)} rows; the limit is {MAX_ALTERNATIVES}",
+        )
+    widest = max((len(row) for row in decision_matrix), default=0)
+    for name, size in (
+        ("decision_matrix", widest),
+        ("weights", len(weights)),
+        ("criteria_types", len(criteria_types)),
+    ):
+        if size > MAX_CRITERIA:
+            raise _bad_request(name, f"has {size} columns; the limit is {MAX_CRITERIA}")
+    with _algorithm_errors():
+        result = topsis(decision_matrix, weights, criteria_types)
+    return TopsisRanking(
+        rankings=[int(index) for index in result.rankings],
+        scores=[float(score) for score in result.scores],
+        ideal_solution=[float(value) for value in result.ideal_solution],
+        anti_ideal_solution=[float(value) for value in result.anti_ideal_solution],
+    )
+
+
+# -- ensemble recommendation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    offer_id: str | None
+    gpu_model: str | None
+    gpu_count: int
+    features: OfferFeatures
+
+
+@dataclass(frozen=True)
+class ScoreBreakdown:
+    topsis: float
+    collaborative: float | None
+    content_based: float | None
+
+
+@dataclass(frozen=True)
+class RecommendedOffer:
+    offer_id: str | None
+    candidate_index: int
+    gpu_model: str | None
+    gpu_count: int
+    price_per_hour: float
+    ensemble_score: float
+    score_breakdown: ScoreBreakdown
+
+
+@dataclass(frozen=True)
+class EnsembleRecommendation:
+    recommendations: list[RecommendedOffer]
+    algorithm_contributions: dict[str, float]
+    confidence: float
+    collaborative_source: str | None
+    fallback: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+# Offers whose provider reports no reliability get the mean of the candidates that do; with no
+# reliability at all every candidate gets this neutral midpoint (a constant column ranks nothing).
+NEUTRAL_RELIABILITY = 0.5
+
+
+def _spec_total(
+    given: float | None,
+    gpu: GpuModel | None,
+    spec_value: float | None,
+    count: int,
+    field_name: str,
+) -> float:
+    if given is not None:
+        return given
+    if spec_value is not None:
+        return spec_value * count
+    if gpu is None:
+        raise _bad_request(field_name, "is missing and no known gpu_type to take it from")
+    raise _bad_request(field_name, f"is missing and {gpu.gpu_model} has no such figure")
+
+
+def _inline_candidate(index: int, offer: InlineOfferIn) -> tuple[_Candidate, float | None]:
+    prefix = f"candidate_offers[{index}]"
+    gpu = None
+    if offer.gpu_type is not None:
+        gpu = _resolve_gpu(offer.gpu_type, f"{prefix}.gpu_type").gpu
+    count = offer.gpu_count
+    features = OfferFeatures(
+        price_per_hour=offer.price_per_hour,
+        vram_gb=_spec_total(
+            offer.vram_gb,
+            gpu,
+            None if gpu is None else float(gpu.vram_gb),
+            count,
+            f"{prefix}.vram_gb",
+        ),
+        tflops=_spec_total(
+            offer.tflops,
+            gpu,
+            None if gpu is None else gpu.tflops_fp16,
+            count,
+            f"{prefix}.tflops",
+        ),
+        memory_bandwidth_gbps=_spec_total(
+            offer.memory_bandwidth_gbps,
+            gpu,
+            None if gpu is None else gpu.memory_bandwidth_gbps,
+            count,
+            f"{prefix}.memory_bandwidth_gbps",
+        ),
+        reliability=offer.reliability if offer.reliability is not None else NEUTRAL_RELIABILITY,
+    )
+    gpu_model = None if gpu is None else gpu.gpu_model
+    return _Candidate(offer.offer_id, gpu_model, count, features), offer.reliability
+
+
+def _stored_candidate(index: int, offer: GPUOffer) -> tuple[_Candidate, float | None]:
+    prefix = f"candidate_offers[{index}]"
+    gpu = gpu_by_model(offer.gpu_model) if offer.gpu_model else None
+    if gpu is None:
+        raise _bad_request(
+            prefix,
+            f"offer {offer.id} has no canonical GPU model (quarantined), so its TFLOPS and "
+            "bandwidth are unknown; send it inline with those figures",
+        )
+    price = float(offer.price_per_hour)
+    if not price > 0:
+        raise _bad_request(f"{prefix}.price_per_hour", f"offer {offer.id} has no positive price")
+    count = offer.gpu_count or 1
+    reliability = offer.reliability
+    if reliability is None and offer.provider.reliability_score is not None:
+        reliability = offer.provider.reliability_score
+    known = None if reliability is None else min(max(float(reliability), 0.0), 1.0)
+    features = OfferFeatures(
+        price_per_hour=price,
+        vram_gb=float(gpu.vram_gb) * count,
+        tflops=gpu.tflops_fp16 * count,
+        memory_bandwidth_gbps=gpu.memory_bandwidth_gbps * count,
+        reliability=known if known is not None else NEUTRAL_RELIABILITY,
+    )
+    return _Candidate(str(offer.id), gpu.gpu_model, count, features), known
+
+
+def _candidates(candidate_offers: Sequence[UUID | InlineOfferIn]) -> list[_Candidate]:
+    stored = offer_map_by_ids(
+        offer_ids=[item for item in candidate_offers if isinstance(item, UUID)]
+    )
+    built: list[tuple[_Candidate, float | None]] = []
+    for index, item in enumerate(candidate_offers):
+        if isinstance(item, UUID):
+            offer = stored.get(item)
+            if offer is None:
+                raise _bad_request(f"candidate_offers[{index}]", f"unknown offer id {item}")
+            built.append(_stored_candidate(index, offer))
+        else:
+            built.append(_inline_candidate(index, item))
+    known = [reliability for _, reliability in built if reliability is not None]
+    fill = sum(known) / len(known) if known else NEUTRAL_RELIABILITY
+    return [
+        candidate
+        if reliability is not None
+        else _Candidate(
+            candidate.offer_id,
+            candidate.gpu_model,
+            candidate.gpu_count,
+            OfferFeatures(
+                price_per_hour=candidate.features.price_per_hour,
+                vram_gb=candidate.features.vram_gb,
+                tflops=candidate.features.tflops,
+                memory_bandwidth_gbps=candidate.features.memory_bandwidth_gbps,
+                reliability=fill,
+            ),
+        )
+        for candidate, reliability in built
+    ]
+
+
+@lru_cache(maxsize=2)
+def _als_model(model_id: int) -> AlsModel | None:
+    """The deserialised model (cached per id: models are immutable once stored)."""
+    artefact = recommender_model_artefact(model_id=model_id)
+    if artefact is None:
+        return None
+    try:
+        return AlsModel.from_bytes(artefact)
+    except AlgorithmInputError:
+        return None
+
+
+def _collaborative(
+    user_id: UUID | None, item_keys: list[str | None], notes: list[str]
+) -> tuple[list[float] | None, str]:
+    """(scores per candidate or None, source) with the reason appended to ``notes``."""
+    keys = [key or "" for key in item_keys]
+    if user_id is not None:
+        model_id = recommender_model_latest_id()
+        model = None if model_id is None else _als_model(model_id)
+        scores = None if model is None else model.score(str(user_id), keys)
+        if scores is not None:
+            notes.append(f"Collaborative scores from ALS model #{model_id} for this user.")
+            return [float(score) for score in scores], "als"
+        history = interaction_count_for_user(user_id=user_id)
+        if model is None:
+            notes.append("No trained recommender model (run train_recommender); using popularity.")
+        elif history:
+            notes.append(
+                f"The user has {history} interactions newer than the latest model; using "
+                "popularity until train_recommender runs again."
+            )
+        else:
+            notes.append("The user has no interaction history; using popularity.")
+    else:
+        notes.append("No user_id; collaborative scores use popularity.")
+    offer_ids = []
+    for key in item_keys:
+        try:
+            offer_ids.append(UUID(key or ""))
+        except ValueError:
+            continue
+    totals = interaction_totals_by_offer(offer_ids=offer_ids)
+    if not any(totals.get(key, 0.0) > 0 for key in keys):
+        notes.append("No candidate has recorded interactions, so popularity is unavailable.")
+        return None, "popularity"
+    interactions = [("all", key, total) for key, total in totals.items()]
+    return [float(score) for score in popularity_scores(interactions, keys)], "popularity"
+
+
+def offers_recommend(
+    *,
+    candidate_offers: Sequence[UUID | InlineOfferIn],
+    workload_profile: WorkloadProfileIn,
+    top_k: int,
+    user_id: UUID | None = None,
+    weights: EnsembleWeightsIn | None = None,
+    requester_id: UUID | None = None,
+    requester_is_staff: bool = False,
+) -> EnsembleRecommendation:
+    """Rank candidate offers by TOPSIS + collaborative + content-based scores.
+
+    Stored offers (ids) take their GPU figures from the catalogue x gpu_count; inline offers fill
+    missing figures the same way. Collaborative scores come from the latest ALS model when the
+    user is in it, else from popularity, else the signal is dropped; the response says which.
+    An authenticated caller may only ask for their own user_id (staff excepted): 403 otherwise.
+    """
+    if requester_id is not None:
+        if user_id is not None and user_id != requester_id and not requester_is_staff:
+            raise Forbidden(
+                "user_id: recommendations for another user need staff rights",
+                details={"field": "user_id"},
+            )
+        user_id = user_id or requester_id
+    requested = (
+        DEFAULT_WEIGHTS
+        if weights is None
+        else (weights.topsis, weights.collaborative, weights.content_based)
+    )
+    candidates = _candidates(candidate_offers)
+    notes: list[str] = []
+    user_scores, source = _collaborative(user_id, [c.offer_id for c in candidates], notes)
+    profile = WorkloadProfile(
+        price_per_hour=workload_profile.price_per_hour,
+        vram_gb=workload_profile.vram_gb,
+        tflops=workload_profile.tflops,
+        memory_bandwidth_gbps=workload_profile.memory_bandwidth_gbps,
+        reliability=workload_profile.reliability,
+    )
+    with _algorithm_errors({"offers": "candidate_offers"}):
+        result = ensemble_recommend(
+            offers=[candidate.features for candidate in candidates],
+            workload=profile,
+            user_scores=user_scores,
+            weights=requested,
+            top_k=top_k,
+            collaborative_source=source,
+        )
+    if result.algorithm_contributions["content_based"] == 0 and requested[2] > 0:
+        notes.append("workload_profile names no feature, so content-based similarity is unused.")
+    recommendations = [
+        RecommendedOffer(
+            offer_id=candidates[item.index].offer_id,
+            candidate_index=item.index,
+            gpu_model=candidates[item.index].gpu_model,
+            gpu_count=candidates[item.index].gpu_count,
+            price_per_hour=candidates[item.index].features.price_per_hour,
+            ensemble_score=item.ensemble_score,
+            score_breakdown=ScoreBreakdown(
+                topsis=item.score_breakdown.topsis,
+                collaborative=item.score_breakdown.collaborative,
+                content_based=item.score_breakdown.content_based,
+            ),
+        )
+        for item in result.recommendations
+    ]
+    return EnsembleRecommendation(
+        recommendations=recommendations,
+        algorithm_contributions=dict(result.algorithm_contributions),
+        confidence=result.confidence,
+        collaborative_source=None if user_scores is None else source,
+        fallback=result.used_fallback,
+        notes=notes,
+    )
+
+
+# -- workload estimation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    min: float
+    max: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class WorkloadTier:
+    gpu_model: str
+    gpus_needed: int
+    est_throughput: float
+    throughput_unit: str
+    est_cost_range: PriceRange | None
+
+
+@dataclass(frozen=True)
+class WorkloadEstimateResult:
+    min_vram_gb: float
+    recommended_vram_gb: float
+    recommended_gpu_tiers: list[WorkloadTier]
+    estimated_cost_range: PriceRange | None
+    confidence: float
+    reasoning: list[str]
+
+
+def workload_estimate(
+    *,
+    workload_type: str,
+    quantity: float,
+    duration_hours: float,
+    quality: str,
+    model_name: str | None,
+) -> WorkloadEstimateResult:
+    """Size a workload over every catalogue GPU, priced with current per-GPU-hour offer ranges.
+
+    400 naming workload_type, quality or model_name for unknown values (an unknown model is
+    never replaced by a default) or a model of the wrong kind.
+    """
+    prices = offer_price_ranges_per_gpu()
+    with _algorithm_errors():
+        estimate = estimate_workload(
+            workload_type=workload_type,
+            quantity=quantity,
+            duration_hours=duration_hours,
+            quality=quality,
+            model_name=model_name,
+            gpus=all_gpus(),
+            offers_price_range=prices,
+        )
+    reasoning = list(estimate.reasoning)
+    reasoning.append(
+        f"Prices are per GPU-hour ranges of available, non-stale {PRICE_CURRENCY} offers for "
+        f"{len(prices)} GPU models (instance price divided by its GPU count)."
+    )
+
+    def price_range(pair: tuple[float, float] | None) -> PriceRange | None:
+        return None if pair is None else PriceRange(pair[0], pair[1], PRICE_CURRENCY)
+
+    return WorkloadEstimateResult(
+        min_vram_gb=estimate.min_vram_gb,
+        recommended_vram_gb=estimate.recommended_vram_gb,
+        recommended_gpu_tiers=[
+            WorkloadTier(
+                gpu_model=tier.gpu_model,
+                gpus_needed=tier.gpus_needed,
+                est_throughput=tier.est_throughput,
+                throughput_unit=estimate.throughput_unit,
+                est_cost_range=price_range(tier.est_cost_range),
+            )
+            for tier in estimate.recommended_gpu_tiers
+        ],
+        estimated_cost_range=price_range(estimate.estimated_cost_range),
+        confidence=estimate.confidence,
+        reasoning=reasoning,
+    )
+
+
+# -- recommender training ---------------------------------------------------------------------
+
+RECOMMENDER_MODELS_KEPT = 5  # older artefacts are deleted so nightly training stays bounded
+
+
+@dataclass(frozen=True)
+class RecommenderTrainResult:
+    model_id: int | None
+    interaction_count: int
+    skipped_count: int
+    user_count: int
+    item_count: int
+
+
+def recommender_train(
+    *,
+    factors: int = DEFAULT_FACTORS,
+    iterations: int = DEFAULT_ITERATIONS,
+    regularization: float = DEFAULT_REGULARIZATION,
+    alpha: float = DEFAULT_ALPHA,
+    seed: int = 0,
+) -> RecommenderTrainResult:
+    """Train implicit ALS on every user-offer interaction and store it as a RecommenderModel.
+
+    Effective weight = INTERACTION_KIND_WEIGHTS[kind] x the row's stored weight (1 by default).
+    Rows with an unknown kind or a negative/non-finite weight are skipped and counted. With no
+    usable interaction nothing is stored (model_id None). Keeps the newest
+    RECOMMENDER_MODELS_KEPT models.
+    """
+    interactions: list[tuple[str, str, float]] = []
+    skipped = 0
+    for user_key, offer_key, kind, stored_weight in interaction_rows():
+        kind_weight = INTERACTION_KIND_WEIGHTS.get(kind)
+        weight = 1.0 if stored_weight is None else float(stored_weight)
+        if kind_weight is None or not math.isfinite(weight) or weight <= 0:
+            skipped += 1
+            continue
+        interactions.append((user_key, offer_key, kind_weight * weight))
+    if not interactions:
+        return RecommenderTrainResult(None, 0, skipped, 0, 0)
+    parameters = {
+        "factors": factors,
+        "iterations": iterations,
+        "regularization": regularization,
+        "alpha": alpha,
+        "seed": seed,
+        "kind_weights": dict(INTERACTION_KIND_WEIGHTS),
+    }
+    model = train_als(
+        interactions,
+        factors=factors,
+        iterations=iterations,
+        regularization=regularization,
+        alpha=alpha,
+        seed=seed,
+    )
+    with transaction.atomic():
+        row = RecommenderModel.objects.create(
+            algorithm="implicit_als",
+            parameters=parameters,
+            user_count=len(model.user_keys),
+            item_count=len(model.item_keys),
+            interaction_count=len(interactions),
+            artefact=model.to_bytes(),
+        )
+        keep = RecommenderModel.objects.order_by("-trained_at", "-id").values_list("id", flat=True)[
+            :RECOMMENDER_MODELS_KEPT
+        ]
+        RecommenderModel.objects.exclude(id__in=list(keep)).delete()
+    return RecommenderTrainResult(
+        model_id=row.id,
+        interaction_count=len(interactions),
+        skipped_count=skipped,
+        user_count=len(model.user_keys),
+        item_count=len(model.item_keys),
+    )
