@@ -39,6 +39,7 @@ from apps.providers.circuit_breaker import BreakerRegistry, CircuitBreaker, Circ
 from apps.providers.models import Provider, ProviderSyncRun
 from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row, row_values
 from apps.providers.services.upsert import (
+    bulk_cursor,
     offers_bulk_upsert,
     offers_mark_gone,
     price_history_bulk_insert,
@@ -250,7 +251,7 @@ def offers_apply(
                         now=now,
                     )
                 )
-        with connection.cursor() as cursor:
+        with bulk_cursor() as cursor:
             offers_bulk_upsert(
                 cursor,
                 rows=values,

@@ -6,11 +6,15 @@ expanded server-side with `unnest`, so 50,000 offers cost one round trip, not 50
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+import psycopg
+from django.db import connection
 
 # (column, PostgreSQL array type) for the per-row values of the upsert.
 _ROW_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -75,6 +79,19 @@ MARK_GONE_SQL = """
 UPDATE gpu_offers SET availability_status = 'unavailable', is_stale = true, updated_at = %(now)s
 WHERE id = ANY(%(ids)s::uuid[])
 """
+
+
+@contextlib.contextmanager
+def bulk_cursor() -> Iterator[psycopg.Cursor[Any]]:
+    """A server-side-binding cursor on Django's connection (same transaction).
+
+    Django's psycopg backend binds parameters client-side, which renders a 50,000-element array
+    as SQL text in Python; server-side binding ships the arrays as parameters instead (about
+    twice as fast for the whole sync, see docs/benchmarks.md).
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def offers_bulk_upsert(
