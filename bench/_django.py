@@ -19,7 +19,7 @@ def setup(database: str) -> str:
 
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:
-        sys.exit("set DATABASE_URL and REDIS_URL (or run through `python -m gpubroker.embedded --`)")
+        sys.exit("set DATABASE_URL and REDIS_URL (or run via `python -m gpubroker.embedded --`)")
     parts = urlsplit(base_url)
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(_conninfo(admin_url), autocommit=True) as admin:

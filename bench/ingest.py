@@ -25,8 +25,11 @@ import json  # noqa: E402
 import random  # noqa: E402
 import time  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("_bench_django", os.path.join(_BENCH_DIR, "_django.py"))
-assert _spec is not None and _spec.loader is not None
+_spec = importlib.util.spec_from_file_location(
+    "_bench_django", os.path.join(_BENCH_DIR, "_django.py")
+)
+if _spec is None or _spec.loader is None:
+    raise SystemExit("bench/_django.py is missing")
 _django = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_django)
 
@@ -65,8 +68,9 @@ def main() -> None:
     first_s = time.perf_counter() - started
     offers = GPUOffer.objects.count()
     history = PriceHistory.objects.count()
+    rate = first.offers_seen / first_s
     print(
-        f"first sync   : {first.offers_seen} offers in {first_s:.2f} s = {first.offers_seen / first_s:,.0f} offers/s"
+        f"first sync   : {first.offers_seen} offers in {first_s:.2f} s = {rate:,.0f} offers/s"
         f" (stored {offers}, history rows {history}, quarantined {first.offers_quarantined})"
     )
 
@@ -78,14 +82,21 @@ def main() -> None:
     started = time.perf_counter()
     second = provider_sync(provider_name="vastai", client=client_for(changed_payload))
     second_s = time.perf_counter() - started
+    rate = second.offers_seen / second_s
+    new_history = PriceHistory.objects.count() - history
     print(
-        f"re-sync 10%  : {second.offers_seen} offers in {second_s:.2f} s = {second.offers_seen / second_s:,.0f} offers/s"
-        f" ({second.offers_changed} changed -> history rows {PriceHistory.objects.count() - history})"
+        f"re-sync 10%  : {second.offers_seen} offers in {second_s:.2f} s = {rate:,.0f} offers/s"
+        f" ({second.offers_changed} changed -> history rows {new_history})"
     )
 
     rows = list(
         GPUOffer.objects.values_list(
-            "provider_id", "external_id", "gpu_type", "gpu_memory_gb", "price_per_hour", "region",
+            "provider_id",
+            "external_id",
+            "gpu_type",
+            "gpu_memory_gb",
+            "price_per_hour",
+            "region",
             "availability_status",
         )
     )
