@@ -1,0 +1,70 @@
+"""`make run`'s server: migrates, loads specs and the demo market, serves, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from django.db import connection
+
+from gpubroker.testing.processes import database_url, free_port, wait_until_healthy
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+
+
+def _conninfo(dbname: str) -> dict:
+    params = dict(connection.get_connection_params())
+    for key in ("cursor_factory", "context", "prepare_threshold", "options"):
+        params.pop(key, None)
+    params["dbname"] = dbname
+    return {k: v for k, v in params.items() if v is not None}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
+    name = f"gpubroker_serve_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**_conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url({**connection.settings_dict, "NAME": name}),
+        "DJANGO_SETTINGS_MODULE": "gpubroker.settings.development",
+        "PROVIDER_SYNC_INTERVAL_SECONDS": "3600",
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gpubroker.serve", "--port", str(port)],
+        cwd=BACKEND_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", timeout=120)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v2/docs", timeout=5).status_code == 200
+        with psycopg.connect(**_conninfo(name)) as db:
+            providers = db.execute("SELECT count(*) FROM providers").fetchone()[0]
+            offers = db.execute("SELECT count(*) FROM gpu_offers").fetchone()[0]
+            specs = db.execute("SELECT count(*) FROM gpu_benchmarks").fetchone()[0]
+        assert providers >= 8
+        assert offers >= 500
+        assert specs >= 30
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+        with psycopg.connect(**_conninfo("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
