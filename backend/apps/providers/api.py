@@ -1,5 +1,174 @@
-"""Ninja router of the providers app (mounted under /api/v2/)."""
+"""Marketplace read API, mounted at /api/v2/providers (SPEC.md "Offer listing").
 
-from ninja import Router
+Every route takes an optional access token. Errors: 422 VALIDATION_ERROR for bad query or path
+values, 404 NOT_FOUND for an unknown or unlisted offer, 503 when PostgreSQL is unavailable
+(except for listing pages still in the cache).
 
-router = Router(tags=["providers"])
+The listing is cached as the rendered JSON under `listing_cache_key(params)` for
+PROVIDERS_LIST_CACHE_TTL_SECONDS, so a hit costs one Redis GET and no serialisation; ingestion
+invalidates every page after it commits a change. The database work of a miss runs in one
+thread hop (`sync_to_async` around the selector) rather than one hop per async ORM query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from apps.auth_app.auth import OptionalJWTAuth
+from apps.providers import schemas, selectors
+from apps.providers.cache import listing_cache_get, listing_cache_key, listing_cache_set
+
+router = Router(tags=["providers"], auth=OptionalJWTAuth())
+
+JSON = "application/json"
+
+
+def _declared(ok: Any, *codes: int) -> dict[int, Any]:
+    """``response=`` mapping: the success schema plus the error statuses a route can return."""
+    return {200: ok, **dict.fromkeys(codes, schemas.ErrorOut)}
+
+
+def _render_listing(query: selectors.OfferQuery) -> bytes:
+    page = selectors.offer_list(query=query)
+    body = schemas.OfferListOut.model_validate(
+        {"total": page.total, "items": page.items, "warnings": page.warnings}
+    )
+    # `warnings` is optional in the contract: absent when there is nothing to warn about.
+    return body.model_dump_json(exclude={"warnings"} if not page.warnings else None).encode()
+
+
+@router.get(
+    "",
+    response=_declared(schemas.OfferListOut, 401, 422, 429, 503),
+    summary="List GPU offers with filters, sorting and pagination",
+)
+async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn]) -> HttpResponse:
+    query = filters.to_query()
+    key = listing_cache_key(query.cache_params())
+    body = await sync_to_async(listing_cache_get)(key)
+    if not isinstance(body, bytes):
+        body = await sync_to_async(_render_listing)(query)
+        await sync_to_async(listing_cache_set)(key, body, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    return HttpResponse(body, content_type=JSON)
+
+
+@router.get(
+    "/status",
+    response=_declared(list[schemas.ProviderStatusOut], 401, 429, 503),
+    summary="Health, freshness and sync statistics of every provider",
+)
+def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            **_freshness_fields(item.freshness),
+            "error_count": item.freshness.error_count,
+            "breaker_open_until": item.freshness.breaker_open_until,
+            "sync_interval_seconds": item.freshness.sync_interval_seconds,
+            "price_source": item.freshness.price_source,
+            "offer_count": item.offer_count,
+            "listed_offer_count": item.listed_offer_count,
+            "quarantined_offer_count": item.quarantined_offer_count,
+            "quarantined_names": item.freshness.quarantined_names,
+            "sync_attempts_7d": item.sync.attempts,
+            "uptime_pct": item.sync.uptime_pct,
+            "avg_fetch_latency_ms": item.sync.avg_fetch_latency_ms,
+        }
+        for item in selectors.provider_status_list()
+    ]
+
+
+def _freshness_fields(provider: selectors.ProviderFreshness) -> dict[str, Any]:
+    return {
+        "name": provider.name,
+        "display_name": provider.display_name,
+        "status": provider.status,
+        "breaker_state": provider.breaker_state,
+        "last_sync_at": provider.last_sync_at,
+        "last_success_at": provider.last_success_at,
+        "freshness_seconds": provider.age_seconds,
+        "stale": provider.is_stale,
+        "down": provider.is_down,
+    }
+
+
+@router.get(
+    "/offers/{offer_id}",
+    response=_declared(schemas.OfferDetailOut, 401, 404, 422, 429, 503),
+    summary="One offer with its KPIs and its provider's freshness",
+)
+def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
+    detail = selectors.offer_get(offer_id=offer_id)
+    offer = detail.offer
+    count = offer.gpu_count or 1
+    return {
+        "id": offer.id,
+        "provider": offer.provider.name,
+        "name": f"{count}x {offer.gpu_type}" if count > 1 else offer.gpu_type,
+        "gpu": offer.gpu_model,
+        "gpu_memory_gb": offer.gpu_memory_gb,
+        "price_per_hour": offer.price_per_hour,
+        "currency": offer.currency,
+        "availability": offer.availability_status,
+        "region": offer.region,
+        "tags": offer.compliance_tags,
+        "last_updated": offer.updated_at,
+        "gpu_count": offer.gpu_count,
+        "cpu_cores": offer.cpu_cores,
+        "ram_gb": offer.ram_gb,
+        "storage_gb": offer.storage_gb,
+        "spot": offer.spot_pricing,
+        "cost_per_token": detail.kpis.cost_per_token,
+        "cost_per_gflop": detail.kpis.cost_per_gflop,
+        "stale": detail.is_stale,
+        "external_id": offer.external_id,
+        "gpu_name_raw": offer.gpu_name_raw,
+        "spot_price_per_hour": offer.spot_price_per_hour,
+        "storage_type": offer.storage_type,
+        "network_speed_gbps": offer.network_speed_gbps,
+        "interconnect": offer.interconnect,
+        "country": offer.country,
+        "reliability": offer.reliability,
+        "created_at": offer.created_at,
+        "last_seen_at": offer.last_seen_at,
+        "kpis": detail.kpis,
+        "provider_freshness": _freshness_fields(detail.provider),
+    }
+
+
+@router.get(
+    "/offers/{offer_id}/history",
+    response=_declared(schemas.OfferHistoryOut, 401, 404, 422, 429, 503),
+    summary="Price history of one offer over 24h, 7d or 30d with statistics",
+)
+def get_offer_history(
+    request: HttpRequest, offer_id: UUID, params: Query[schemas.HistoryQueryIn]
+) -> dict[str, Any]:
+    history = selectors.offer_price_history(offer_id=offer_id, window=params.window)
+    stats = history.statistics
+    return {
+        "offer_id": history.offer_id,
+        "window": history.window,
+        "start": history.start,
+        "end": history.end,
+        "points": [
+            {
+                "timestamp": point.timestamp,
+                "price_per_hour": point.price_per_hour,
+                "availability": point.availability,
+            }
+            for point in history.points
+        ],
+        "min": stats.min,
+        "max": stats.max,
+        "mean": stats.mean,
+        "p50": stats.p50,
+        "p95": stats.p95,
+        "volatility": stats.volatility,
+        "statistics": stats,
+    }

@@ -1,0 +1,227 @@
+"""Ninja schemas of the marketplace read API (SPEC.md "Offer listing" and the provider rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import Field, ValidationInfo, field_validator
+
+from apps.providers.selectors import OfferQuery, OfferSort
+
+PER_PAGE_CHOICES = (10, 20, 50, 100)
+MAX_TEXT_FILTER = 100
+# Prices are DECIMAL(8,4) and memory an INT: bounds keep every value comparable in SQL.
+MAX_PRICE_FILTER = Decimal("99999999")
+MAX_INT_FILTER = 1_000_000
+MAX_PAGE = 10_000_000
+
+PriceFilter = Annotated[Decimal, Field(ge=0, le=MAX_PRICE_FILTER, allow_inf_nan=False)]
+IntFilter = Annotated[int, Field(ge=0, le=MAX_INT_FILTER)]
+TextFilter = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_FILTER)]
+
+
+class ErrorBodyOut(Schema):
+    code: str
+    message: str
+    details: dict[str, Any]
+    trace_id: str | None
+
+
+class ErrorOut(Schema):
+    """The SPEC error envelope (documentation of the error responses)."""
+
+    error: ErrorBodyOut
+    detail: str
+
+
+class OfferFilterIn(Schema):
+    """Query of GET /providers. Filters combine with AND; unknown parameters are ignored, bad
+    values of known ones are a 422. Empty text parameters (`?gpu=`) mean "no filter"."""
+
+    gpu: TextFilter | None = Field(
+        None, description="Case-insensitive substring of the canonical or the provider's GPU name."
+    )
+    gpu_type: TextFilter | None = Field(None, description="Same as `gpu` (v1 name).")
+    region: TextFilter | None = Field(
+        None, description="Region, or ISO country code, exact and case-insensitive."
+    )
+    provider: TextFilter | None = Field(None, description="Provider name, e.g. `vastai`.")
+    availability: Literal["available", "limited", "unavailable"] | None = None
+    compliance_tag: TextFilter | None = Field(None, description="Offers carrying this tag.")
+    gpu_memory_min: IntFilter | None = Field(None, description="GB per GPU, inclusive.")
+    gpu_memory_max: IntFilter | None = Field(None, description="GB per GPU, inclusive.")
+    price_min: PriceFilter | None = Field(None, description="Instance price per hour, inclusive.")
+    max_price: PriceFilter | None = Field(None, description="Instance price per hour, inclusive.")
+    gpu_count_min: Annotated[int, Field(ge=1, le=MAX_INT_FILTER)] | None = None
+    spot: bool | None = Field(None, description="true: spot offers only; false: on-demand only.")
+    sort: OfferSort = Field(
+        "price",
+        description=(
+            "price (cheapest first), -price (dearest first), gpu_memory (most memory first), "
+            "cost_per_token (cheapest first, unknown last), updated (most recent first); "
+            "ties are broken by id ascending."
+        ),
+    )
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
+    per_page: int = Field(20, description="One of 10, 20, 50, 100.")
+
+    @field_validator(
+        "gpu", "gpu_type", "region", "provider", "compliance_tag", "availability", mode="before"
+    )
+    @classmethod
+    def _blank_is_absent(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("per_page")
+    @classmethod
+    def _per_page_choice(cls, value: int) -> int:
+        if value not in PER_PAGE_CHOICES:
+            raise ValueError("must be one of 10, 20, 50, 100")
+        return value
+
+    @field_validator("gpu_memory_max", "max_price")
+    @classmethod
+    def _not_below_minimum(cls, value: Any, info: ValidationInfo) -> Any:
+        minimum_name = {"gpu_memory_max": "gpu_memory_min", "max_price": "price_min"}
+        minimum = info.data.get(minimum_name[str(info.field_name)])
+        if value is not None and minimum is not None and value < minimum:
+            raise ValueError(f"must not be below {minimum_name[str(info.field_name)]}")
+        return value
+
+    def to_query(self) -> OfferQuery:
+        return OfferQuery(**self.model_dump())
+
+
+class OfferOut(Schema):
+    """A listing item: v1's keys, then v2's. Prices are the whole instance's, per hour."""
+
+    id: UUID
+    provider: str | None
+    name: str
+    gpu: str | None
+    gpu_memory_gb: int
+    price_per_hour: float
+    currency: str
+    availability: str
+    region: str
+    tags: list[str]
+    last_updated: datetime
+    gpu_count: int | None
+    cpu_cores: int | None
+    ram_gb: int | None
+    storage_gb: int | None
+    spot: bool
+    cost_per_token: float | None = Field(
+        description="Per token of a 7B fp16 model, batch 1, each GPU one replica; null if unknown."
+    )
+    cost_per_gflop: float | None = Field(description="At the fp32 peak of all the GPUs.")
+    stale: bool
+
+
+class OfferListOut(Schema):
+    total: int
+    items: list[OfferOut]
+    warnings: list[str] | None = Field(
+        None, description="Present when some provider's data is stale or the provider is down."
+    )
+
+
+class ProviderStatusOut(Schema):
+    name: str
+    display_name: str
+    status: str
+    last_sync_at: datetime | None
+    last_success_at: datetime | None
+    error_count: int
+    breaker_state: str
+    breaker_open_until: datetime | None
+    sync_interval_seconds: int
+    freshness_seconds: float | None = Field(description="Age of the last successful sync.")
+    stale: bool
+    down: bool
+    price_source: str
+    offer_count: int
+    listed_offer_count: int
+    quarantined_offer_count: int
+    quarantined_names: list[str]
+    sync_attempts_7d: int
+    uptime_pct: float | None = Field(description="Successful sync attempts, last 7 days.")
+    avg_fetch_latency_ms: float | None = Field(description="Mean fetch latency, last 7 days.")
+
+
+class ProviderFreshnessOut(Schema):
+    name: str
+    display_name: str
+    status: str
+    breaker_state: str
+    last_sync_at: datetime | None
+    last_success_at: datetime | None
+    freshness_seconds: float | None
+    stale: bool
+    down: bool
+
+
+class OfferKpisOut(Schema):
+    tokens_per_second: float | None = Field(description="7B fp16 decode, all GPUs as replicas.")
+    cost_per_token: float | None
+    cost_per_million_tokens: float | None
+    cost_per_gflop: float | None
+    cost_per_tflop_hour: float | None
+
+
+class OfferDetailOut(OfferOut):
+    external_id: str
+    gpu_name_raw: str | None
+    spot_price_per_hour: float | None
+    storage_type: str | None
+    network_speed_gbps: float | None
+    interconnect: str | None
+    country: str | None
+    reliability: float | None
+    created_at: datetime
+    last_seen_at: datetime | None
+    kpis: OfferKpisOut
+    provider_freshness: ProviderFreshnessOut
+
+
+class HistoryQueryIn(Schema):
+    window: Literal["24h", "7d", "30d"] = "24h"
+
+
+class PricePointOut(Schema):
+    timestamp: datetime
+    price_per_hour: float
+    availability: str | None
+
+
+class PriceStatisticsOut(Schema):
+    count: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    stdev: float | None
+    volatility: float | None = Field(description="stdev / mean (coefficient of variation).")
+
+
+class OfferHistoryOut(Schema):
+    offer_id: UUID
+    window: str
+    start: datetime
+    end: datetime
+    points: list[PricePointOut]
+    min: float | None
+    max: float | None
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    volatility: float | None
+    statistics: PriceStatisticsOut

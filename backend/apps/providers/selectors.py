@@ -1,0 +1,622 @@
+"""Reads of the marketplace: the offer listing, one offer, its price history, provider status.
+
+Every function here is keyword-only and read-only. The listing costs a bounded number of
+queries whatever the data size: providers (a handful of rows), the page, and the count (skipped
+or cached when it can be). KPIs per offer come from `gpu_kpi_inputs()`, a small per-process map
+of the canonical GPUs (one query every `GPU_KPI_INPUTS_TTL_SECONDS`), never a query per row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
+
+from apps.math_core.algorithms import kpi as kpi_math
+from apps.math_core.algorithms.price_analytics import PriceStatistics, price_statistics
+from apps.math_core.catalogue import all_gpus
+from apps.math_core.models import GPUBenchmark
+from apps.providers.cache import listing_cache_get, listing_cache_key, listing_cache_set
+from apps.providers.models import GPUOffer, PriceHistory, Provider, ProviderSyncRun
+from gpubroker.core.errors import NotFound
+
+OfferSort = Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"]
+HistoryWindow = Literal["24h", "7d", "30d"]
+
+HISTORY_WINDOWS: Mapping[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+# cost_per_token is quoted for a 7B model with fp16 weights, one request at a time, per GPU,
+# and an instance of n GPUs is n independent replicas (a 7B model fits on every listed GPU
+# that can run it at all, so splitting it would only add communication).
+KPI_MODEL_PARAMS_BILLION = 7.0
+KPI_WEIGHT_PRECISION = "fp16"
+GPU_KPI_INPUTS_TTL_SECONDS = 300.0
+# A provider is stale when its last successful sync is older than this many sync intervals.
+STALE_AFTER_INTERVALS = 2
+# Uptime and latency are measured over this window of sync attempts.
+SYNC_STATS_WINDOW = timedelta(days=7)
+# Attempts that say nothing about the provider's health (our own missing configuration).
+NOT_PROVIDER_FAULTS = ("not_configured",)
+
+_SECONDS_PER_HOUR = 3600.0
+_SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
+    "price": (F("price_per_hour").asc(), F("id").asc()),
+    "-price": (F("price_per_hour").desc(), F("id").asc()),
+    "gpu_memory": (F("gpu_memory_gb").desc(), F("id").asc()),
+    "cost_per_token": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
+    "updated": (F("updated_at").desc(), F("id").asc()),
+}
+_ITEM_COLUMNS = (
+    "id",
+    "provider_id",
+    "gpu_type",
+    "gpu_model",
+    "gpu_memory_gb",
+    "price_per_hour",
+    "currency",
+    "availability_status",
+    "region",
+    "compliance_tags",
+    "updated_at",
+    "gpu_count",
+    "cpu_cores",
+    "ram_gb",
+    "storage_gb",
+    "spot_pricing",
+    "is_stale",
+)
+
+
+# ---- per-GPU KPI inputs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuKpiInputs:
+    """Per-GPU figures behind the offer KPIs (None where unknown or the model does not fit)."""
+
+    tokens_per_second: float | None
+    tflops_fp32: float | None
+
+
+@dataclass(frozen=True)
+class OfferKpis:
+    tokens_per_second: float | None
+    cost_per_token: float | None
+    cost_per_million_tokens: float | None
+    cost_per_gflop: float | None
+    cost_per_tflop_hour: float | None
+
+
+_kpi_lock = threading.Lock()
+_kpi_inputs: tuple[float, Mapping[str, GpuKpiInputs]] | None = None
+
+
+def _catalogue_kpi_inputs() -> dict[str, GpuKpiInputs]:
+    inputs = {}
+    for gpu in all_gpus():
+        tokens = kpi_math.decode_tokens_per_second(
+            params_billion=KPI_MODEL_PARAMS_BILLION,
+            bytes_per_param=kpi_math.PRECISION_BYTES[KPI_WEIGHT_PRECISION],
+            memory_bandwidth_gbps=gpu.memory_bandwidth_gbps,
+            dense_tflops=gpu.tflops_fp16,
+            vram_gb=gpu.vram_gb,
+        )
+        inputs[gpu.gpu_model] = GpuKpiInputs(tokens, gpu.tflops_fp32 or None)
+    return inputs
+
+
+def gpu_kpi_inputs() -> Mapping[str, GpuKpiInputs]:
+    """tokens/s (7B, fp16, batch 1, one GPU) and fp32 TFLOPS per canonical gpu_model.
+
+    The catalogue's figures, overridden by the loaded `gpu_benchmarks` rows where those have a
+    value. Cached per process for GPU_KPI_INPUTS_TTL_SECONDS (specs change on deploys only).
+    """
+    global _kpi_inputs
+    now = time.monotonic()
+    cached = _kpi_inputs
+    if cached is not None and now - cached[0] < GPU_KPI_INPUTS_TTL_SECONDS:
+        return cached[1]
+    with _kpi_lock:
+        inputs = _catalogue_kpi_inputs()
+        rows = GPUBenchmark.objects.values_list("gpu_model", "tokens_per_second_7b", "tflops_fp32")
+        for gpu_model, tokens, tflops in rows:
+            known = inputs.get(gpu_model, GpuKpiInputs(None, None))
+            inputs[gpu_model] = GpuKpiInputs(
+                tokens if tokens and tokens > 0 else known.tokens_per_second,
+                tflops if tflops and tflops > 0 else known.tflops_fp32,
+            )
+        _kpi_inputs = (now, inputs)
+    return inputs
+
+
+def gpu_kpi_inputs_reset() -> None:
+    """Forget the per-process map (tests, or after `load_gpu_specs` in the same process)."""
+    global _kpi_inputs
+    _kpi_inputs = None
+
+
+def offer_kpis(
+    *, price_per_hour: Decimal | float, gpu_model: str | None, gpu_count: int | None
+) -> OfferKpis:
+    """The KPIs of one offer: its n GPUs serve n replicas; prices are the whole instance's."""
+    inputs = gpu_kpi_inputs().get(gpu_model or "", GpuKpiInputs(None, None))
+    count = gpu_count or 1
+    price = float(price_per_hour)
+    tokens = inputs.tokens_per_second * count if inputs.tokens_per_second else None
+    per_token = per_gflop = None
+    if price > 0 and tokens:
+        per_token = kpi_math.cost_per_token(price_per_hour=price, tokens_per_second=tokens)
+    if price > 0 and inputs.tflops_fp32:
+        per_gflop = kpi_math.cost_per_gflop(price_per_hour=price, tflops=inputs.tflops_fp32 * count)
+    return OfferKpis(
+        tokens_per_second=tokens,
+        cost_per_token=per_token.cost_per_token if per_token else None,
+        cost_per_million_tokens=per_token.cost_per_million_tokens if per_token else None,
+        cost_per_gflop=per_gflop.cost_per_gflop if per_gflop else None,
+        cost_per_tflop_hour=per_gflop.cost_per_tflop_hour if per_gflop else None,
+    )
+
+
+def cost_per_token_expression() -> Case:
+    """SQL for an offer's cost_per_token, the same formula as `offer_kpis` (NULL when unknown).
+
+    A CASE over the ~40 canonical models instead of a join: gpu_offers has no foreign key to
+    gpu_benchmarks, the values come from the same per-process map the items use (so order and
+    figures agree), and PostgreSQL evaluates it only over rows that already passed the filters.
+    """
+    tokens_by_model = [
+        When(gpu_model=gpu_model, then=Value(inputs.tokens_per_second))
+        for gpu_model, inputs in sorted(gpu_kpi_inputs().items())
+        if inputs.tokens_per_second
+    ]
+    tokens = Case(*tokens_by_model, default=Value(None), output_field=FloatField())
+    replicas = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
+    return Case(
+        When(
+            price_per_hour__gt=0,
+            then=Cast("price_per_hour", FloatField())
+            / (tokens * replicas * Value(_SECONDS_PER_HOUR)),
+        ),
+        default=Value(None),
+        output_field=FloatField(),
+    )
+
+
+# ---- provider freshness ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderFreshness:
+    """A provider row plus what the listing needs to know about how current its data is."""
+
+    id: uuid.UUID
+    name: str
+    display_name: str
+    status: str
+    last_sync_at: datetime | None
+    last_success_at: datetime | None
+    error_count: int
+    breaker_state: str
+    breaker_open_until: datetime | None
+    sync_interval_seconds: int
+    quarantined_names: list[str]
+    price_source: str
+    age_seconds: float | None
+    is_stale: bool
+    is_breaker_open: bool
+    is_down: bool
+
+    def warning(self) -> str | None:
+        """One human-readable line when the provider's offers should not be trusted as current."""
+        if self.is_down:
+            return (
+                f"{self.name}: provider is down (status {self.status}, circuit breaker "
+                f"{self.breaker_state}); its offers are the last known ones"
+            )
+        if self.is_stale:
+            if self.last_success_at is None:
+                return f"{self.name}: no successful sync yet; offers may be missing or outdated"
+            return (
+                f"{self.name}: offers are stale (last successful sync "
+                f"{self.last_success_at.isoformat()}, expected every "
+                f"{self.sync_interval_seconds} s)"
+            )
+        return None
+
+
+def _freshness(provider: Provider, now: datetime) -> ProviderFreshness:
+    interval = provider.sync_interval_seconds or settings.PROVIDER_SYNC_INTERVAL_SECONDS
+    age = None
+    if provider.last_success_at is not None:
+        age = max(0.0, (now - provider.last_success_at).total_seconds())
+    is_breaker_open = provider.breaker_state == "open"
+    return ProviderFreshness(
+        id=provider.id,
+        name=provider.name,
+        display_name=provider.display_name,
+        status=provider.status,
+        last_sync_at=provider.last_sync_at,
+        last_success_at=provider.last_success_at,
+        error_count=provider.error_count,
+        breaker_state=provider.breaker_state,
+        breaker_open_until=provider.breaker_open_until,
+        sync_interval_seconds=interval,
+        quarantined_names=list(provider.quarantined_names),
+        price_source=provider.price_source,
+        age_seconds=age,
+        is_stale=age is None or age > STALE_AFTER_INTERVALS * interval,
+        is_breaker_open=is_breaker_open,
+        is_down=is_breaker_open or provider.status in ("error", "circuit_open"),
+    )
+
+
+def provider_freshness_list(*, now: datetime | None = None) -> list[ProviderFreshness]:
+    """Every provider with its freshness, by name (one query)."""
+    moment = now or timezone.now()
+    return [_freshness(p, moment) for p in Provider.objects.order_by("name")]
+
+
+# ---- listing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferQuery:
+    """Validated listing parameters (see schemas.OfferFilterIn for their meaning)."""
+
+    gpu: str | None = None
+    gpu_type: str | None = None
+    region: str | None = None
+    provider: str | None = None
+    availability: str | None = None
+    compliance_tag: str | None = None
+    gpu_memory_min: int | None = None
+    gpu_memory_max: int | None = None
+    price_min: Decimal | None = None
+    max_price: Decimal | None = None
+    gpu_count_min: int | None = None
+    spot: bool | None = None
+    sort: OfferSort = "price"
+    page: int = 1
+    per_page: int = 20
+
+    def filter_params(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in self.__dict__.items()
+            if name not in ("sort", "page", "per_page") and value is not None
+        }
+
+    def cache_params(self) -> dict[str, Any]:
+        return {**self.filter_params(), "sort": self.sort, "page": self.page, "per": self.per_page}
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    """`items` are plain dicts with the response keys of schemas.OfferOut."""
+
+    total: int
+    items: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def offer_filter(*, query: OfferQuery, provider_ids: Sequence[uuid.UUID] | None) -> QuerySet[Any]:
+    """Listed offers (canonical GPU known) matching every filter of `query`, AND-combined.
+
+    GPU substrings compare UPPER(column) LIKE '%VALUE%', the expression of the trigram GIN
+    indexes (offers_gpu_type_trgm / offers_gpu_raw_trgm); gpu_type holds the canonical name
+    for every listed offer. `provider_ids` is the already resolved `provider` filter.
+    """
+    offers = GPUOffer.objects.filter(gpu_model__isnull=False)
+    for needle in (query.gpu, query.gpu_type):
+        if needle:
+            offers = offers.filter(
+                Q(gpu_type__icontains=needle) | Q(gpu_name_raw__icontains=needle)
+            )
+    if query.region:
+        offers = offers.filter(Q(region__iexact=query.region) | Q(country__iexact=query.region))
+    if provider_ids is not None:
+        offers = offers.filter(provider_id__in=provider_ids)
+    if query.availability:
+        offers = offers.filter(availability_status=query.availability)
+    if query.compliance_tag:
+        offers = offers.filter(compliance_tags__contains=[query.compliance_tag])
+    if query.gpu_memory_min is not None:
+        offers = offers.filter(gpu_memory_gb__gte=query.gpu_memory_min)
+    if query.gpu_memory_max is not None:
+        offers = offers.filter(gpu_memory_gb__lte=query.gpu_memory_max)
+    if query.price_min is not None:
+        offers = offers.filter(price_per_hour__gte=query.price_min)
+    if query.max_price is not None:
+        offers = offers.filter(price_per_hour__lte=query.max_price)
+    if query.gpu_count_min is not None:
+        offers = offers.filter(gpu_count__gte=query.gpu_count_min)
+    if query.spot is not None:
+        offers = offers.filter(spot_pricing=query.spot)
+    return offers
+
+
+def offer_list(*, query: OfferQuery) -> OfferPage:
+    """One page of the listing, its total and the providers' freshness.
+
+    Queries: providers (1), the page (1), the count (1, skipped when the first page is not full
+    and cached per filter set for the listing TTL), plus the GPU KPI map once per process TTL.
+    A page past the end is empty with the correct total.
+    """
+    freshness = provider_freshness_list()
+    by_id = {p.id: p for p in freshness}
+    provider_ids = None
+    relevant = freshness
+    if query.provider is not None:
+        wanted = query.provider.lower()
+        relevant = [p for p in freshness if p.name.lower() == wanted]
+        provider_ids = [p.id for p in relevant]
+    warnings = [w for w in (p.warning() for p in relevant) if w]
+    if provider_ids == []:
+        return OfferPage(total=0, items=[], warnings=warnings)
+
+    offers = offer_filter(query=query, provider_ids=provider_ids)
+    if query.sort == "cost_per_token":
+        offers = offers.annotate(cost_per_token=cost_per_token_expression())
+    offset = (query.page - 1) * query.per_page
+    rows = list(
+        offers.order_by(*_SORT_ORDER[query.sort]).values(*_ITEM_COLUMNS)[
+            offset : offset + query.per_page
+        ]
+    )
+    if query.page == 1 and len(rows) < query.per_page:
+        total = len(rows)
+    else:
+        total = _cached_count(offers, query)
+    items = [offer_item(row, by_id.get(row["provider_id"])) for row in rows]
+    return OfferPage(total=total, items=items, warnings=warnings)
+
+
+def _cached_count(offers: QuerySet[Any], query: OfferQuery) -> int:
+    # Under the listing prefix, so ingestion's invalidation drops counts with the pages.
+    key = listing_cache_key({**query.filter_params(), "kind": "count"})
+    cached = listing_cache_get(key)
+    if isinstance(cached, int):
+        return cached
+    total = offers.count()
+    listing_cache_set(key, total, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    return total
+
+
+def offer_is_stale(*, is_stale: bool, provider: ProviderFreshness | None) -> bool:
+    """Stale: the offer was not seen in its provider's last sync, or its provider is stale (no
+    success within STALE_AFTER_INTERVALS intervals) or its circuit breaker is open."""
+    return bool(is_stale or provider is None or provider.is_stale or provider.is_breaker_open)
+
+
+def offer_item(row: Mapping[str, Any], provider: ProviderFreshness | None) -> dict[str, Any]:
+    """One listing item (v1 keys first, then v2's) from a row of _ITEM_COLUMNS."""
+    kpis = offer_kpis(
+        price_per_hour=row["price_per_hour"],
+        gpu_model=row["gpu_model"],
+        gpu_count=row["gpu_count"],
+    )
+    count = row["gpu_count"] or 1
+    return {
+        "id": row["id"],
+        "provider": provider.name if provider else None,
+        "name": f"{count}x {row['gpu_type']}" if count > 1 else row["gpu_type"],
+        "gpu": row["gpu_model"],
+        "gpu_memory_gb": row["gpu_memory_gb"],
+        "price_per_hour": row["price_per_hour"],
+        "currency": row["currency"],
+        "availability": row["availability_status"],
+        "region": row["region"],
+        "tags": row["compliance_tags"],
+        "last_updated": row["updated_at"],
+        "gpu_count": row["gpu_count"],
+        "cpu_cores": row["cpu_cores"],
+        "ram_gb": row["ram_gb"],
+        "storage_gb": row["storage_gb"],
+        "spot": row["spot_pricing"],
+        "cost_per_token": kpis.cost_per_token,
+        "cost_per_gflop": kpis.cost_per_gflop,
+        "stale": offer_is_stale(is_stale=row["is_stale"], provider=provider),
+    }
+
+
+# ---- one offer and its history -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferDetail:
+    offer: GPUOffer
+    provider: ProviderFreshness
+    kpis: OfferKpis
+    is_stale: bool
+
+
+def offer_get(*, offer_id: uuid.UUID) -> OfferDetail:
+    """A listed offer with its KPIs and its provider's freshness; NotFound otherwise."""
+    offer = (
+        GPUOffer.objects.select_related("provider")
+        .filter(id=offer_id, gpu_model__isnull=False)
+        .first()
+    )
+    if offer is None:
+        raise NotFound("Offer not found", details={"offer_id": str(offer_id)})
+    provider = _freshness(offer.provider, timezone.now())
+    kpis = offer_kpis(
+        price_per_hour=offer.price_per_hour, gpu_model=offer.gpu_model, gpu_count=offer.gpu_count
+    )
+    stale = offer_is_stale(is_stale=offer.is_stale, provider=provider)
+    return OfferDetail(offer=offer, provider=provider, kpis=kpis, is_stale=stale)
+
+
+@dataclass(frozen=True)
+class PriceHistoryPoint:
+    timestamp: datetime
+    price_per_hour: Decimal
+    availability: str | None
+
+
+@dataclass(frozen=True)
+class OfferPriceHistory:
+    offer_id: uuid.UUID
+    window: str
+    start: datetime
+    end: datetime
+    points: list[PriceHistoryPoint]
+    statistics: PriceStatistics
+
+
+def offer_price_history(*, offer_id: uuid.UUID, window: HistoryWindow) -> OfferPriceHistory:
+    """Price observations of a listed offer in the window, with statistics over them.
+
+    History rows are written on change only, so the price in force when the window opened (the
+    last observation before it) is carried in as a point at the window's start; without it an
+    offer whose price never changed would have no points at all.
+    """
+    if not GPUOffer.objects.filter(id=offer_id, gpu_model__isnull=False).exists():
+        raise NotFound("Offer not found", details={"offer_id": str(offer_id)})
+    end = timezone.now()
+    start = end - HISTORY_WINDOWS[window]
+    history = PriceHistory.objects.filter(offer_id=offer_id)
+    columns = ("recorded_at", "price_per_hour", "availability_status")
+    inside = list(
+        history.filter(recorded_at__gte=start, recorded_at__lte=end)
+        .order_by("recorded_at", "id")
+        .values_list(*columns)
+    )
+    before = history.filter(recorded_at__lt=start).order_by("-recorded_at", "-id")
+    carried = before.values_list(*columns).first()
+    points = [PriceHistoryPoint(at, price, status) for at, price, status in inside]
+    if carried is not None:
+        points.insert(0, PriceHistoryPoint(start, carried[1], carried[2]))
+    statistics = price_statistics(
+        [(p.timestamp.timestamp(), float(p.price_per_hour)) for p in points]
+    )
+    return OfferPriceHistory(
+        offer_id=offer_id, window=window, start=start, end=end, points=points, statistics=statistics
+    )
+
+
+# ---- provider status ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncRunStats:
+    attempts: int
+    successes: int
+    uptime_pct: float | None
+    avg_fetch_latency_ms: float | None
+
+
+def sync_run_stats(
+    *, since: datetime, provider_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, SyncRunStats]:
+    """Per provider: sync attempts since `since`, successes, uptime % and mean fetch latency.
+
+    Uptime = successful attempts / attempts (attempts that failed for our own configuration are
+    not the provider's fault and are left out); latency = mean fetch_latency_ms of the attempts
+    that have one (failed fetches included: a timeout is the latency users would see).
+    """
+    runs = ProviderSyncRun.objects.filter(started_at__gte=since).exclude(
+        error_kind__in=NOT_PROVIDER_FAULTS
+    )
+    if provider_id is not None:
+        runs = runs.filter(provider_id=provider_id)
+    rows = runs.values("provider_id").annotate(
+        attempts=Count("id"),
+        successes=Count("id", filter=Q(is_success=True)),
+        latency=Avg("fetch_latency_ms"),
+    )
+    return {
+        row["provider_id"]: SyncRunStats(
+            attempts=row["attempts"],
+            successes=row["successes"],
+            uptime_pct=100.0 * row["successes"] / row["attempts"] if row["attempts"] else None,
+            avg_fetch_latency_ms=row["latency"],
+        )
+        for row in rows
+    }
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    freshness: ProviderFreshness
+    offer_count: int
+    listed_offer_count: int
+    quarantined_offer_count: int
+    sync: SyncRunStats
+
+
+def provider_status_list() -> list[ProviderStatus]:
+    """Every provider's health, freshness, offer counts and sync statistics (three queries)."""
+    now = timezone.now()
+    freshness = provider_freshness_list(now=now)
+    counts = {
+        row["provider_id"]: row
+        for row in GPUOffer.objects.values("provider_id").annotate(
+            total=Count("id"),
+            listed=Count("id", filter=Q(gpu_model__isnull=False)),
+        )
+    }
+    stats = sync_run_stats(since=now - SYNC_STATS_WINDOW)
+    empty_stats = SyncRunStats(0, 0, None, None)
+    result = []
+    for provider in freshness:
+        row = counts.get(provider.id, {"total": 0, "listed": 0})
+        result.append(
+            ProviderStatus(
+                freshness=provider,
+                offer_count=row["total"],
+                listed_offer_count=row["listed"],
+                quarantined_offer_count=row["total"] - row["listed"],
+                sync=stats.get(provider.id, empty_stats),
+            )
+        )
+    return result
+
+
+__all__ = [
+    "GpuKpiInputs",
+    "OfferDetail",
+    "OfferKpis",
+    "OfferPage",
+    "OfferPriceHistory",
+    "OfferQuery",
+    "ProviderFreshness",
+    "ProviderStatus",
+    "SyncRunStats",
+    "cost_per_token_expression",
+    "gpu_kpi_inputs",
+    "gpu_kpi_inputs_reset",
+    "offer_filter",
+    "offer_get",
+    "offer_is_stale",
+    "offer_item",
+    "offer_kpis",
+    "offer_list",
+    "offer_price_history",
+    "provider_freshness_list",
+    "provider_status_list",
+    "sync_run_stats",
+]
