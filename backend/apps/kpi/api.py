@@ -1,5 +1,61 @@
-"""Ninja router of the kpi app (mounted under /api/v2/)."""
+"""Ninja router of the KPI endpoints, mounted at /api/v2/kpi (SPEC.md "/kpi/*").
 
-from ninja import Router
+Every route takes an optional access token; each calls one `KPIEngine` method (aggregate
+queries, see apps.kpi.services). 404 NOT_FOUND for an unknown GPU or provider, 503 "Database not
+available" when PostgreSQL is down.
+"""
 
-router = Router(tags=["kpi"])
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from apps.auth_app.auth import OptionalJWTAuth
+from apps.kpi import schemas
+from apps.kpi.services import GpuKpis, KPIEngine, MarketInsights, Overview, ProviderKpis
+
+router = Router(tags=["kpi"], auth=OptionalJWTAuth())
+
+
+def _declared(ok: Any, *codes: int) -> dict[int, Any]:
+    return {200: ok, **dict.fromkeys(codes, schemas.ErrorOut)}
+
+
+@router.get(
+    "/overview",
+    response=_declared(schemas.OverviewOut, 401, 429, 503),
+    summary="Market overview: cost per token, uptime, latency, offers, mean price",
+)
+def get_overview(request: HttpRequest) -> Overview:
+    return KPIEngine().overview()
+
+
+@router.get(
+    "/gpu/{gpu_type}",
+    response=_declared(schemas.GpuKpisOut, 401, 404, 422, 429, 503),
+    summary="Prices and costs of one GPU type, optionally at one provider",
+)
+def get_gpu_kpis(
+    request: HttpRequest, gpu_type: str, params: Query[schemas.GpuKpisQueryIn]
+) -> GpuKpis:
+    return KPIEngine().gpu(gpu_type=gpu_type, provider_name=params.provider)
+
+
+@router.get(
+    "/provider/{provider_name}",
+    response=_declared(schemas.ProviderKpisOut, 401, 404, 429, 503),
+    summary="A provider's offers, prices, volatility, uptime and latency",
+)
+def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
+    return KPIEngine().provider(provider_name=provider_name)
+
+
+@router.get(
+    "/insights/market",
+    response=_declared(schemas.MarketInsightsOut, 401, 429, 503),
+    summary="Market size, cheapest and dearest offers, mean price and 7-day trend",
+)
+def get_market_insights(request: HttpRequest) -> MarketInsights:
+    return KPIEngine().market_insights()
