@@ -77,14 +77,19 @@ def topsis(
     weight_vector = weights_summing_to_one(weights, "weights", count=criteria)
     is_benefit = _benefit_mask(criteria_types, criteria)
 
-    norms = np.sqrt(np.einsum("ij,ij->j", matrix, matrix))
-    zero_columns = np.flatnonzero(norms == 0)
+    # r_ij = x_ij / ||x_j|| computed on x_j / max|x_j|: the same ratio, but squaring values above
+    # ~1e154 (or below ~1e-162) would overflow to inf (or underflow to 0) and silently flatten the
+    # column.
+    column_scale = np.abs(matrix).max(axis=0)
+    zero_columns = np.flatnonzero(column_scale == 0)
     if zero_columns.size:
         raise AlgorithmInputError(
             "decision_matrix",
             f"column {int(zero_columns[0])} is all zeros and cannot be normalised",
         )
-    weighted = matrix * (weight_vector / norms)
+    scaled = matrix / column_scale
+    norms = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+    weighted = scaled * (weight_vector / norms)
 
     column_max = weighted.max(axis=0)
     column_min = weighted.min(axis=0)
