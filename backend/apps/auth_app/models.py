@@ -10,6 +10,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
+from apps.auth_app.hashers import apassword_make, apassword_verify, password_make, password_verify
+
 
 class Plan(models.TextChoices):
     FREE = "free", "Free"
@@ -99,6 +101,31 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    # Every hash goes through `apps.auth_app.hashers`: v1 strings verify, and at most
+    # ARGON2_MAX_CONCURRENT_HASHES run at once in the process (admin logins included).
+    def set_password(self, raw_password: str | None) -> None:
+        self.password = password_make(raw_password)
+        self._password = raw_password
+
+    def check_password(self, raw_password: str | None) -> bool:
+        if raw_password is None:
+            return False
+        is_valid, needs_rehash = password_verify(raw_password, self.password)
+        if needs_rehash:
+            self.set_password(raw_password)
+            self._password = None
+            self.save(update_fields=["password"])
+        return is_valid
+
+    async def acheck_password(self, raw_password: str | None) -> bool:
+        if raw_password is None:
+            return False
+        is_valid, needs_rehash = await apassword_verify(raw_password, self.password)
+        if needs_rehash:
+            self.password = await apassword_make(raw_password)
+            await self.asave(update_fields=["password"])
+        return is_valid
 
 
 class UserSession(models.Model):

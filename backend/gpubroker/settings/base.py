@@ -53,6 +53,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Bearer token → request.user / request.tenant, then per-tenant / per-IP limits on /api/v2/.
+    "apps.auth_app.middleware.JWTAuthenticationMiddleware",
+    "apps.auth_app.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -163,6 +166,13 @@ RATE_LIMIT_PLAN_RPS = {
     "enterprise": env.int("RATE_LIMIT_ENTERPRISE_RPS", default=1000),
 }
 RATE_LIMIT_LOGIN_PER_MINUTE = env.int("RATE_LIMIT_LOGIN_PER_MINUTE", default=10)
+# The limiter's Redis (default: REDIS_URL), its socket timeout, and how long it stays on the
+# in-process fallback after Redis failed before trying again.
+RATE_LIMIT_REDIS_URL = env.str("RATE_LIMIT_REDIS_URL", default="")
+RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env.float("RATE_LIMIT_REDIS_TIMEOUT_SECONDS", default=0.1)
+RATE_LIMIT_REDIS_RETRY_SECONDS = env.float("RATE_LIMIT_REDIS_RETRY_SECONDS", default=5.0)
+# Direct peers (e.g. nginx) whose X-Forwarded-For is believed for the client IP.
+TRUSTED_PROXY_IPS: list[str] = env.list("TRUSTED_PROXY_IPS", default=[])
 
 # --- Providers and ingestion ---------------------------------------------------------------------
 GPUBROKER_PROVIDER_MODE = env.str("GPUBROKER_PROVIDER_MODE", default="replay")

@@ -1,6 +1,17 @@
 """Tests: same stack as development, faster password hashing where a test does not need Argon2."""
 
 from .development import *  # noqa: F403
+from .development import env
 
 DEBUG = False
 WS_HEARTBEAT_SECONDS = 0.5
+
+# Argon2 in Django's format at a tiny cost (v1 hashes still verify at their own cost).
+PASSWORD_HASHERS = [
+    "apps.auth_app.hashers.LowCostArgon2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+# The suite sends many requests per second from 127.0.0.1; tests of the limits override these
+# (and the two-process test lowers them through the environment of its servers).
+RATE_LIMIT_ANON_RPS = env.int("RATE_LIMIT_ANON_RPS", default=100_000)
+RATE_LIMIT_IP_PER_MINUTE = env.int("RATE_LIMIT_IP_PER_MINUTE", default=1_000_000)

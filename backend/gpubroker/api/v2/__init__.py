@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
+from apps.auth_app.auth import JWTAuth
 from gpubroker.core.exception_handlers import install_exception_handlers
 
 api = NinjaAPI(
@@ -15,6 +16,9 @@ api = NinjaAPI(
     docs=Swagger(settings={"persistAuthorization": True}),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    # Every route needs an access token unless it declares `auth=None` (public) or
+    # `auth=OptionalJWTAuth()` (SPEC "opt") explicitly.
+    auth=JWTAuth(),
 )
 install_exception_handlers(api)
 

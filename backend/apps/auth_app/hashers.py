@@ -1,0 +1,115 @@
+"""Password hashing: Django's Argon2 hasher, v1 passlib hashes, and a per-process bound.
+
+- v1 stored passlib strings `$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>` in `password_hash`.
+  That is argon2's PHC string; Django's Argon2 hasher stores the same string behind an
+  `argon2` prefix (`argon2$argon2id$v=19$...`). Django identifies a hasher by the text before the
+  first `$`, which is empty for a v1 string, so `django_encoded` adds the prefix before
+  verification. A v1 hash always needs an upgrade: the caller rewrites it on a successful login.
+- Argon2 at Django's defaults takes ~100 MiB and most of a core per hash. Every hash or verify
+  in the process holds one of `ARGON2_MAX_CONCURRENT_HASHES` slots; async callers queue on a
+  dedicated executor of that size, so a burst of logins waits instead of exhausting memory and
+  never blocks the event loop or Django's thread for sync views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
+
+T = TypeVar("T")
+
+_V1_ARGON2 = re.compile(
+    r"^\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
+)
+
+_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_executors: dict[int, ThreadPoolExecutor] = {}
+
+
+def is_v1_hash(encoded: str) -> bool:
+    return bool(_V1_ARGON2.match(encoded or ""))
+
+
+def django_encoded(encoded: str) -> str:
+    """A stored password in the form Django's hashers identify (v1 strings get `argon2`)."""
+    return f"argon2{encoded}" if is_v1_hash(encoded) else encoded
+
+
+def _capacity() -> int:
+    return max(1, int(settings.ARGON2_MAX_CONCURRENT_HASHES))
+
+
+def _semaphore() -> threading.BoundedSemaphore:
+    capacity = _capacity()
+    with _lock:
+        if capacity not in _slots:
+            _slots[capacity] = threading.BoundedSemaphore(capacity)
+        return _slots[capacity]
+
+
+def _executor() -> ThreadPoolExecutor:
+    capacity = _capacity()
+    with _lock:
+        if capacity not in _executors:
+            _executors[capacity] = ThreadPoolExecutor(
+                max_workers=capacity, thread_name_prefix="argon2"
+            )
+        return _executors[capacity]
+
+
+def _bounded(fn: Callable[[], T]) -> T:
+    with _semaphore():
+        return fn()
+
+
+def password_verify(raw_password: str, encoded: str) -> tuple[bool, bool]:
+    """Check `raw_password` against a stored hash: `(is_valid, needs_rehash)`.
+
+    `needs_rehash` is true for v1 hashes and for hashes made with another hasher or other
+    parameters than the current first `PASSWORD_HASHERS` entry.
+    """
+    needs_rehash = is_v1_hash(encoded)
+    outdated: list[bool] = []
+
+    def check() -> bool:
+        return check_password(
+            raw_password, django_encoded(encoded), setter=lambda _raw: outdated.append(True)
+        )
+
+    is_valid = _bounded(check)
+    return is_valid, is_valid and (needs_rehash or bool(outdated))
+
+
+def password_make(raw_password: str | None) -> str:
+    """Hash with the first configured hasher (Argon2), holding a slot."""
+    return _bounded(lambda: make_password(raw_password))
+
+
+async def apassword_verify(raw_password: str, encoded: str) -> tuple[bool, bool]:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(), password_verify, raw_password, encoded)
+
+
+async def apassword_make(raw_password: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(), password_make, raw_password)
+
+
+class LowCostArgon2PasswordHasher(Argon2PasswordHasher):
+    """Same `argon2$` format at a tiny cost: for test settings only, to keep the suite fast.
+
+    Verification always uses the parameters stored in the hash, so v1 hashes in tests are still
+    checked at v1's production cost (m=64 MiB, t=3, p=4).
+    """
+
+    time_cost = 1
+    memory_cost = 1024
+    parallelism = 1

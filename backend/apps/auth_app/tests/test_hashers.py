@@ -1,0 +1,60 @@
+"""Password hashing: v1 format recognition and the per-process bound on concurrent hashes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import argon2
+import pytest
+from django.test import override_settings
+
+from apps.auth_app import hashers
+
+
+def test_v1_hash_is_recognised_and_prefixed() -> None:
+    v1 = argon2.PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("pw-v1")
+    assert hashers.is_v1_hash(v1)
+    assert hashers.django_encoded(v1) == "argon2" + v1
+    assert hashers.password_verify("pw-v1", v1) == (True, True)
+    assert hashers.password_verify("wrong", v1) == (False, False)
+
+
+def test_django_hash_is_left_alone() -> None:
+    encoded = hashers.password_make("a fine password")
+    assert encoded.startswith("argon2$argon2id$")
+    assert not hashers.is_v1_hash(encoded)
+    assert hashers.password_verify("a fine password", encoded) == (True, False)
+
+
+def test_production_params_are_djangos_argon2() -> None:
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    from gpubroker.settings import base
+
+    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert hashers.LowCostArgon2PasswordHasher.algorithm == Argon2PasswordHasher.algorithm
+
+
+@pytest.mark.asyncio
+@override_settings(ARGON2_MAX_CONCURRENT_HASHES=2)
+async def test_concurrent_hashes_are_bounded(monkeypatch) -> None:
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def slow_make_password(raw: str | None) -> str:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.05)
+        with lock:
+            in_flight -= 1
+        return "argon2$fake"
+
+    monkeypatch.setattr(hashers, "make_password", slow_make_password)
+    results = await asyncio.gather(*(hashers.apassword_make(f"pw{n}") for n in range(8)))
+    assert results == ["argon2$fake"] * 8
+    assert peak == 2
