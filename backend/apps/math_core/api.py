@@ -1,5 +1,126 @@
-"""Ninja router of the math_core app (mounted under /api/v2/)."""
+"""Ninja router of the math_core app, mounted at /api/v2/math (SPEC.md "/math/*").
 
+Every route takes an optional access token. Errors: 422 VALIDATION_ERROR for schema violations
+(types, ranges, list sizes; strings and booleans are not numbers, NaN/inf are rejected), 400
+BAD_REQUEST for domain rejections, 404 NOT_FOUND for an unknown GPU in a path; every envelope
+names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import Router
 
-router = Router(tags=["math"])
+from apps.auth_app.auth import OptionalJWTAuth
+from apps.math_core import schemas, selectors, services
+
+router = Router(tags=["math"], auth=OptionalJWTAuth())
+
+
+def _declared(ok: Any, *codes: int) -> dict[int, Any]:
+    """``response=`` mapping: the success schema plus the error statuses a route can return."""
+    return {200: ok, **dict.fromkeys(codes, schemas.ErrorOut)}
+
+
+@router.post(
+    "/cost-per-token",
+    response=_declared(schemas.CostPerTokenOut, 400, 401, 422),
+    summary="Cost per generated token on a GPU",
+)
+def calculate_cost_per_token(
+    request: HttpRequest, payload: schemas.CostPerTokenIn
+) -> services.CostPerTokenResult:
+    return services.cost_per_token_calculate(
+        price_per_hour=payload.price_per_hour,
+        gpu_type=payload.gpu_type,
+        model_size=payload.model_size,
+        precision=payload.precision,
+        gpu_count=payload.gpu_count,
+    )
+
+
+@router.post(
+    "/cost-per-gflop",
+    response=_declared(schemas.CostPerGflopOut, 400, 401, 422),
+    summary="Cost per GFLOP and per TFLOP-hour at a precision",
+)
+def calculate_cost_per_gflop(
+    request: HttpRequest, payload: schemas.CostPerGflopIn
+) -> services.CostPerGflopResult:
+    return services.cost_per_gflop_calculate(
+        price_per_hour=payload.price_per_hour,
+        gpu_type=payload.gpu_type,
+        precision=payload.precision,
+        gpu_count=payload.gpu_count,
+    )
+
+
+@router.post(
+    "/topsis",
+    response=_declared(schemas.TopsisOut, 400, 401, 422),
+    summary="Rank alternatives with TOPSIS",
+)
+def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.TopsisRanking:
+    return services.topsis_rank(
+        decision_matrix=payload.decision_matrix,
+        weights=payload.weights,
+        criteria_types=payload.criteria_types,
+    )
+
+
+@router.post(
+    "/ensemble-recommend",
+    response=_declared(schemas.EnsembleRecommendOut, 400, 401, 403, 422),
+    summary="Recommend offers: TOPSIS + collaborative filtering + content similarity",
+)
+def recommend_offers(
+    request: HttpRequest, payload: schemas.EnsembleRecommendIn
+) -> services.EnsembleRecommendation:
+    user = request.user
+    return services.offers_recommend(
+        candidate_offers=payload.candidate_offers,
+        workload_profile=payload.workload_profile,
+        top_k=payload.top_k,
+        user_id=payload.user_id,
+        weights=payload.weights,
+        requester_id=user.pk if user.is_authenticated else None,
+        requester_is_staff=bool(user.is_authenticated and user.is_staff),
+    )
+
+
+@router.post(
+    "/estimate-workload",
+    response=_declared(schemas.EstimateWorkloadOut, 400, 401, 422),
+    summary="Size a workload: VRAM, GPUs per model, throughput, cost range",
+)
+def estimate_workload(
+    request: HttpRequest, payload: schemas.EstimateWorkloadIn
+) -> services.WorkloadEstimateResult:
+    return services.workload_estimate(
+        workload_type=payload.workload_type,
+        quantity=payload.quantity,
+        duration_hours=payload.duration_hours,
+        quality=payload.quality,
+        model_name=payload.model_name,
+    )
+
+
+@router.get(
+    "/benchmarks",
+    response=_declared(schemas.GpuBenchmarkListOut, 401),
+    summary="All GPU specifications",
+)
+def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
+    items = list(selectors.gpu_benchmark_list())
+    return {"total": len(items), "items": items}
+
+
+@router.get(
+    "/benchmarks/{path:gpu_type}",
+    response=_declared(schemas.GpuBenchmarkOut, 401, 404),
+    summary="One GPU specification by canonical name or alias",
+)
+def get_benchmark(request: HttpRequest, gpu_type: str) -> Any:
+    return selectors.gpu_benchmark_get(gpu_type=gpu_type)

@@ -24,9 +24,18 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+# Upper bounds keep every derived figure finite (1e308 per hour would overflow the per-million
+# cost to inf, which JSON cannot carry) while staying far above any real offer or workload.
+MAX_PRICE_PER_HOUR = 1_000_000.0
+MAX_FIGURE = 1e9  # GB, TFLOPS, GB/s totals of one offer
+MAX_QUANTITY = 1e15
+MIN_DURATION_HOURS = 0.001  # 3.6 s
+MAX_DURATION_HOURS = 87_600.0  # ten years
+
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-PositiveNumber = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
-NonNegativeNumber = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+Price = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_PRICE_PER_HOUR)]
+Figure = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_FIGURE)]
+Weight = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
 Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
 GpuCount = Annotated[StrictInt, Field(ge=1, le=MAX_GPU_COUNT)]
 GpuName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -61,7 +70,7 @@ class ErrorOut(Schema):
 
 
 class CostPerTokenIn(Schema):
-    price_per_hour: PositiveNumber = Field(
+    price_per_hour: Price = Field(
         ..., description="Price of the whole instance (all gpu_count GPUs) per hour."
     )
     gpu_type: GpuName = Field(..., description="Canonical GPU name or a provider alias.")
@@ -109,7 +118,7 @@ class CostPerTokenOut(Schema):
 
 
 class CostPerGflopIn(Schema):
-    price_per_hour: PositiveNumber = Field(
+    price_per_hour: Price = Field(
         ..., description="Price of the whole instance (all gpu_count GPUs) per hour."
     )
     gpu_type: GpuName
@@ -152,10 +161,10 @@ class TopsisOut(Schema):
 class WorkloadProfileIn(Schema):
     """What the workload wants; omitted features are ignored by the content-based signal."""
 
-    price_per_hour: PositiveNumber | None = None
-    vram_gb: NonNegativeNumber | None = None
-    tflops: NonNegativeNumber | None = None
-    memory_bandwidth_gbps: NonNegativeNumber | None = None
+    price_per_hour: Price | None = None
+    vram_gb: Figure | None = None
+    tflops: Figure | None = None
+    memory_bandwidth_gbps: Figure | None = None
     reliability: Fraction | None = None
 
 
@@ -165,17 +174,17 @@ class InlineOfferIn(Schema):
     offer_id: str | None = Field(None, max_length=100)
     gpu_type: GpuName | None = None
     gpu_count: GpuCount = 1
-    price_per_hour: PositiveNumber = Field(..., description="Whole instance, per hour.")
-    vram_gb: NonNegativeNumber | None = Field(None, description="Total over the offer's GPUs.")
-    tflops: NonNegativeNumber | None = Field(None, description="Total dense fp16 TFLOPS.")
-    memory_bandwidth_gbps: NonNegativeNumber | None = Field(None, description="Total GB/s.")
+    price_per_hour: Price = Field(..., description="Whole instance, per hour.")
+    vram_gb: Figure | None = Field(None, description="Total over the offer's GPUs.")
+    tflops: Figure | None = Field(None, description="Total dense fp16 TFLOPS.")
+    memory_bandwidth_gbps: Figure | None = Field(None, description="Total GB/s.")
     reliability: Fraction | None = None
 
 
 class EnsembleWeightsIn(Schema):
-    topsis: NonNegativeNumber
-    collaborative: NonNegativeNumber
-    content_based: NonNegativeNumber
+    topsis: Weight
+    collaborative: Weight
+    content_based: Weight
 
 
 class EnsembleRecommendIn(Schema):
@@ -224,8 +233,13 @@ class EnsembleRecommendOut(Schema):
 
 class EstimateWorkloadIn(Schema):
     workload_type: str = Field(..., min_length=1, max_length=64)
-    quantity: PositiveNumber
-    duration_hours: PositiveNumber
+    quantity: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_QUANTITY)] = (
+        Field(..., description="Units per workload_type (tokens, images, minutes, GB).")
+    )
+    duration_hours: Annotated[
+        float,
+        Field(strict=True, allow_inf_nan=False, ge=MIN_DURATION_HOURS, le=MAX_DURATION_HOURS),
+    ]
     quality: str = Field("medium", min_length=1, max_length=16)
     model_name: str | None = Field(None, min_length=1, max_length=200)
 
