@@ -1,0 +1,65 @@
+"""Factories for the read-API tests: providers and offers written through the ORM."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from apps.math_core.models import GPUBenchmark
+from apps.providers.models import GPUOffer, Provider
+from apps.providers.selectors import gpu_kpi_inputs_reset
+
+_external_ids = itertools.count(1)
+
+# Round per-GPU figures so expected KPIs can be computed by hand.
+BENCHMARKS = {
+    "H100 SXM": {"tokens_per_second_7b": 100.0, "tflops_fp32": 50.0},
+    "RTX 4090": {"tokens_per_second_7b": 50.0, "tflops_fp32": 80.0},
+}
+
+
+def benchmarks_load() -> None:
+    """gpu_benchmarks rows for BENCHMARKS and a fresh per-process KPI map."""
+    for gpu_model, figures in BENCHMARKS.items():
+        GPUBenchmark.objects.update_or_create(
+            gpu_model=gpu_model,
+            defaults={"vendor": "NVIDIA", "vram_gb": 80, "source": "test", **figures},
+        )
+    gpu_kpi_inputs_reset()
+
+
+def provider_make(name: str, **fields: Any) -> Provider:
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "display_name": name.title(),
+        "last_sync_at": now - timedelta(seconds=30),
+        "last_success_at": now - timedelta(seconds=30),
+        "sync_interval_seconds": 300,
+        **fields,
+    }
+    return Provider.objects.create(name=name, **values)
+
+
+def offer_make(
+    provider: Provider,
+    gpu_model: str | None = "H100 SXM",
+    price: str = "1.0000",
+    **fields: Any,
+) -> GPUOffer:
+    values: dict[str, Any] = {
+        "external_id": f"ext-{next(_external_ids)}",
+        "gpu_type": gpu_model or "Mystery GPU",
+        "gpu_model": gpu_model,
+        "gpu_name_raw": f"NVIDIA {gpu_model or 'Mystery GPU'}",
+        "gpu_memory_gb": 80,
+        "gpu_count": 1,
+        "price_per_hour": Decimal(price),
+        "region": "us-east-1",
+        "country": "US",
+        **fields,
+    }
+    return GPUOffer.objects.create(provider=provider, **values)

@@ -1,0 +1,337 @@
+"""GET /api/v2/providers against real PostgreSQL and Redis: filters, sorts, pages, items."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from apps.providers.models import GPUOffer
+from apps.providers.selectors import offer_kpis
+from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v2/providers"
+
+
+@pytest.fixture
+def api() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def market() -> dict[str, GPUOffer]:
+    benchmarks_load()
+    alpha, beta, gamma = provider_make("alpha"), provider_make("beta"), provider_make("gamma")
+    offers = {
+        "o1": offer_make(
+            alpha,
+            "H100 SXM",
+            "2.0000",
+            external_id="o1",
+            gpu_name_raw="NVIDIA H100 80GB HBM3",
+            compliance_tags=["soc2"],
+        ),
+        "o2": offer_make(
+            alpha,
+            "H100 PCIe",
+            "1.5000",
+            external_id="o2",
+            gpu_name_raw="H100 PCIe",
+            gpu_count=2,
+            region="eu-west-1",
+            country="DE",
+            availability_status="limited",
+            compliance_tags=["soc2", "gdpr"],
+            spot_pricing=True,
+        ),
+        "o3": offer_make(
+            beta,
+            "RTX 4090",
+            "0.4000",
+            external_id="o3",
+            gpu_name_raw="GeForce RTX 4090",
+            gpu_memory_gb=24,
+            region="Oregon, US",
+            spot_pricing=True,
+        ),
+        "o4": offer_make(
+            beta,
+            "RTX 4090",
+            "0.4000",
+            external_id="o4",
+            gpu_memory_gb=24,
+            gpu_count=4,
+            region="eu-west-1",
+            country="DE",
+            availability_status="unavailable",
+        ),
+        "o5": offer_make(
+            gamma,
+            "A100 SXM 80GB",
+            "1.2000",
+            external_id="o5",
+            gpu_count=8,
+            compliance_tags=["hipaa"],
+        ),
+        "o6": offer_make(
+            gamma,
+            "L40S",
+            "0.9000",
+            external_id="o6",
+            gpu_memory_gb=48,
+            region="ap-south-1",
+            country="IN",
+        ),
+        # Quarantined: stored but never listed, whatever the filter.
+        "q1": offer_make(gamma, None, "0.1000", external_id="q1", gpu_name_raw="Mystery GPU X1"),
+    }
+    return offers
+
+
+def _get(api: Client, query: str = "") -> Any:
+    response = api.get(f"{URL}?{query}" if query else URL)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _labels(body: Any, market: dict[str, GPUOffer]) -> list[str]:
+    by_id = {str(offer.id): label for label, offer in market.items()}
+    return [by_id[item["id"]] for item in body["items"]]
+
+
+def _by_price_then_id(labels: list[str], market: dict[str, GPUOffer]) -> list[str]:
+    return sorted(labels, key=lambda label: (market[label].price_per_hour, market[label].id))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"o1", "o2", "o3", "o4", "o5", "o6"}),
+        ("gpu=h100", {"o1", "o2"}),
+        ("gpu=hbm3", {"o1"}),
+        ("gpu_type=GEFORCE", {"o3"}),
+        ("gpu=sxm", {"o1", "o5"}),
+        ("gpu=mystery", set()),
+        ("gpu=100%25", set()),
+        ("region=EU-WEST-1", {"o2", "o4"}),
+        ("region=us", {"o1", "o3", "o5"}),
+        ("provider=BETA", {"o3", "o4"}),
+        ("provider=nosuch", set()),
+        ("availability=limited", {"o2"}),
+        ("availability=unavailable", {"o4"}),
+        ("availability=available", {"o1", "o3", "o5", "o6"}),
+        ("compliance_tag=soc2", {"o1", "o2"}),
+        ("compliance_tag=gdpr", {"o2"}),
+        ("compliance_tag=iso27001", set()),
+        ("gpu_memory_min=48", {"o1", "o2", "o5", "o6"}),
+        ("gpu_memory_max=24", {"o3", "o4"}),
+        ("price_min=1.2", {"o1", "o2", "o5"}),
+        ("max_price=0.9", {"o3", "o4", "o6"}),
+        ("gpu_count_min=2", {"o2", "o4", "o5"}),
+        ("spot=true", {"o2", "o3"}),
+        ("spot=false", {"o1", "o4", "o5", "o6"}),
+        ("gpu=", {"o1", "o2", "o3", "o4", "o5", "o6"}),
+        ("unknown_parameter=whatever", {"o1", "o2", "o3", "o4", "o5", "o6"}),
+    ],
+)
+def test_each_filter_alone(api, market, query, expected):
+    body = _get(api, query)
+    assert set(_labels(body, market)) == expected
+    assert body["total"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("gpu=h100&spot=true&region=eu-west-1", ["o2"]),
+        ("gpu=4090&availability=available&max_price=0.5", ["o3"]),
+        ("price_min=0.5&max_price=1.5&gpu_memory_min=48&provider=gamma", ["o6", "o5"]),
+        ("gpu=h100&gpu_type=pcie", ["o2"]),
+        ("compliance_tag=soc2&gpu_count_min=2&availability=limited", ["o2"]),
+        ("gpu=4090&spot=false&gpu_count_min=2&region=de", ["o4"]),
+        ("gpu=h100&provider=beta", []),
+    ],
+)
+def test_filters_combine_with_and(api, market, query, expected):
+    body = _get(api, query)
+    assert _labels(body, market) == expected
+    assert body["total"] == len(expected)
+
+
+def test_item_has_v1_keys_then_v2_fields_with_exact_values(api, market):
+    body = _get(api, "gpu=hbm3")
+    offer = market["o1"]
+    assert body == {
+        "total": 1,
+        "items": [
+            {
+                "id": str(offer.id),
+                "provider": "alpha",
+                "name": "H100 SXM",
+                "gpu": "H100 SXM",
+                "gpu_memory_gb": 80,
+                "price_per_hour": 2.0,
+                "currency": "USD",
+                "availability": "available",
+                "region": "us-east-1",
+                "tags": ["soc2"],
+                "last_updated": body["items"][0]["last_updated"],
+                "gpu_count": 1,
+                "cpu_cores": None,
+                "ram_gb": None,
+                "storage_gb": None,
+                "spot": False,
+                # 100 tokens/s (gpu_benchmarks) x 1 GPU; 50 TFLOPS fp32.
+                "cost_per_token": 2.0 / (100 * 3600),
+                "cost_per_gflop": 2.0 / (50 * 1000 * 3600),
+                "stale": False,
+            }
+        ],
+    }
+    assert datetime.fromisoformat(body["items"][0]["last_updated"]) == offer.updated_at
+
+
+def test_multi_gpu_offer_counts_each_gpu_as_a_replica(api, market):
+    item = _get(api, "provider=beta&gpu_count_min=4")["items"][0]
+    assert item["name"] == "4x RTX 4090"
+    assert item["cost_per_token"] == pytest.approx(0.4 / (50 * 4 * 3600), rel=1e-12)
+    assert item["cost_per_gflop"] == pytest.approx(0.4 / (80 * 4 * 1000 * 3600), rel=1e-12)
+
+
+def test_unknown_gpu_spec_gives_null_kpis(api, market):
+    offer_make(market["o1"].provider, "H100 SXM", "0.0000", external_id="free")
+    item = _get(api, "max_price=0")["items"][0]
+    assert item["cost_per_token"] is None
+    assert item["cost_per_gflop"] is None
+
+
+def test_default_sort_is_price_with_id_tie_break(api, market):
+    labels = _labels(_get(api), market)
+    assert labels == _by_price_then_id(list(labels), market)
+    assert labels[2:] == ["o6", "o5", "o2", "o1"]
+    assert labels[:2] == sorted(["o3", "o4"], key=lambda label: market[label].id)
+
+
+def test_descending_price_keeps_id_ascending_on_ties(api, market):
+    labels = _labels(_get(api, "sort=-price"), market)
+    assert labels[:4] == ["o1", "o2", "o5", "o6"]
+    assert labels[4:] == sorted(["o3", "o4"], key=lambda label: market[label].id)
+
+
+def test_gpu_memory_sort_puts_most_memory_first(api, market):
+    labels = _labels(_get(api, "sort=gpu_memory"), market)
+    by_id = lambda group: sorted(group, key=lambda label: market[label].id)  # noqa: E731
+    assert labels == [*by_id(["o1", "o2", "o5"]), "o6", *by_id(["o3", "o4"])]
+
+
+def test_updated_sort_puts_most_recent_first(api, market):
+    now = timezone.now()
+    for minutes, label in enumerate(["o4", "o2", "o6", "o1", "o3", "o5"]):
+        GPUOffer.objects.filter(pk=market[label].pk).update(
+            updated_at=now - timedelta(minutes=minutes)
+        )
+    assert _labels(_get(api, "sort=updated"), market) == ["o4", "o2", "o6", "o1", "o3", "o5"]
+
+
+def test_cost_per_token_sort_is_done_in_sql_and_matches_the_items(api, market):
+    offer_make(market["o1"].provider, "H100 SXM", "0.0000", external_id="free")
+    body = _get(api, "sort=cost_per_token")
+    costs = [item["cost_per_token"] for item in body["items"]]
+    known = [cost for cost in costs if cost is not None]
+    assert known == sorted(known)
+    assert costs[len(known) :] == [None]
+    expected = sorted(
+        (
+            offer_kpis(
+                price_per_hour=o.price_per_hour, gpu_model=o.gpu_model, gpu_count=o.gpu_count
+            ).cost_per_token,
+            o.id,
+        )
+        for o in GPUOffer.objects.filter(gpu_model__isnull=False, price_per_hour__gt=0)
+    )
+    assert [item["id"] for item in body["items"][: len(known)]] == [str(i) for _, i in expected]
+
+
+@pytest.fixture
+def many_offers(market) -> list[GPUOffer]:
+    provider = market["o1"].provider
+    GPUOffer.objects.all().delete()
+    return [offer_make(provider, "RTX 4090", f"{1 + index / 100:.4f}") for index in range(25)]
+
+
+@pytest.mark.parametrize(
+    ("query", "count"),
+    [
+        ("per_page=10", 10),
+        ("per_page=10&page=2", 10),
+        ("per_page=10&page=3", 5),
+        ("per_page=10&page=4", 0),
+        ("per_page=10&page=999999", 0),
+        ("per_page=20", 20),
+        ("per_page=20&page=2", 5),
+        ("per_page=50", 25),
+        ("per_page=100", 25),
+        ("", 20),
+    ],
+)
+def test_pagination_edges_keep_the_total(api, many_offers, query, count):
+    body = _get(api, query)
+    assert body["total"] == 25
+    assert len(body["items"]) == count
+
+
+def test_pages_do_not_overlap_and_cover_everything(api, many_offers):
+    seen = [
+        item["id"] for page in (1, 2, 3) for item in _get(api, f"per_page=10&page={page}")["items"]
+    ]
+    assert seen == [str(o.id) for o in sorted(many_offers, key=lambda o: (o.price_per_hour, o.id))]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("per_page=30", "per_page"),
+        ("per_page=0", "per_page"),
+        ("per_page=ten", "per_page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=two", "page"),
+        ("sort=cheapest", "sort"),
+        ("sort=-gpu_memory", "sort"),
+        ("availability=busy", "availability"),
+        ("spot=maybe", "spot"),
+        ("gpu_memory_min=-1", "gpu_memory_min"),
+        ("gpu_memory_min=80GB", "gpu_memory_min"),
+        ("gpu_memory_max=1.5", "gpu_memory_max"),
+        ("price_min=-0.5", "price_min"),
+        ("price_min=cheap", "price_min"),
+        ("max_price=NaN", "max_price"),
+        ("max_price=inf", "max_price"),
+        ("max_price=1e12", "max_price"),
+        ("gpu_count_min=0", "gpu_count_min"),
+        ("gpu_memory_min=100&gpu_memory_max=50", "gpu_memory_max"),
+        ("price_min=3&max_price=1", "max_price"),
+        ("gpu=" + "x" * 101, "gpu"),
+        ("region=" + "x" * 101, "region"),
+    ],
+)
+def test_bad_values_are_422_envelopes_naming_the_field(api, market, query, field):
+    response = api.get(f"{URL}?{query}")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert field in body["error"]["details"]["fields"]
+    assert body["detail"] == body["error"]["message"]
+    assert response["X-Trace-Id"] == body["error"]["trace_id"]
+
+
+def test_decimal_price_bounds_are_inclusive_and_exact(api, market):
+    GPUOffer.objects.filter(pk=market["o6"].pk).update(price_per_hour=Decimal("0.9001"))
+    assert set(_labels(_get(api, "max_price=0.9001"), market)) == {"o3", "o4", "o6"}
+    assert set(_labels(_get(api, "max_price=0.9000"), market)) == {"o3", "o4"}
