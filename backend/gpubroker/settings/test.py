@@ -15,3 +15,9 @@ PASSWORD_HASHERS = [
 # (and the two-process test lowers them through the environment of its servers).
 RATE_LIMIT_ANON_RPS = env.int("RATE_LIMIT_ANON_RPS", default=100_000)
 RATE_LIMIT_IP_PER_MINUTE = env.int("RATE_LIMIT_IP_PER_MINUTE", default=1_000_000)
+
+# Several suites may share one PostgreSQL server (parallel developers, CI next to a dev run):
+# TEST_DATABASE_NAME gives this run its own test database.
+_test_database_name = env.str("TEST_DATABASE_NAME", default="")
+if _test_database_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_database_name}  # noqa: F405

@@ -29,12 +29,15 @@ def _mount_routers() -> None:
     from apps.kpi.api import router as kpi_router
     from apps.math_core.api import router as math_router
     from apps.providers.api import router as providers_router
+    from apps.providers.api_integrations import booking_router, config_router
     from apps.websocket_gateway.api import router as ws_router
     from gpubroker.api.v2.system import router as system_router
 
     api.add_router("", system_router)
     api.add_router("/auth", auth_router)
     api.add_router("/providers", providers_router)
+    api.add_router("/providers", booking_router)
+    api.add_router("/config", config_router)
     api.add_router("/kpi", kpi_router)
     api.add_router("/math", math_router)
     api.add_router("/ai", ai_router)

@@ -1,0 +1,45 @@
+"""Schemas of the integration (tenant provider keys) and booking endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class IntegrationIn(Schema):
+    provider: str = Field(..., min_length=1, max_length=64)
+    # Verda/DataCrunch: "client_id:client_secret".
+    api_key: str | None = Field(None, min_length=1, max_length=4096)
+    api_url: str | None = Field(None, min_length=1, max_length=500)
+
+
+class IntegrationSavedOut(Schema):
+    status: str
+    provider: str
+
+
+class IntegrationOut(Schema):
+    provider: str
+    status: str
+    message: str
+    last_checked: datetime | None
+
+
+class BookingIn(Schema):
+    duration_hours: Decimal = Field(..., gt=0, le=8760, max_digits=8, decimal_places=2)
+
+
+class BookingOut(Schema):
+    booking_id: UUID
+    offer_id: UUID
+    provider: str
+    status: str
+    external_booking_id: str
+    price_per_hour: float
+    currency: str
+    duration_hours: float
+    estimated_cost: float
+    created_at: datetime
