@@ -50,7 +50,7 @@ def secret_encrypt(plaintext: str) -> bytes:
     return integration_cipher().encrypt(plaintext.encode())
 
 
-def secret_decrypt(token: bytes) -> str | None:
+def secret_decrypt(token: bytes | memoryview) -> str | None:
     """The plaintext, or None when no configured key can decrypt it (rotated away)."""
     try:
         return integration_cipher().decrypt(bytes(token)).decode()
