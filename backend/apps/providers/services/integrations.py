@@ -60,12 +60,12 @@ def api_url_check(api_url: str) -> str:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or (
-        address is not None and not address.is_global
+    if (
+        host == "localhost"
+        or host.endswith((".localhost", ".local", ".internal"))
+        or (address is not None and not address.is_global)
     ):
-        raise ValidationFailed(
-            "api_url must point to a public host", details={"field": "api_url"}
-        )
+        raise ValidationFailed("api_url must point to a public host", details={"field": "api_url"})
     return api_url
 
 
