@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -101,18 +102,18 @@ def test_redis_down_fails_open_with_local_limits(
 
 
 @pytest.mark.asyncio
-@override_settings(RATE_LIMIT_ANON_RPS=2)
+@override_settings(RATE_LIMIT_IP_PER_MINUTE=2)
 async def test_async_path_limits_and_fails_open(closed_port: int) -> None:
+    # The per-minute rule keeps this robust on a loaded machine (no one-second window to miss).
+    if time.time() % 60 > 50:  # stay clear of a minute boundary
+        await asyncio.sleep(61 - time.time() % 60)
     client = AsyncClient()
-    await client.get(PING)  # warm-up; its window is over before the burst starts
-    time.sleep(1.0 - time.time() % 1)
-    _start_of_second()
     statuses = [(await client.get(PING)).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     with override_settings(RATE_LIMIT_REDIS_URL=f"redis://127.0.0.1:{closed_port}/0"):
         response = await client.get(PING)
     assert response.status_code == 200
-    assert response["X-RateLimit-Remaining"] == "1"
+    assert response["X-RateLimit-Limit"] == "100000"
 
 
 @pytest.mark.slow
