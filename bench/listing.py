@@ -1,0 +1,421 @@
+"""Offer listing at 100,000 offers: cached throughput vs /ping, uncached p95 vs raw psycopg.
+
+    .venv/bin/python bench/listing.py [--offers 100000] [--seconds 10] [--runs 40]
+
+Needs PostgreSQL (DATABASE_URL's server; a dedicated database `gpubroker_bench_listing` is
+dropped and recreated) and Redis (REDIS_URL, default redis://127.0.0.1:6379/9, flushed), and
+`wrk` on PATH. Everything listens on 127.0.0.1 only.
+
+1. Migrates the bench database, loads the GPU specs and COPYs `--offers` synthetic offers
+   (catalogue GPUs weighted towards popular models, 1-8 GPUs, realistic per-GPU prices with
+   noise, ~60 regions, 12 providers, availability/spot/compliance mixes), then ANALYZE.
+2. Starts daphne (gpubroker.testing.processes.daphne_server) pinned to CPU 0 with the rate
+   limiter on but its limits raised; this process and wrk run on CPU 1.
+3. Cached: `wrk -c32` on GET /api/v2/providers?gpu=H100&per_page=20 (cache warmed) and on
+   GET /api/v2/ping, each for --seconds; throughput, p50/p95/p99, server CPU, the ratio.
+4. Uncached: filtered listings, one request at a time with the listing keys deleted before
+   each, p95 over --runs; next to the same SQL statements (providers, page, count) that the
+   ORM sends, run with psycopg on one connection.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as `python bench/listing.py`, this directory comes first on sys.path and bench/math.py
+# would shadow the standard library's `math`. Drop that entry first.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BACKEND = REPO / "backend"
+sys.path.insert(0, str(BACKEND))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+
+BENCH_DB = "gpubroker_bench_listing"
+SERVER_CPU = 0
+CLIENT_CPU = 1
+CACHED_PATH = "/api/v2/providers?gpu=H100&per_page=20"
+PING_PATH = "/api/v2/ping"
+UNCACHED_QUERIES = [
+    "gpu=H100&per_page=20",
+    "gpu=a100&region=us&per_page=20",
+    "provider=vastai&sort=-price&per_page=50",
+    "gpu_memory_min=80&max_price=10&per_page=20",
+    "compliance_tag=soc2&availability=available&per_page=20",
+    "gpu=4090&sort=cost_per_token&per_page=20",
+    "spot=true&availability=available&page=5&per_page=20",
+    "gpu_count_min=4&sort=updated&per_page=100",
+]
+PROVIDERS = [
+    "vastai",
+    "runpod",
+    "lambda",
+    "tensordock",
+    "shadeform",
+    "cloudrift",
+    "verda",
+    "vultr",
+    "coreweave",
+    "paperspace",
+    "fluidstack",
+    "hyperstack",
+]
+REGIONS = [
+    *(f"{c}, {cc}" for c, cc in [("New York", "US"), ("Oregon", "US"), ("Texas", "US")]),
+    *(f"{c}, {cc}" for c, cc in [("Quebec", "CA"), ("Germany", "DE"), ("Japan", "JP")]),
+    *(f"us-{d}-{n}" for d in ("east", "west", "central") for n in (1, 2, 3)),
+    *(f"eu-{d}-{n}" for d in ("west", "north", "central") for n in (1, 2, 3)),
+    *(f"ap-{d}-{n}" for d in ("south", "northeast") for n in (1, 2)),
+    *(f"FIN-0{n}" for n in range(1, 4)),
+]
+COUNTRIES = {"US": 0.45, "DE": 0.12, "CA": 0.08, "JP": 0.07, "FI": 0.06, "GB": 0.06, "IN": 0.04}
+
+
+def database_url(name: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gpubroker")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def recreate_database(url: str) -> None:
+    admin = database_url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gpubroker.settings.test"}
+    for command in (["migrate", "-v0"], ["load_gpu_specs"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=BACKEND,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+def synthetic_offers(
+    count: int, provider_ids: list[uuid.UUID], seed: int
+) -> Iterator[tuple[Any, ...]]:
+    from apps.math_core.catalogue import all_gpus
+
+    rng = random.Random(seed)
+    gpus = list(all_gpus())
+    popular = {
+        "H100 SXM": 8,
+        "H100 PCIe": 3,
+        "A100 SXM 80GB": 6,
+        "RTX 4090": 8,
+        "L40S": 4,
+        "H200 SXM": 3,
+    }
+    weights = [popular.get(g.gpu_model, 1) for g in gpus]
+    now = datetime.now(UTC)
+    countries = list(COUNTRIES)
+    for index in range(count):
+        gpu = rng.choices(gpus, weights)[0]
+        gpu_count = rng.choice((1, 1, 1, 2, 4, 8))
+        per_gpu = max(0.05, gpu.tflops_fp16 / 400 * rng.uniform(0.5, 1.6))
+        price = round(per_gpu * gpu_count, 4)
+        quarantined = rng.random() < 0.02
+        raw = rng.choice(
+            (gpu.gpu_model, f"NVIDIA {gpu.gpu_model}", gpu.gpu_model.upper().replace(" ", "-"))
+        )
+        tags = "{soc2}" if rng.random() < 0.1 else ("{soc2,hipaa}" if rng.random() < 0.03 else "{}")
+        availability = rng.choices(("available", "limited", "unavailable"), (85, 10, 5))[0]
+        updated = now - timedelta(seconds=rng.randint(0, 3600))
+        yield (
+            uuid.uuid4(),
+            rng.choice(provider_ids),
+            f"bench-{index}",
+            "Unknown GPU" if quarantined else gpu.gpu_model,
+            None if quarantined else gpu.gpu_model,
+            raw,
+            round(gpu.vram_gb),
+            gpu_count,
+            rng.choice((4, 8, 16, 32, 64, 128)) * gpu_count // 2 or 4,
+            rng.choice((32, 64, 128, 256, 512, 1024)),
+            rng.choice((50, 100, 500, 1000, 2000)),
+            price,
+            "USD",
+            rng.choice(REGIONS),
+            rng.choices(countries, list(COUNTRIES.values()))[0],
+            availability,
+            rng.random() < 0.2,
+            False,
+            tags,
+            rng.random() < 0.01,
+            updated,
+            updated,
+            updated,
+        )
+
+
+COPY_COLUMNS = (
+    "id, provider_id, external_id, gpu_type, gpu_model, gpu_name_raw, gpu_memory_gb, gpu_count, "
+    "cpu_cores, ram_gb, storage_gb, price_per_hour, currency, region, country, "
+    "availability_status, "
+    "spot_pricing, preemptible, compliance_tags, is_stale, created_at, updated_at, last_seen_at"
+)
+
+
+def load_market(url: str, count: int, seed: int) -> float:
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    with psycopg.connect(url) as conn:
+        provider_ids = []
+        for name in PROVIDERS:
+            provider_id = uuid.uuid4()
+            provider_ids.append(provider_id)
+            conn.execute(
+                "INSERT INTO providers (id, name, display_name, status, supported_regions,"
+                " compliance_tags, created_at, updated_at, last_sync_at, last_success_at,"
+                " error_count, sync_interval_seconds,"
+                " price_source, breaker_state, quarantined_names)"
+                " VALUES (%s, %s, %s, 'active', '{}', '{}', %s, %s, %s, %s, 0, 86400, 'api',"
+                " 'closed', '{}')",
+                (provider_id, name, name.title(), now, now, now, now),
+            )
+        with conn.cursor().copy(f"COPY gpu_offers ({COPY_COLUMNS}) FROM STDIN") as copy:
+            for row in synthetic_offers(count, provider_ids, seed):
+                copy.write_row(row)
+        conn.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.errors.status, summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(base_url: str, path: str, seconds: int, pid: int, script: Path) -> dict[str, float]:
+    cpu_before, wall_before = process_cpu_seconds(pid), time.monotonic()
+    output = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            str(CLIENT_CPU),
+            "wrk",
+            "-t1",
+            "-c32",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            base_url + path,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    cpu = (process_cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before) * 100
+    line = next(line for line in output.splitlines() if line.startswith("RESULT"))
+    requests, duration_us, p50, p95, p99, status_errors, socket_errors = (
+        int(v) for v in line.split()[1:]
+    )
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p95_ms": p95 / 1000,
+        "p99_ms": p99 / 1000,
+        "non_2xx": status_errors,
+        "socket_errors": socket_errors,
+        "server_cpu_pct": cpu,
+    }
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[18]
+
+
+def orm_statements(query_string: str, store: redis.Redis) -> list[str]:
+    """The SQL statements the listing sends for this query (providers, page, count), captured
+    from the real selector with the listing keys deleted first (so the count runs too)."""
+    from urllib.parse import parse_qsl
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.providers import selectors
+    from apps.providers.schemas import OfferFilterIn
+
+    query = OfferFilterIn(**dict(parse_qsl(query_string))).to_query()
+    selectors.gpu_kpi_inputs()  # the per-process map, loaded once, not part of a request
+    _unlink_listing_keys(store)
+    with CaptureQueriesContext(connection) as captured:
+        selectors.offer_list(query=query)
+    return [entry["sql"] for entry in captured.captured_queries]
+
+
+def _unlink_listing_keys(store: redis.Redis) -> None:
+    keys = list(store.scan_iter(match="*providers:list:*", count=1000))
+    if keys:
+        store.unlink(*keys)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--offers", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    url = database_url(BENCH_DB)
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "gpubroker.settings.test",
+        }
+    )
+    print(f"machine: nproc={os.cpu_count()}, cpu={_cpu_model()}, python {sys.version.split()[0]}")
+    recreate_database(url)
+    load_seconds = load_market(url, args.offers, args.seed)
+    print(f"loaded {args.offers} offers in {load_seconds:.1f} s")
+
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from gpubroker.testing.processes import daphne_server
+
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    server_env = {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "RATE_LIMIT_ANON_RPS": "10000000",
+        "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+    }
+    results: dict[str, Any] = {"offers": args.offers}
+    with tempfile.TemporaryDirectory() as tmp, daphne_server(Path(tmp), env=server_env) as server:
+        subprocess.run(
+            ["taskset", "-a", "-pc", str(SERVER_CPU), str(server.process.pid)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        script = Path(tmp) / "report.lua"
+        script.write_text(WRK_SCRIPT)
+        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+            first = client.get(CACHED_PATH)
+            assert first.status_code == 200, first.text
+            print(f"GET {CACHED_PATH}: total={first.json()['total']}, {len(first.content)} bytes")
+            for _ in range(200):  # warm both paths
+                client.get(CACHED_PATH)
+                client.get(PING_PATH)
+            listing = run_wrk(
+                server.base_url, CACHED_PATH, args.seconds, server.process.pid, script
+            )
+            ping = run_wrk(server.base_url, PING_PATH, args.seconds, server.process.pid, script)
+            results["cached_listing"], results["ping"] = listing, ping
+            results["ratio"] = listing["rps"] / ping["rps"]
+
+            uncached: dict[str, dict[str, float]] = {}
+            for query in UNCACHED_QUERIES:
+                samples = []
+                for _ in range(args.runs):
+                    _unlink_listing_keys(store)
+                    started = time.perf_counter()
+                    response = client.get(f"/api/v2/providers?{query}")
+                    samples.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, response.text
+                uncached[query] = {"p50_ms": statistics.median(samples), "p95_ms": p95(samples)}
+            results["uncached"] = uncached
+
+    with psycopg.connect(url) as conn:
+        for query in UNCACHED_QUERIES:
+            statements = orm_statements(query, store)
+            results["uncached"][query]["statements"] = len(statements)
+            samples = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                for sql in statements:
+                    conn.execute(sql.encode()).fetchall()
+                samples.append((time.perf_counter() - started) * 1000)
+            results["uncached"][query].update(
+                {"psycopg_p50_ms": statistics.median(samples), "psycopg_p95_ms": p95(samples)}
+            )
+        for name, index in (("page", 1), ("count", 2)):
+            sql = orm_statements(UNCACHED_QUERIES[0], store)[index]
+            plan = conn.execute(("EXPLAIN (ANALYZE, COSTS OFF) " + sql).encode()).fetchall()
+            results[f"plan_gpu_h100_{name}"] = [row[0] for row in plan]
+
+    report(results)
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def report(results: dict[str, Any]) -> None:
+    out = io.StringIO()
+    listing, ping = results["cached_listing"], results["ping"]
+    out.write("\ncached, 32 connections (server on CPU 0, wrk on CPU 1)\n")
+    out.write(
+        f"{'':26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'srv CPU':>8}"
+        f" {'errors':>7}\n"
+    )
+    for name, row in (("GET /providers?gpu=H100", listing), ("GET /ping", ping)):
+        out.write(
+            f"{name:26} {row['rps']:8.0f} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
+            f" {row['p99_ms']:8.2f}"
+            f" {row['server_cpu_pct']:7.0f}% {row['non_2xx'] + row['socket_errors']:7d}\n"
+        )
+    out.write(
+        f"ratio listing/ping: {results['ratio']:.2f} (target >= 0.6), listing p95 target <= 25 ms\n"
+    )
+    out.write("\nuncached, one request at a time (target p95 <= 50 ms)\n")
+    out.write(f"{'query':58} {'HTTP p50':>9} {'HTTP p95':>9} {'SQL p50':>8} {'SQL p95':>8}\n")
+    for query, row in results["uncached"].items():
+        out.write(
+            f"{query:58} {row['p50_ms']:9.2f} {row['p95_ms']:9.2f}"
+            f" {row['psycopg_p50_ms']:8.2f} {row['psycopg_p95_ms']:8.2f}\n"
+        )
+    for name in ("page", "count"):
+        plan = results[f"plan_gpu_h100_{name}"]
+        out.write(f"\nplan of the gpu=H100 {name} query:\n  " + "\n  ".join(plan) + "\n")
+    print(out.getvalue())
+    print("json:", json.dumps({k: v for k, v in results.items() if not k.startswith("plan_")}))
+
+
+if __name__ == "__main__":
+    main()
