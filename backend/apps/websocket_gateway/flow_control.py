@@ -9,9 +9,12 @@ buffer plus its bounded, coalescing outbox.
 
 The transport is reached through the `send` callable daphne gives the application
 (`functools.partial(server.handle_reply, protocol)`). That is daphne's implementation, not an
-ASGI contract, so anything unexpected (another server, the in-memory test communicator, a
-transport that already has a producer) simply yields no flow control and the outbox limit
-still applies.
+ASGI contract, so anything unexpected (another server, the in-memory test communicator)
+simply yields no flow control and the outbox limit still applies.
+
+A transport holds one producer. After daphne upgrades a request to a WebSocket, Twisted's
+`HTTPChannel` is still registered there (it stops reading from a client whose replies pile
+up). Ours takes its place and forwards every call to it, so its behaviour is kept.
 """
 
 from __future__ import annotations
@@ -22,22 +25,31 @@ from typing import Any
 
 
 class _PauseProducer:
-    """Minimal `IPushProducer` relaying Twisted's pause/resume to the socket's outbox."""
+    """`IPushProducer` relaying Twisted's pause/resume to the socket's outbox, then to the
+    producer it replaced (if any)."""
 
-    def __init__(self, on_pause: Callable[[], None], on_resume: Callable[[], None]) -> None:
+    def __init__(
+        self, on_pause: Callable[[], None], on_resume: Callable[[], None], previous: Any
+    ) -> None:
         self._on_pause = on_pause
         self._on_resume = on_resume
+        self.previous = previous
 
     # camelCase: Twisted's IPushProducer interface.
     def pauseProducing(self) -> None:
         self._on_pause()
+        if self.previous is not None:
+            self.previous.pauseProducing()
 
     def resumeProducing(self) -> None:
         self._on_resume()
+        if self.previous is not None:
+            self.previous.resumeProducing()
 
     def stopProducing(self) -> None:
-        # The connection is gone; the consumer's disconnect handler does the cleanup.
-        return None
+        # The connection is gone; the consumer's disconnect handler does our cleanup.
+        if self.previous is not None:
+            self.previous.stopProducing()
 
 
 def attach_flow_control(
@@ -52,16 +64,23 @@ def attach_flow_control(
     transport = getattr(send.args[0], "transport", None)
     if transport is None or not hasattr(transport, "registerProducer"):
         return None
-    if getattr(transport, "producer", None) is not None:
-        return None
-    producer = _PauseProducer(on_pause, on_resume)
+    previous = getattr(transport, "producer", None)
+    if previous is not None:
+        if not getattr(transport, "streamingProducer", False):
+            return None  # a pull producer cannot be chained behind a push producer
+        transport.unregisterProducer()
+    producer = _PauseProducer(on_pause, on_resume, previous)
     try:
         transport.registerProducer(producer, True)
     except RuntimeError:
         return None
+    if getattr(transport, "producerPaused", False):
+        on_pause()
 
     def detach() -> None:
         if getattr(transport, "producer", None) is producer:
             transport.unregisterProducer()
+            if previous is not None and not getattr(transport, "disconnected", True):
+                transport.registerProducer(previous, True)
 
     return detach
