@@ -239,6 +239,8 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
     async def _slot_identity(self, identity: WsIdentity) -> tuple[str, int]:
         """Whose slots this socket uses, and how many that identity may hold."""
         default_limit = int(settings.WS_DEFAULT_TENANT_LIMIT)
+        if identity.tenant_id is not None and identity.ws_limit is not None:
+            return f"tenant:{identity.tenant_id}", identity.ws_limit
         if identity.user_id is not None:
             tenant_id = identity.tenant_id or await sync_to_async(tenant_id_for_user)(
                 user_id=identity.user_id

@@ -10,7 +10,6 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from apps.websocket_gateway import middleware
 from apps.websocket_gateway.consumers import STATS
 from apps.websocket_gateway.relay import current_relay
 from apps.websocket_gateway.services import ws_slot_key
@@ -280,37 +279,44 @@ async def test_anonymous_sockets_beyond_default_limit_are_closed_4429(
     await refused.wait(timeout=3)
 
 
-async def test_tenant_ws_limit_comes_from_the_tenant_row(
-    connect: Connect, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from apps.auth_app.models import Tenant
+def _access_token(*, ws_limit: int) -> str:
+    """A real access token (auth app) for a user of a tenant with `ws_limit` sockets."""
+    from apps.auth_app.models import Tenant, User
+    from apps.auth_app.tokens import issue_access_token
 
-    tenant = await Tenant.objects.acreate(name="acme", ws_limit=1)
-    claims = {"sub": "00000000-0000-0000-0000-000000000001", "tenant_id": str(tenant.id)}
-    monkeypatch.setattr(middleware, "_decoder", lambda token: claims)
+    tenant = Tenant.objects.create(name="acme", ws_limit=ws_limit)
+    user = User.objects.create(email="ws@example.com", tenant=tenant, full_name="WS")
+    return issue_access_token(
+        email=user.email, user_id=user.id, roles=["user"], tenant_id=tenant.id
+    ).token
 
-    await connect("/ws/?token=good")
-    refused = WebsocketCommunicator(application, "/ws/?token=good", headers=[ORIGIN])
+
+async def test_tenant_ws_limit_comes_from_the_tenant_row(connect: Connect) -> None:
+    token = await sync_to_async(_access_token)(ws_limit=1)
+
+    await connect(f"/ws/?token={token}")
+    refused = WebsocketCommunicator(application, f"/ws/?token={token}", headers=[ORIGIN])
     await refused.connect(timeout=3)
     error = json.loads(await refused.receive_from())
     closed = await refused.receive_output(timeout=3)
     anonymous = await connect("/ws/")  # another identity: not counted against the tenant
 
-    assert error["code"] == "WS_LIMIT"
+    assert error == {
+        "type": "error",
+        "code": "WS_LIMIT",
+        "message": "concurrent WebSocket limit of 1 reached",
+    }
     assert closed["code"] == 4429
     assert anonymous.first_snapshot["type"] == "snapshot"
 
 
-async def test_invalid_token_is_closed_4401(connect: Connect, monkeypatch) -> None:
-    def reject(token: str) -> dict:
-        raise ValueError("bad signature")
-
-    monkeypatch.setattr(middleware, "_decoder", reject)
+async def test_invalid_token_is_closed_4401(connect: Connect) -> None:
     communicator = WebsocketCommunicator(application, "/ws/?token=forged", headers=[ORIGIN])
     await communicator.connect(timeout=3)
 
     error = json.loads(await communicator.receive_from())
     closed = await communicator.receive_output(timeout=3)
 
-    assert error["code"] == "TOKEN_INVALID"
+    assert error == {"type": "error", "code": "TOKEN_INVALID", "message": "access token is invalid"}
     assert closed["code"] == 4401
+    assert STATS.connected == 0
