@@ -22,7 +22,9 @@ from gpubroker.core.errors import error_body
 
 logger = logging.getLogger(__name__)
 
-PROBE_DEADLINE_SECONDS = 0.08
+
+def _deadline() -> float:
+    return float(settings.HEALTH_PROBE_DEADLINE_SECONDS)
 
 
 def _conninfo() -> str:
@@ -42,7 +44,7 @@ async def database_is_up() -> bool:
         return True
 
     try:
-        return await asyncio.wait_for(probe(), PROBE_DEADLINE_SECONDS)
+        return await asyncio.wait_for(probe(), _deadline())
     except (TimeoutError, psycopg.Error, OSError) as exc:
         logger.warning("health: database probe failed: %s", exc.__class__.__name__)
         return False
@@ -51,11 +53,11 @@ async def database_is_up() -> bool:
 async def cache_is_up() -> bool:
     client: Any = aioredis.from_url(
         settings.CACHES["default"]["LOCATION"],
-        socket_connect_timeout=PROBE_DEADLINE_SECONDS,
-        socket_timeout=PROBE_DEADLINE_SECONDS,
+        socket_connect_timeout=_deadline(),
+        socket_timeout=_deadline(),
     )
     try:
-        return bool(await asyncio.wait_for(client.ping(), PROBE_DEADLINE_SECONDS))
+        return bool(await asyncio.wait_for(client.ping(), _deadline()))
     except (TimeoutError, aioredis.RedisError, OSError) as exc:
         logger.warning("health: cache probe failed: %s", exc.__class__.__name__)
         return False

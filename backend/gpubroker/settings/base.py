@@ -88,6 +88,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 DB_CONNECT_TIMEOUT_SECONDS = env.int("DB_CONNECT_TIMEOUT_SECONDS", default=2)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
+# Each /health probe's deadline: both run concurrently, so /health answers within ~100 ms.
+HEALTH_PROBE_DEADLINE_SECONDS = env.float("HEALTH_PROBE_DEADLINE_SECONDS", default=0.08)
 
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 # Health checks on reuse let a restarted PostgreSQL be picked up again without a restart.
@@ -235,6 +237,9 @@ LOGGING = {
         "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
         "daphne": {"level": "WARNING"},
+        # httpx logs every request URL at INFO; provider URLs are not ours to log verbatim.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "asyncio": {"level": "WARNING"},
     },
 }

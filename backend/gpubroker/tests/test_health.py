@@ -67,3 +67,15 @@ def test_health_503_when_postgres_is_stopped(client: Client, monkeypatch, closed
     monkeypatch.undo()
     # Recovery needs no restart: the next probe reconnects.
     assert client.get("/health").json()["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_production_deadline_bounds_a_hung_redis(client: Client, settings, hung_port: int) -> None:
+    settings.HEALTH_PROBE_DEADLINE_SECONDS = 0.08
+    _point_cache_at(settings, hung_port)
+    started = time.monotonic()
+    body = client.get("/health").json()
+    elapsed = time.monotonic() - started
+    assert body["status"] == "degraded"
+    # Bounded by the deadline, not by the hang (bench/health.py measures the real latency).
+    assert elapsed < 1.0
