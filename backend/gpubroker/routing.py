@@ -11,10 +11,14 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 from apps.websocket_gateway.middleware import QueryTokenAuthMiddleware
 from apps.websocket_gateway.routing import websocket_urlpatterns
+from gpubroker.core.fastpath import ApiASGIHandler, HttpRouter
 
 
 def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
-    http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+    default_app = (
+        ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+    )
+    http_app = HttpRouter(ApiASGIHandler(), default_app)
     return ProtocolTypeRouter(
         {
             "http": http_app,

@@ -23,12 +23,18 @@ from gpubroker.core.context import (
     trace_id_var,
     user_id_var,
 )
-from gpubroker.core.errors import PayloadTooLarge, ServiceUnavailable, api_error_response
+from gpubroker.core.errors import (
+    PayloadTooLarge,
+    ServiceUnavailable,
+    api_error_response,
+    error_response,
+)
 
 request_logger = logging.getLogger("gpubroker.request")
 logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = "Database not available"
+API_PATH_PREFIXES = ("/api/", "/health", "/metrics")
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -45,6 +51,21 @@ def _evaluated_user_id(request: HttpRequest) -> str:
     if wrapped is empty or wrapped is None or not wrapped.is_authenticated:
         return ""
     return str(wrapped.pk)
+
+
+def _enveloped(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    status = response.status_code
+    if status == 404:
+        message = f"No route for {request.method} {request.path[:200]}"
+    elif status >= 500:
+        message = "Internal server error"
+    else:
+        message = response.reason_phrase or "Request failed"
+    enveloped = error_response(status, message)
+    for header in ("Retry-After", "WWW-Authenticate", "Allow"):
+        if header in response:
+            enveloped[header] = response[header]
+    return enveloped
 
 
 class RequestContextMiddleware:
@@ -99,6 +120,14 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _finish(request: HttpRequest, response: Any, started: float) -> Any:
+        if (
+            response.status_code >= 400
+            and request.path.startswith(API_PATH_PREFIXES)
+            and not str(response.get("Content-Type", "")).startswith("application/json")
+        ):
+            # Django's own pages (DEBUG's technical 404/500, CSRF failures) are HTML; an API
+            # client gets the envelope whatever produced the error.
+            response = _enveloped(request, response)
         trace_id = trace_id_var.get()
         response["X-Trace-Id"] = trace_id
         user_id = user_id_var.get() or _evaluated_user_id(request)

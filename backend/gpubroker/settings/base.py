@@ -61,6 +61,22 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
+# /api/, /health and /metrics are served by gpubroker.core.fastpath.ApiASGIHandler with this
+# stack: the same behaviour for a bearer-token API without sessions, CSRF or messages, and with
+# the CPU-only hooks run inline (see that module for why).
+API_MIDDLEWARE = [
+    "gpubroker.core.fastpath.PrometheusBeforeMiddleware",
+    "gpubroker.core.middleware.RequestContextMiddleware",
+    "gpubroker.core.fastpath.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "gpubroker.core.fastpath.CommonMiddleware",
+    "gpubroker.core.fastpath.AnonymousUserMiddleware",
+    "apps.auth_app.middleware.JWTAuthenticationMiddleware",
+    "apps.auth_app.middleware.RateLimitMiddleware",
+    "gpubroker.core.fastpath.XFrameOptionsMiddleware",
+    "gpubroker.core.fastpath.PrometheusAfterMiddleware",
+]
+
 ROOT_URLCONF = "gpubroker.urls"
 ASGI_APPLICATION = "gpubroker.asgi.application"
 WSGI_APPLICATION = "gpubroker.wsgi.application"

@@ -1,0 +1,122 @@
+"""The API's own ASGI handler: the same behaviour with an async-native middleware stack.
+
+Under ASGI, Django runs every hook of a classic `MiddlewareMixin` (process_request,
+process_response, process_view) through `sync_to_async`, i.e. a hop to a worker thread and
+back. The full stack in `settings.MIDDLEWARE` makes about a dozen such hops per request, most of
+them for browser concerns (sessions, CSRF, messages, session auth) that the bearer-token API
+never uses; on this project's 2-core machine that was most of the cost of `GET /api/v2/ping`
+(docs/benchmarks.md).
+
+`routing.build_application` therefore sends `/api/`, `/health` and `/metrics` to
+`ApiASGIHandler`, built from `settings.API_MIDDLEWARE`: the same security, CORS, common, trace,
+JWT, rate-limit and Prometheus middleware, with the CPU-only Django/django-prometheus ones run
+inline on the event loop (they never block or touch the database). Admin and everything else
+keep Django's standard handler and the full `MIDDLEWARE`, which `manage.py check` inspects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import markcoroutinefunction
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest, HttpResponseBase
+from django.middleware.clickjacking import XFrameOptionsMiddleware as _XFrameOptionsMiddleware
+from django.middleware.common import CommonMiddleware as _CommonMiddleware
+from django.middleware.security import SecurityMiddleware as _SecurityMiddleware
+from django_prometheus.middleware import (
+    PrometheusAfterMiddleware as _PrometheusAfterMiddleware,
+)
+from django_prometheus.middleware import (
+    PrometheusBeforeMiddleware as _PrometheusBeforeMiddleware,
+)
+
+from gpubroker.core.middleware import API_PATH_PREFIXES
+
+
+class InlineHooks:
+    """Run a CPU-only MiddlewareMixin's hooks directly on the event loop (no thread hop).
+
+    Only for middleware whose hooks neither block nor query the database.
+    """
+
+    get_response: Any
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        response = None
+        if hasattr(self, "process_request"):
+            response = self.process_request(request)
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            response = self.process_response(request, response)
+        return response
+
+
+class SecurityMiddleware(InlineHooks, _SecurityMiddleware):
+    pass
+
+
+class CommonMiddleware(InlineHooks, _CommonMiddleware):
+    pass
+
+
+class XFrameOptionsMiddleware(InlineHooks, _XFrameOptionsMiddleware):
+    pass
+
+
+class PrometheusBeforeMiddleware(InlineHooks, _PrometheusBeforeMiddleware):
+    pass
+
+
+class PrometheusAfterMiddleware(InlineHooks, _PrometheusAfterMiddleware):
+    # A coroutine process_view is awaited as is instead of being wrapped in sync_to_async.
+    async def process_view(
+        self, request: HttpRequest, view_func: Any, *view_args: Any, **view_kwargs: Any
+    ) -> None:
+        super().process_view(request, view_func, *view_args, **view_kwargs)
+
+
+class AnonymousUserMiddleware:
+    """`request.user` without sessions: anonymous until the bearer-token middleware says more."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.user = AnonymousUser()
+        return await self.get_response(request)
+
+
+class ApiASGIHandler(ASGIHandler):
+    """Django's ASGI handler, loading `settings.API_MIDDLEWARE` instead of `MIDDLEWARE`."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler reads settings.MIDDLEWARE; swap the list in for the one-off load at start.
+        full_stack = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        try:
+            super().load_middleware(is_async=is_async)
+        finally:
+            settings.MIDDLEWARE = full_stack
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PATH_PREFIXES)
+
+
+class HttpRouter:
+    """Send API paths to the API handler and everything else to Django's standard one."""
+
+    def __init__(self, api_app: Any, default_app: Any) -> None:
+        self.api_app = api_app
+        self.default_app = default_app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        app = self.api_app if is_api_path(scope.get("path", "")) else self.default_app
+        await app(scope, receive, send)
