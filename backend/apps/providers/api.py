@@ -22,7 +22,7 @@ from ninja import Query, Router
 
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.providers import schemas, selectors
-from apps.providers.cache import listing_cache_get, listing_cache_key, listing_cache_set
+from apps.providers.cache import listing_cache_key, listing_page_aget, listing_page_aset
 
 router = Router(tags=["providers"], auth=OptionalJWTAuth())
 
@@ -51,10 +51,10 @@ def _render_listing(query: selectors.OfferQuery) -> bytes:
 async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn]) -> HttpResponse:
     query = filters.to_query()
     key = listing_cache_key(query.cache_params())
-    body = await sync_to_async(listing_cache_get)(key)
-    if not isinstance(body, bytes):
+    body = await listing_page_aget(key)
+    if body is None:
         body = await sync_to_async(_render_listing)(query)
-        await sync_to_async(listing_cache_set)(key, body, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+        await listing_page_aset(key, body, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
     return HttpResponse(body, content_type=JSON)
 
 

@@ -117,6 +117,8 @@ class GPUOffer(models.Model):
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
+            # GPU search resolves substrings to exact raw names (selectors.gpu_names_matching).
+            models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
             # Case-insensitive substring search (`gpu=h100`) on display and raw names.
             GinIndex(OpClass(Upper("gpu_type"), name="gin_trgm_ops"), name="offers_gpu_type_trgm"),

@@ -18,10 +18,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
     Count,
+    DecimalField,
+    ExpressionWrapper,
     F,
     FloatField,
     Q,
@@ -36,7 +39,12 @@ from apps.math_core.algorithms import kpi as kpi_math
 from apps.math_core.algorithms.price_analytics import PriceStatistics, price_statistics
 from apps.math_core.catalogue import all_gpus
 from apps.math_core.models import GPUBenchmark
-from apps.providers.cache import listing_cache_get, listing_cache_key, listing_cache_set
+from apps.providers.cache import (
+    LISTING_PREFIX,
+    listing_cache_get,
+    listing_cache_key,
+    listing_cache_set,
+)
 from apps.providers.models import GPUOffer, PriceHistory, Provider, ProviderSyncRun
 from gpubroker.core.errors import NotFound
 
@@ -322,6 +330,53 @@ class OfferPage:
     warnings: list[str]
 
 
+RAW_NAMES_CACHE_KEY = LISTING_PREFIX + "raw-names"
+# A loose index scan over offers_gpu_raw_idx: one index probe per distinct name (a few hundred)
+# instead of reading every offer. Quarantined offers' names may appear; the listing's
+# `gpu_model IS NOT NULL` filter drops their rows anyway.
+_DISTINCT_RAW_NAMES_SQL = """
+WITH RECURSIVE names(name) AS (
+    (SELECT gpu_name_raw FROM gpu_offers WHERE gpu_name_raw IS NOT NULL
+     ORDER BY gpu_name_raw LIMIT 1)
+    UNION ALL
+    SELECT (SELECT o.gpu_name_raw FROM gpu_offers o WHERE o.gpu_name_raw > names.name
+            ORDER BY o.gpu_name_raw LIMIT 1)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def listed_raw_names() -> list[str]:
+    """Distinct provider GPU strings of listed offers (a few hundred).
+
+    Kept in the listing cache (same TTL, dropped by ingestion's invalidation with the pages),
+    so a name seen by the last sync is searchable as soon as the listing itself is fresh.
+    """
+    cached = listing_cache_get(RAW_NAMES_CACHE_KEY)
+    if isinstance(cached, list):
+        return cached
+    with connection.cursor() as cursor:
+        cursor.execute(_DISTINCT_RAW_NAMES_SQL)
+        names = [row[0] for row in cursor.fetchall()]
+    listing_cache_set(RAW_NAMES_CACHE_KEY, names, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    return names
+
+
+def gpu_names_matching(needle: str) -> tuple[list[str], list[str]]:
+    """Canonical models and raw provider names containing `needle`, case-insensitively.
+
+    Substring matching happens here over ~40 catalogue names and a few hundred distinct raw
+    names, so the database filters with equality on indexed columns instead of scanning every
+    offer with `UPPER(column) LIKE '%needle%'`. For listed offers gpu_type is the canonical
+    model, so matching gpu_model is matching gpu_type.
+    """
+    folded = needle.casefold()
+    models = [gpu.gpu_model for gpu in all_gpus() if folded in gpu.gpu_model.casefold()]
+    raw_names = [name for name in listed_raw_names() if folded in name.casefold()]
+    return models, raw_names
+
+
 def offer_filter(*, query: OfferQuery, provider_ids: Sequence[uuid.UUID] | None) -> QuerySet[Any]:
     """Listed offers (canonical GPU known) matching every filter of `query`, AND-combined.
 
@@ -332,9 +387,8 @@ def offer_filter(*, query: OfferQuery, provider_ids: Sequence[uuid.UUID] | None)
     offers = GPUOffer.objects.filter(gpu_model__isnull=False)
     for needle in (query.gpu, query.gpu_type):
         if needle:
-            offers = offers.filter(
-                Q(gpu_type__icontains=needle) | Q(gpu_name_raw__icontains=needle)
-            )
+            models, raw_names = gpu_names_matching(needle)
+            offers = offers.filter(Q(gpu_model__in=models) | Q(gpu_name_raw__in=raw_names))
     if query.region:
         offers = offers.filter(Q(region__iexact=query.region) | Q(country__iexact=query.region))
     if provider_ids is not None:
@@ -382,7 +436,7 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
         offers = offers.annotate(cost_per_token=cost_per_token_expression())
     offset = (query.page - 1) * query.per_page
     rows = list(
-        offers.order_by(*_SORT_ORDER[query.sort]).values(*_ITEM_COLUMNS)[
+        offers.order_by(*_sort_order(query)).values(*_ITEM_COLUMNS)[
             offset : offset + query.per_page
         ]
     )
@@ -392,6 +446,22 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
         total = _cached_count(offers, query)
     items = [offer_item(row, by_id.get(row["provider_id"])) for row in rows]
     return OfferPage(total=total, items=items, warnings=warnings)
+
+
+def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
+    """ORDER BY for the page query.
+
+    With a GPU filter the matching rows are found through the gpu_model / gpu_name_raw indexes
+    and then sorted; walking the price index instead (what the planner picks for a LIMIT when it
+    underestimates how far the cheapest match lies, e.g. H100s among cheaper cards) scanned
+    tens of thousands of rows. `price_per_hour + 0` keeps the same order without offering the
+    planner that index.
+    """
+    if (query.gpu or query.gpu_type) and query.sort in ("price", "-price"):
+        price = ExpressionWrapper(F("price_per_hour") + 0, output_field=DecimalField())
+        first = price.asc() if query.sort == "price" else price.desc()
+        return (first, F("id").asc())
+    return _SORT_ORDER[query.sort]
 
 
 def _cached_count(offers: QuerySet[Any], query: OfferQuery) -> int:

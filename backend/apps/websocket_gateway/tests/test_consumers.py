@@ -103,6 +103,7 @@ async def test_subscribe_filters_the_snapshot(
     await communicator.send_json_to({"type": "subscribe", "filters": filters})
     snapshot = await next_frame(communicator)
 
+    assert snapshot["type"] == "snapshot", snapshot
     ids = [o["offer_id"] for o in snapshot["data"]["offers"]]
     assert ids[: len(expected)] == [str(offers[name].id) for name in expected]
     assert str(offers["unavailable"].id) not in ids

@@ -8,7 +8,13 @@ import pytest
 from django.db import connection
 
 from apps.providers.models import GPUOffer
-from apps.providers.selectors import OfferQuery, gpu_kpi_inputs, gpu_kpi_inputs_reset, offer_filter
+from apps.providers.selectors import (
+    OfferQuery,
+    gpu_kpi_inputs,
+    gpu_kpi_inputs_reset,
+    gpu_names_matching,
+    offer_filter,
+)
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
 
 pytestmark = pytest.mark.django_db
@@ -44,23 +50,21 @@ def crowded_market() -> None:
         cursor.execute("ANALYZE gpu_offers")
 
 
-def test_gpu_filter_is_the_expression_of_both_trigram_indexes():
-    # PostgreSQL prints both in its normalised form: equal text means the index applies (the
-    # planner still picks by cost; bench/listing.py shows the plan at 100,000 offers).
+def test_gpu_filter_becomes_equality_on_indexed_columns(crowded_market):
+    # The substring is resolved against the catalogue and the distinct raw names first, so
+    # PostgreSQL gets `= ANY(...)` on btree-indexed columns, never a LIKE over every offer.
     plan = _plan(offer_filter(query=OfferQuery(gpu="h100"), provider_ids=None))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
-            "('offers_gpu_type_trgm', 'offers_gpu_raw_trgm') ORDER BY indexname"
-        )
-        definitions = dict(cursor.fetchall())
-    for column, index in (
-        ("gpu_name_raw", "offers_gpu_raw_trgm"),
-        ("gpu_type", "offers_gpu_type_trgm"),
-    ):
-        expression = f"upper(({column})::text)"
-        assert f"{expression} gin_trgm_ops" in definitions[index]
-        assert f"{expression} ~~ '%H100%'::text" in plan
+    assert "~~" not in plan
+    assert "offers_model_price_idx" in plan
+    assert "(gpu_model)::text = ANY" in plan
+
+
+def test_gpu_names_matching_covers_canonical_and_raw_names(crowded_market):
+    models, raw_names = gpu_names_matching("3090")
+    assert models == ["RTX 3090"]
+    assert raw_names == ["GeForce RTX 3090"]
+    assert gpu_names_matching("GEFORCE") == ([], ["GeForce RTX 3090"])
+    assert gpu_names_matching("no-such-gpu") == ([], [])
 
 
 def test_compliance_tag_filter_uses_the_gin_index(crowded_market):
