@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
@@ -35,26 +34,13 @@ from apps.auth_app.auth import (
     tenant_rate_limit,
 )
 from gpubroker.core.errors import RateLimited, Unauthorized, api_error_response
+from gpubroker.core.middleware import DualModeMiddleware
 from gpubroker.core.ratelimit import Decision, Rule, client_ip, limiter
 
 LIMITED_PATH_PREFIX = "/api/v2/"
 
 
-class _DualModeMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> Any:
-        raise NotImplementedError
-
-
-class JWTAuthenticationMiddleware(_DualModeMiddleware):
+class JWTAuthenticationMiddleware(DualModeMiddleware):
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)
@@ -116,7 +102,7 @@ def _with_headers(response: HttpResponseBase, decision: Decision) -> HttpRespons
     return response
 
 
-class RateLimitMiddleware(_DualModeMiddleware):
+class RateLimitMiddleware(DualModeMiddleware):
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)

@@ -7,25 +7,20 @@ available" when PostgreSQL is down.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 from ninja import Query, Router
 
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.kpi import schemas
 from apps.kpi.services import GpuKpis, KPIEngine, MarketInsights, Overview, ProviderKpis
+from gpubroker.core.schemas import responses
 
 router = Router(tags=["kpi"], auth=OptionalJWTAuth())
 
 
-def _declared(ok: Any, *codes: int) -> dict[int, Any]:
-    return {200: ok, **dict.fromkeys(codes, schemas.ErrorOut)}
-
-
 @router.get(
     "/overview",
-    response=_declared(schemas.OverviewOut, 401, 429, 503),
+    response=responses(schemas.OverviewOut, 401, 429, 503),
     summary="Market overview: cost per token, uptime, latency, offers, mean price",
 )
 def get_overview(request: HttpRequest) -> Overview:
@@ -34,7 +29,7 @@ def get_overview(request: HttpRequest) -> Overview:
 
 @router.get(
     "/gpu/{gpu_type}",
-    response=_declared(schemas.GpuKpisOut, 401, 404, 422, 429, 503),
+    response=responses(schemas.GpuKpisOut, 401, 404, 422, 429, 503),
     summary="Prices and costs of one GPU type, optionally at one provider",
 )
 def get_gpu_kpis(
@@ -45,7 +40,7 @@ def get_gpu_kpis(
 
 @router.get(
     "/provider/{provider_name}",
-    response=_declared(schemas.ProviderKpisOut, 401, 404, 429, 503),
+    response=responses(schemas.ProviderKpisOut, 401, 404, 429, 503),
     summary="A provider's offers, prices, volatility, uptime and latency",
 )
 def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
@@ -54,7 +49,7 @@ def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
 
 @router.get(
     "/insights/market",
-    response=_declared(schemas.MarketInsightsOut, 401, 429, 503),
+    response=responses(schemas.MarketInsightsOut, 401, 429, 503),
     summary="Market size, cheapest and dearest offers, mean price and 7-day trend",
 )
 def get_market_insights(request: HttpRequest) -> MarketInsights:

@@ -7,10 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from apps.providers.schemas import ErrorOut
-
 __all__ = [
-    "ErrorOut",
     "GpuKpisOut",
     "GpuKpisQueryIn",
     "MarketInsightsOut",

@@ -15,18 +15,14 @@ from ninja import Router
 
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.math_core import schemas, selectors, services
+from gpubroker.core.schemas import responses
 
 router = Router(tags=["math"], auth=OptionalJWTAuth())
 
 
-def _declared(ok: Any, *codes: int) -> dict[int, Any]:
-    """``response=`` mapping: the success schema plus the error statuses a route can return."""
-    return {200: ok, **dict.fromkeys(codes, schemas.ErrorOut)}
-
-
 @router.post(
     "/cost-per-token",
-    response=_declared(schemas.CostPerTokenOut, 400, 401, 422),
+    response=responses(schemas.CostPerTokenOut, 400, 401, 422),
     summary="Cost per generated token on a GPU",
 )
 def calculate_cost_per_token(
@@ -43,7 +39,7 @@ def calculate_cost_per_token(
 
 @router.post(
     "/cost-per-gflop",
-    response=_declared(schemas.CostPerGflopOut, 400, 401, 422),
+    response=responses(schemas.CostPerGflopOut, 400, 401, 422),
     summary="Cost per GFLOP and per TFLOP-hour at a precision",
 )
 def calculate_cost_per_gflop(
@@ -59,7 +55,7 @@ def calculate_cost_per_gflop(
 
 @router.post(
     "/topsis",
-    response=_declared(schemas.TopsisOut, 400, 401, 422),
+    response=responses(schemas.TopsisOut, 400, 401, 422),
     summary="Rank alternatives with TOPSIS",
 )
 def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.TopsisRanking:
@@ -72,7 +68,7 @@ def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.Top
 
 @router.post(
     "/ensemble-recommend",
-    response=_declared(schemas.EnsembleRecommendOut, 400, 401, 403, 422),
+    response=responses(schemas.EnsembleRecommendOut, 400, 401, 403, 422),
     summary="Recommend offers: TOPSIS + collaborative filtering + content similarity",
 )
 def recommend_offers(
@@ -92,7 +88,7 @@ def recommend_offers(
 
 @router.post(
     "/estimate-workload",
-    response=_declared(schemas.EstimateWorkloadOut, 400, 401, 422),
+    response=responses(schemas.EstimateWorkloadOut, 400, 401, 422),
     summary="Size a workload: VRAM, GPUs per model, throughput, cost range",
 )
 def estimate_workload(
@@ -109,7 +105,7 @@ def estimate_workload(
 
 @router.get(
     "/benchmarks",
-    response=_declared(schemas.GpuBenchmarkListOut, 401),
+    response=responses(schemas.GpuBenchmarkListOut, 401),
     summary="All GPU specifications",
 )
 def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
@@ -119,7 +115,7 @@ def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
 
 @router.get(
     "/benchmarks/{path:gpu_type}",
-    response=_declared(schemas.GpuBenchmarkOut, 401, 404),
+    response=responses(schemas.GpuBenchmarkOut, 401, 404),
     summary="One GPU specification by canonical name or alias",
 )
 def get_benchmark(request: HttpRequest, gpu_type: str) -> Any:

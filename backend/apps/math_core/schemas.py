@@ -52,20 +52,6 @@ ComputePrecision = Annotated[
 MAX_CANDIDATE_OFFERS = 1_000
 
 
-class ErrorBodyOut(Schema):
-    code: str
-    message: str
-    details: dict[str, Any]
-    trace_id: str | None
-
-
-class ErrorOut(Schema):
-    """The SPEC error envelope (documentation of the error responses)."""
-
-    error: ErrorBodyOut
-    detail: str
-
-
 # -- cost per token ---------------------------------------------------------------------------
 
 

@@ -23,15 +23,11 @@ from ninja import Query, Router
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.providers import schemas, selectors
 from apps.providers.cache import listing_cache_key, listing_page_aget, listing_page_aset
+from gpubroker.core.schemas import responses
 
 router = Router(tags=["providers"], auth=OptionalJWTAuth())
 
 JSON = "application/json"
-
-
-def _declared(ok: Any, *codes: int) -> dict[int, Any]:
-    """``response=`` mapping: the success schema plus the error statuses a route can return."""
-    return {200: ok, **dict.fromkeys(codes, schemas.ErrorOut)}
 
 
 def _render_listing(query: selectors.OfferQuery) -> bytes:
@@ -45,7 +41,7 @@ def _render_listing(query: selectors.OfferQuery) -> bytes:
 
 @router.get(
     "",
-    response=_declared(schemas.OfferListOut, 401, 422, 429, 503),
+    response=responses(schemas.OfferListOut, 401, 422, 429, 503),
     summary="List GPU offers with filters, sorting and pagination",
 )
 async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn]) -> HttpResponse:
@@ -60,7 +56,7 @@ async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn
 
 @router.get(
     "/status",
-    response=_declared(list[schemas.ProviderStatusOut], 401, 429, 503),
+    response=responses(list[schemas.ProviderStatusOut], 401, 429, 503),
     summary="Health, freshness and sync statistics of every provider",
 )
 def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
@@ -99,7 +95,7 @@ def _freshness_fields(provider: selectors.ProviderFreshness) -> dict[str, Any]:
 
 @router.get(
     "/offers/{offer_id}",
-    response=_declared(schemas.OfferDetailOut, 401, 404, 422, 429, 503),
+    response=responses(schemas.OfferDetailOut, 401, 404, 422, 429, 503),
     summary="One offer with its KPIs and its provider's freshness",
 )
 def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
@@ -143,7 +139,7 @@ def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
 
 @router.get(
     "/offers/{offer_id}/history",
-    response=_declared(schemas.OfferHistoryOut, 401, 404, 422, 429, 503),
+    response=responses(schemas.OfferHistoryOut, 401, 404, 422, 429, 503),
     summary="Price history of one offer over 24h, 7d or 30d with statistics",
 )
 def get_offer_history(

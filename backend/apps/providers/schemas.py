@@ -24,20 +24,6 @@ IntFilter = Annotated[int, Field(ge=0, le=MAX_INT_FILTER)]
 TextFilter = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_FILTER)]
 
 
-class ErrorBodyOut(Schema):
-    code: str
-    message: str
-    details: dict[str, Any]
-    trace_id: str | None
-
-
-class ErrorOut(Schema):
-    """The SPEC error envelope (documentation of the error responses)."""
-
-    error: ErrorBodyOut
-    detail: str
-
-
 class OfferFilterIn(Schema):
     """Query of GET /providers. Filters combine with AND; unknown parameters are ignored, bad
     values of known ones are a 422. Empty text parameters (`?gpu=`) mean "no filter"."""

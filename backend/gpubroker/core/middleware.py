@@ -68,7 +68,9 @@ def _enveloped(request: HttpRequest, response: HttpResponseBase) -> HttpResponse
     return enveloped
 
 
-class RequestContextMiddleware:
+class DualModeMiddleware:
+    """Base of our middleware: native on both the sync and the async path (no adaptation)."""
+
     sync_capable = True
     async_capable = True
 
@@ -78,6 +80,11 @@ class RequestContextMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
 
+    def __call__(self, request: HttpRequest) -> Any:
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(DualModeMiddleware):
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)

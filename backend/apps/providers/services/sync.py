@@ -341,6 +341,16 @@ def breaker_state_save(*, provider: Provider, breaker: CircuitBreaker) -> None:
 # ---- orchestration -----------------------------------------------------------------------------
 
 
+async def _refused(
+    provider: Provider, status: SyncStatus, message: str, now: datetime
+) -> SyncResult:
+    """Record an attempt that never reached the provider (no credentials, open circuit)."""
+    await sync_to_async(sync_failure_record)(
+        provider=provider, kind=status, message=message, fetch_latency_ms=None, now=now
+    )
+    return SyncResult(provider=provider.name, status=status, error=message)
+
+
 async def provider_sync_async(
     *,
     provider_name: str,
@@ -364,28 +374,14 @@ async def provider_sync_async(
         creds = credentials or platform_credentials(provider_name)
         if adapter_class.requires_credentials and creds is None:
             message = f"{provider_name}: no platform credentials configured for live ingestion"
-            await sync_to_async(sync_failure_record)(
-                provider=provider,
-                kind="not_configured",
-                message=message,
-                fetch_latency_ms=None,
-                now=now,
-            )
-            return SyncResult(provider=provider_name, status="not_configured", error=message)
+            return await _refused(provider, "not_configured", message, now)
         adapter = adapter_class(http)
         started = time.perf_counter()
         try:
             fetch = await breaker.call(adapter.fetch_offers, creds)
         except CircuitOpenError as exc:
             message = f"{provider_name}: circuit open, retry in {exc.retry_after:.0f}s"
-            await sync_to_async(sync_failure_record)(
-                provider=provider,
-                kind="circuit_open",
-                message=message,
-                fetch_latency_ms=None,
-                now=now,
-            )
-            return SyncResult(provider=provider_name, status="circuit_open", error=message)
+            return await _refused(provider, "circuit_open", message, now)
         except AdapterError as exc:
             latency = (time.perf_counter() - started) * 1000
             await sync_to_async(sync_failure_record)(
