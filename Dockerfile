@@ -10,7 +10,10 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c requirements.lock .
 
 FROM python:3.12-slim AS runtime
+# PYTHONPATH: the source tree (with its data files: GPU catalogue, recorded provider responses)
+# is what runs, whichever entry point (manage.py, daphne) starts the process.
 ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app/backend \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=gpubroker.settings.production \
