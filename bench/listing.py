@@ -321,6 +321,8 @@ def main() -> None:
         "REDIS_URL": redis_url,
         "RATE_LIMIT_ANON_RPS": "10000000",
         "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
+        # Production's connection pool (the test settings turn it off unless asked for).
+        "DB_POOL_MAX_SIZE": os.environ.get("DB_POOL_MAX_SIZE", "8"),
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
     }
     results: dict[str, Any] = {"offers": args.offers}

@@ -37,16 +37,23 @@ def listing_cache_key(params: Mapping[str, Any]) -> str:
 
 
 def listing_cache_get(key: str) -> Any | None:
+    """A JSON value cached under the listing prefix, or None (miss or Redis unavailable).
+
+    Uses the process-wide client (one connection pool per process): Django's cache object is
+    per thread, and under ASGI every request runs its sync code in a fresh thread, so going
+    through it opened a new Redis connection per request.
+    """
     try:
-        return cache.get(key)
+        raw = get_redis().get(cache.make_key(key))
     except redis.RedisError as exc:
         logger.warning("listing cache read failed, serving from PostgreSQL: %s", exc)
         return None
+    return None if raw is None else json.loads(raw)
 
 
 def listing_cache_set(key: str, value: Any, ttl_seconds: int) -> None:
     try:
-        cache.set(key, value, ttl_seconds)
+        get_redis().set(cache.make_key(key), json.dumps(value), ex=ttl_seconds)
     except redis.RedisError as exc:
         logger.warning("listing cache write failed: %s", exc)
 

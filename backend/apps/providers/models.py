@@ -11,7 +11,7 @@ from typing import ClassVar
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -113,6 +113,13 @@ class GPUOffer(models.Model):
                 condition=Q(gpu_model__isnull=False),
             ),
             models.Index(fields=["gpu_model", "price_per_hour"], name="offers_model_price_idx"),
+            # sort=updated: newest first with the id tie-break, listed offers only.
+            models.Index(
+                F("updated_at").desc(),
+                F("id").asc(),
+                name="offers_listed_updated_idx",
+                condition=Q(gpu_model__isnull=False),
+            ),
             models.Index(
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),

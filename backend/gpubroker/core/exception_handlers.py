@@ -11,6 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+# psycopg_pool's PoolTimeout (no connection within the pool's timeout) is a psycopg
+# OperationalError that reaches us without Django's wrapping.
+from psycopg import OperationalError as DriverOperationalError
+
 from gpubroker.core.errors import (
     ApiError,
     PayloadTooLarge,
@@ -82,7 +86,7 @@ def install_exception_handlers(api: NinjaAPI) -> None:
 
     def on_unhandled(request: HttpRequest, exc: Any) -> HttpResponse:
         # The one outer boundary: log everything, reveal nothing.
-        if isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc, OperationalError | InterfaceError | DriverOperationalError):
             return on_database(request, exc)
         if isinstance(exc, DatabaseError) and "connection" in str(exc).lower():
             return on_database(request, exc)

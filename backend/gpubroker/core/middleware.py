@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import empty
+from psycopg import OperationalError as DriverOperationalError
 
 from gpubroker.core.context import (
     new_trace_id,
@@ -102,7 +103,7 @@ class RequestContextMiddleware(DualModeMiddleware):
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
         # Non-Ninja views (health, admin) get the same 503 as the API when PostgreSQL is gone.
-        if isinstance(exception, OperationalError | InterfaceError) or (
+        if isinstance(exception, OperationalError | InterfaceError | DriverOperationalError) or (
             isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
         ):
             logger.warning("database unavailable: %s", exception.__class__.__name__)

@@ -108,11 +108,15 @@ REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
 HEALTH_PROBE_DEADLINE_SECONDS = env.float("HEALTH_PROBE_DEADLINE_SECONDS", default=0.08)
 
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+# Connections per process in psycopg's pool (0 = no pool: one connection per thread, kept for
+# DB_CONN_MAX_AGE). Under ASGI Django runs each request's sync code in a new thread, so without a
+# pool every request opens a connection.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
 # Health checks on reuse let a restarted PostgreSQL be picked up again without a restart.
 _database = dj_database_url.parse(
     DATABASE_URL or "postgres://unset/unset",
-    conn_max_age=DB_CONN_MAX_AGE,
-    conn_health_checks=True,
+    conn_max_age=0 if DB_POOL_MAX_SIZE else DB_CONN_MAX_AGE,
+    conn_health_checks=not DB_POOL_MAX_SIZE,
 )
 _database.setdefault("OPTIONS", {})
 _database["OPTIONS"].update(
@@ -121,6 +125,14 @@ _database["OPTIONS"].update(
         "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
     }
 )
+if DB_POOL_MAX_SIZE:
+    # Django checks each pooled connection on checkout (psycopg_pool's check_connection), so
+    # connections broken by a PostgreSQL restart are replaced without a restart of ours.
+    _database["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_CONNECT_TIMEOUT_SECONDS,
+    }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

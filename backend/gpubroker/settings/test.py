@@ -26,3 +26,11 @@ if _test_database_name:
 # waiting on a hung server); a wider deadline keeps "ok" from flaking on a loaded CI machine.
 # bench/health.py measures the production deadline.
 HEALTH_PROBE_DEADLINE_SECONDS = env.float("HEALTH_PROBE_DEADLINE_SECONDS", default=0.5)
+
+# The suite runs without psycopg's pool by default: several tests repoint the live connection at
+# a stopped or hung server, which a pool created once would hide. Tests of the pooled path set
+# DB_POOL_MAX_SIZE for the servers they start.
+if not env.int("DB_POOL_MAX_SIZE", default=0):
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405

@@ -48,3 +48,29 @@ async def test_websocket_from_foreign_origin_is_refused() -> None:
     )
     connected, _ = await communicator.connect()
     assert connected is False
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_pooled_connections_serve_and_a_lost_database_is_503(
+    tmp_path: Path, closed_port: int
+) -> None:
+    from django.db import connection
+
+    from gpubroker.testing.processes import database_url
+
+    pooled = {"DB_POOL_MAX_SIZE": "2", "DATABASE_URL": database_url(connection.settings_dict)}
+    with daphne_server(tmp_path, env=pooled) as server:
+        # More DB-backed requests than pooled connections: connections are returned and reused.
+        for _ in range(5):
+            response = httpx.get(f"{server.base_url}/api/v2/math/benchmarks", timeout=10)
+            assert response.status_code == 200
+    down = {
+        "DB_POOL_MAX_SIZE": "2",
+        "DB_CONNECT_TIMEOUT_SECONDS": "1",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port}/nothing",
+    }
+    with daphne_server(tmp_path, env=down) as server:
+        response = httpx.get(f"{server.base_url}/api/v2/math/benchmarks", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["error"]["message"] == "Database not available"

@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 from django.urls import path
 from ninja import NinjaAPI, Schema
 from ninja.security import HttpBearer
+from psycopg_pool import PoolTimeout
 
 from apps.providers.models import Provider
 from gpubroker.core.errors import Conflict, RateLimited
@@ -62,9 +63,6 @@ def limited(request: HttpRequest) -> None:
 @probe_api.get("/private", auth=RejectAll())
 def private(request: HttpRequest) -> dict[str, str]:
     return {"ok": "yes"}
-
-
-urlpatterns = [path("probe/", probe_api.urls)]
 
 
 def assert_envelope(response, status: int, code: str) -> dict:
@@ -222,3 +220,16 @@ def test_real_query_against_stopped_postgres_is_503_then_recovers(
     response = probe_client.get("/probe/count")
     assert response.status_code == 200
     assert response.json() == {"providers": 0}
+
+
+@probe_api.get("/pool-exhausted")
+def pool_exhausted(request: HttpRequest) -> None:
+    raise PoolTimeout("couldn't get a connection after 2.00 sec")
+
+
+def test_an_exhausted_or_unreachable_pool_is_503(probe_client: Client) -> None:
+    body = assert_envelope(probe_client.get("/probe/pool-exhausted"), 503, "SERVICE_UNAVAILABLE")
+    assert body["error"]["message"] == "Database not available"
+
+
+urlpatterns = [path("probe/", probe_api.urls)]
