@@ -32,3 +32,21 @@ def test_unknown_provider_is_refused_before_any_work() -> None:
 def test_interval_must_be_positive() -> None:
     with pytest.raises(CommandError, match="--interval must be at least 1 second"):
         call_command("sync_providers", "--loop", "--interval", "0")
+
+
+@pytest.mark.django_db
+def test_one_provider_crashing_does_not_stop_the_others(monkeypatch) -> None:
+    from apps.providers.adapters.vultr import VultrAdapter
+
+    async def explode(self, credentials):
+        raise RuntimeError("bug in an adapter")
+
+    monkeypatch.setattr(VultrAdapter, "fetch_offers", explode)
+    out, err = StringIO(), StringIO()
+    call_command(
+        "sync_providers", "--provider", "vultr", "--provider", "lambda", stdout=out, stderr=err
+    )
+    assert err.getvalue().strip() == "vultr: crashed (see the log)"
+    assert out.getvalue().startswith("lambda: ok seen=")
+    assert GPUOffer.objects.filter(provider__name="lambda").count() > 0
+    assert GPUOffer.objects.filter(provider__name="vultr").count() == 0

@@ -59,7 +59,15 @@ class Command(BaseCommand):
 
     def _round(self, names: list[str]) -> None:
         for name in names:
-            result = provider_sync(provider_name=name)
+            try:
+                result = provider_sync(provider_name=name)
+            except Exception:
+                # The loop's outer boundary. provider_sync reports provider faults in its result;
+                # anything raised here is
+                # our own bug or a lost database, and must not stop the other providers.
+                logger.exception("sync of %s crashed", name)
+                self.stderr.write(f"{name}: crashed (see the log)")
+                continue
             line = (
                 f"{name}: {result.status} seen={result.offers_seen} new={result.offers_inserted}"
                 f" changed={result.offers_changed} gone={result.offers_gone}"
