@@ -63,8 +63,8 @@ class Command(BaseCommand):
                 result = provider_sync(provider_name=name)
             except Exception:
                 # The loop's outer boundary. provider_sync reports provider faults in its result;
-                # anything raised here is
-                # our own bug or a lost database, and must not stop the other providers.
+                # anything raised here is our own bug or a lost database, and must not stop the
+                # other providers.
                 logger.exception("sync of %s crashed", name)
                 self.stderr.write(f"{name}: crashed (see the log)")
                 continue
