@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
+import django
 
-from django.core.asgi import get_asgi_application
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
+django.setup(set_prefix=False)
+
+# Tracing first: it adds its middleware before the handlers below load theirs.
+from gpubroker.core.tracing import tracing_configure  # noqa: E402
+
+tracing_configure()
+
+from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 

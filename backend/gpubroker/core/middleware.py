@@ -30,6 +30,7 @@ from gpubroker.core.errors import (
     api_error_response,
     error_response,
 )
+from gpubroker.core.tracing import current_span_trace_id
 
 request_logger = logging.getLogger("gpubroker.request")
 logger = logging.getLogger(__name__)
@@ -112,7 +113,9 @@ class RequestContextMiddleware(DualModeMiddleware):
 
     @staticmethod
     def _begin(request: HttpRequest) -> float:
-        incoming = trace_id_from_traceparent(request.META.get("HTTP_TRACEPARENT"))
+        incoming = current_span_trace_id() or trace_id_from_traceparent(
+            request.META.get("HTTP_TRACEPARENT")
+        )
         trace_id_var.set(incoming or new_trace_id())
         set_user_id(None)
         return time.perf_counter()

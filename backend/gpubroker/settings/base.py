@@ -273,6 +273,7 @@ LOGGING = {
 }
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="gpubroker")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Daphne serves Swagger UI's bundled assets itself unless nginx serves collected static files.
 SERVE_STATIC = env.bool("SERVE_STATIC", default=True)
