@@ -160,7 +160,9 @@ class ResolutionResult:
     ``gpu`` is ``None`` when quarantined and ``reason`` then says why: ``no_match``,
     ``unknown_token:<token>``, ``ambiguous_match``, ``form_factor_conflict``,
     ``form_factor_mismatch``, ``vram_mismatch`` or ``ambiguous_variant``.
-    ``matched`` is the normalised token run that selected the candidates.
+    ``matched`` is the normalised token run that selected the candidates. ``stated_count`` is
+    the GPU count the string itself states (``8x H100``, ``1H100.80S.30V``), ``None`` when it
+    states none or two different ones.
     """
 
     raw_name: str
@@ -168,6 +170,7 @@ class ResolutionResult:
     matched: str | None
     reason: str | None
     used_default_form_factor: bool = False
+    stated_count: int | None = None
 
 
 def snap_vram(vram_gb: float | None) -> int | None:
@@ -292,11 +295,14 @@ class GpuCatalogue:
         leftovers = _parse_leftovers(tokens[:start]), _parse_leftovers(tokens[end:])
         form_factors: set[str] = set()
         memory_claims: list[float] = []
+        counts: set[int] = set()
         for parsed in leftovers:
             if isinstance(parsed, str):
                 return quarantine(f"unknown_token:{parsed}")
             form_factors |= parsed[0]
             memory_claims.extend(parsed[1])
+            counts |= parsed[2]
+        stated_count = next(iter(counts)) if len(counts) == 1 else None
         reported = _positive_finite(vram_gb)
         if reported is not None:
             memory_claims.append(reported)
@@ -314,14 +320,18 @@ class GpuCatalogue:
         if not candidates:
             return quarantine("vram_mismatch")
         if len(candidates) == 1:
-            return ResolutionResult(raw_name, candidates[0], matched, None)
+            return ResolutionResult(
+                raw_name, candidates[0], matched, None, stated_count=stated_count
+            )
 
         default = self._family_defaults.get(candidates[0].family)
         same_family = all(c.family == candidates[0].family for c in candidates)
         if default is not None and same_family and not form_factors:
             defaulted = [c for c in candidates if _form_factor_class(c.form_factor) == default]
             if len(defaulted) == 1:
-                return ResolutionResult(raw_name, defaulted[0], matched, None, True)
+                return ResolutionResult(
+                    raw_name, defaulted[0], matched, None, True, stated_count=stated_count
+                )
         return quarantine("ambiguous_variant")
 
     # -- tokenising and indexing ----------------------------------------------------
@@ -412,21 +422,24 @@ class GpuCatalogue:
         return None
 
 
-def _parse_leftovers(words: list[str]) -> tuple[set[str], list[float]] | str:
-    """Form factors and memory sizes stated outside the matched run (rule 3).
+def _parse_leftovers(words: list[str]) -> tuple[set[str], list[float], set[int]] | str:
+    """Form factors, memory sizes and GPU counts stated outside the matched run (rule 3).
 
     Returns the first word that means something we do not model, as a string.
     """
     form_factors: set[str] = set()
     memory: list[float] = []
+    counts: set[int] = set()
     i = 0
     while i < len(words):
         word = words[i]
         following = words[i + 1] if i + 1 < len(words) else None
         if _is_number(word) and following == "x":
-            i += 2  # GPU count: "8x", "gpu_1x"
+            counts.add(int(float(word)))  # GPU count: "8x", "gpu_1x"
+            i += 2
         elif word == "x" and following is not None and _is_number(following):
-            i += 2  # GPU count written "x8"
+            counts.add(int(float(following)))  # GPU count written "x8"
+            i += 2
         elif _is_number(word) and following in _MEMORY_UNITS:
             memory.append(float(word))
             i += 2
@@ -455,7 +468,7 @@ def _parse_leftovers(words: list[str]) -> tuple[set[str], list[float]] | str:
             i += 2  # "PCIe Gen4"
         else:
             return word
-    return form_factors, memory
+    return form_factors, memory, counts
 
 
 def _within_tolerance(reported: float, size: float) -> bool:

@@ -105,6 +105,13 @@ class GPUOffer(models.Model):
         # unique_together (not a named constraint) so an adopted v1 table, whose constraint
         # carries v1's name, is matched by columns when Django ever needs to alter it.
         unique_together: ClassVar = [("provider", "external_id")]
+        # v1's CHECK, under the name PostgreSQL gave it in v1's database; v2 writes the same values.
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(availability_status__in=Availability.values),
+                name="gpu_offers_availability_status_check",
+            ),
+        ]
         indexes: ClassVar = [
             # Listing: listed offers ordered by price with a deterministic id tie-break.
             models.Index(

@@ -279,6 +279,25 @@ def test_result_names_the_matched_tokens() -> None:
     assert result.reason is None
 
 
+@pytest.mark.parametrize(
+    ("raw_name", "vram_gb", "count"),
+    [
+        ("8x H100 SXM5", None, 8),
+        ("H100 SXM5 x8", None, 8),
+        ("gpu_1x_a100_sxm4", 40, 1),
+        ("1H100.80S.30V", None, 1),
+        ("RTX 4090", None, None),
+        ("2x A100 80GB x4", None, None),
+    ],
+)
+def test_result_gives_the_gpu_count_the_name_states(
+    raw_name: str, vram_gb: float | None, count: int | None
+) -> None:
+    result = resolve_gpu_detailed(raw_name, vram_gb)
+    assert result.gpu is not None
+    assert result.stated_count == count
+
+
 @pytest.mark.parametrize("unknown", [0, -1, float("nan"), float("inf")])
 def test_unreported_vram_is_treated_as_unknown(unknown: float) -> None:
     gpu = resolve_gpu("RTX 4090", unknown)

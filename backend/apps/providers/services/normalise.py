@@ -54,8 +54,55 @@ class OfferRow:
     quarantine_reason: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class GpuIdentity:
+    """How one provider GPU string is stored on an offer.
+
+    Resolved: `gpu_type` and `gpu_model` are the catalogue's canonical name and `gpu_memory_gb`
+    the catalogue's VRAM per GPU. Quarantined (`gpu_model` None): `gpu_type` is the provider's
+    string and `gpu_memory_gb` the reported VRAM (0 when unknown). `gpu_name_raw` is always the
+    provider's string; `stated_count` is the GPU count the string states, if any.
+    """
+
+    gpu_type: str
+    gpu_memory_gb: int
+    gpu_model: str | None
+    gpu_name_raw: str
+    stated_count: int | None
+    quarantine_reason: str | None
+
+
+def gpu_identity(raw_name: str, vram_gb: float | None) -> GpuIdentity:
+    """Resolve a provider's GPU string through the catalogue, clipped to gpu_offers' columns.
+
+    `vram_gb` is the reported memory of one GPU in GB (None when unknown); see
+    `apps.math_core.catalogue.resolve_gpu` for how it decides.
+    """
+    resolution = resolve_gpu_detailed(raw_name, vram_gb)
+    gpu = resolution.gpu
+    if gpu is not None:
+        memory = round(gpu.vram_gb)
+    elif vram_gb is not None and math.isfinite(vram_gb):
+        memory = round(vram_gb)
+    else:
+        memory = 0
+    return GpuIdentity(
+        gpu_type=(gpu.gpu_model if gpu else raw_name)[:100],
+        gpu_memory_gb=memory,
+        gpu_model=gpu.gpu_model if gpu else None,
+        gpu_name_raw=raw_name[:255],
+        stated_count=resolution.stated_count,
+        quarantine_reason=None if gpu else resolution.reason,
+    )
+
+
 def _whole(value: float | None) -> int | None:
     return None if value is None else round(value)
+
+
+def _minutes(hours: float | None) -> int | None:
+    # v1's min_rental_time counts whole minutes; rounding first keeps 0.1 h at 6, not 7.
+    return None if hours is None else math.ceil(round(hours * 60, 6))
 
 
 def _clip(text: str | None, length: int) -> str | None:
@@ -71,21 +118,14 @@ def offer_row(offer: ProviderOffer) -> OfferRow:
     spot = offer.spot_price_per_hour
     if spot is not None and spot > MAX_STORABLE_PRICE:
         spot = None
-    resolution = resolve_gpu_detailed(offer.gpu_name_raw, offer.gpu_memory_gb)
-    gpu = resolution.gpu
-    if gpu is not None:
-        memory = round(gpu.vram_gb)
-    elif offer.gpu_memory_gb is not None and math.isfinite(offer.gpu_memory_gb):
-        memory = round(offer.gpu_memory_gb)
-    else:
-        memory = 0
+    gpu = gpu_identity(offer.gpu_name_raw, offer.gpu_memory_gb)
     network = None
     if offer.network_speed_gbps is not None:
         network = min(Decimal(str(round(offer.network_speed_gbps, 2))), Decimal("999999.99"))
     return OfferRow(
         external_id=offer.external_id,
-        gpu_type=(gpu.gpu_model if gpu else offer.gpu_name_raw)[:100],
-        gpu_memory_gb=memory,
+        gpu_type=gpu.gpu_type,
+        gpu_memory_gb=gpu.gpu_memory_gb,
         cpu_cores=_whole(offer.cpu_cores),
         ram_gb=_whole(offer.ram_gb),
         storage_gb=_whole(offer.storage_gb),
@@ -94,22 +134,20 @@ def offer_row(offer: ProviderOffer) -> OfferRow:
         currency=offer.currency,
         region=(offer.region or offer.country or UNSPECIFIED_REGION)[:100],
         availability_status=offer.availability,
-        min_rental_time=(
-            None if offer.min_rental_hours is None else math.ceil(offer.min_rental_hours)
-        ),
+        min_rental_time=_minutes(offer.min_rental_hours),
         spot_pricing=offer.is_spot,
         preemptible=offer.is_spot,
         network_speed_gbps=network,
         gpu_count=offer.gpu_count,
-        gpu_model=gpu.gpu_model if gpu else None,
-        gpu_name_raw=offer.gpu_name_raw[:255],
+        gpu_model=gpu.gpu_model,
+        gpu_name_raw=gpu.gpu_name_raw,
         spot_price_per_hour=spot,
         country=_clip(offer.country, 64),
         interconnect=_clip(offer.interconnect, 32),
         reliability=(
             None if offer.reliability is None else Decimal(str(round(offer.reliability, 4)))
         ),
-        quarantine_reason=None if gpu else resolution.reason,
+        quarantine_reason=gpu.quarantine_reason,
     )
 
 
