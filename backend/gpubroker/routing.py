@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 from apps.websocket_gateway.middleware import QueryTokenAuthMiddleware
+from apps.websocket_gateway.origin import origin_validator
 from apps.websocket_gateway.routing import websocket_urlpatterns
 from gpubroker.core.fastpath import ApiASGIHandler, HttpRouter
 
@@ -22,8 +22,9 @@ def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
     return ProtocolTypeRouter(
         {
             "http": http_app,
-            # Origin first: a foreign page is refused before its token is even decoded.
-            "websocket": AllowedHostsOriginValidator(
+            # Origin first: a foreign page is refused before its token is even decoded; a
+            # client without an Origin (not a browser) is let through (origin.py says why).
+            "websocket": origin_validator(
                 QueryTokenAuthMiddleware(URLRouter(websocket_urlpatterns))
             ),
         }

@@ -4,6 +4,12 @@
 
 Runs daphne in the foreground and, unless `--no-ingest`, the ingestion loop beside it; Ctrl-C
 stops both. Expects DATABASE_URL and REDIS_URL (`python -m gpubroker.embedded` provides them).
+
+The demo market is on unless the environment says `GPUBROKER_DEMO_MARKET=false`: with replayed
+providers, every round (`GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS`, 20 s by default) moves a few
+offers' prices by a seeded, bounded simulation, and the first load backfills a simulated week of
+price history, so the price stream, history and trend have something to show. The banner says
+so; no simulated price is ever presented as a provider's.
 """
 
 from __future__ import annotations
@@ -41,14 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ingest", action="store_true", help="do not run the ingestion loop")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
+    # The launcher sets its children's environment: the ingestion loop inherits this.
+    os.environ.setdefault("GPUBROKER_DEMO_MARKET", "true")
     prepare()
 
     from django.conf import settings
     from django.core.management import get_commands
 
+    from apps.providers.services.demo_market import demo_market_from_settings
+
+    is_demo_market = demo_market_from_settings() is not None
     children: list[subprocess.Popen[bytes]] = []
     if not args.no_ingest and "sync_providers" in get_commands():
-        interval = str(settings.PROVIDER_SYNC_INTERVAL_SECONDS)
+        interval = str(
+            settings.GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS
+            if is_demo_market
+            else settings.PROVIDER_SYNC_INTERVAL_SECONDS
+        )
         children.append(
             subprocess.Popen(
                 [sys.executable, "manage.py", "sync_providers", "--loop", "--interval", interval]
@@ -72,6 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     children.append(server)
     print(f"GPUBROKER serving on http://{args.host}:{args.port}/ (docs: /api/v2/docs)", flush=True)
+    if is_demo_market:
+        print(
+            "Demo market: prices are SIMULATED drift over recorded provider responses (replay"
+            f" mode), a new round every {settings.GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS} s;"
+            " the past week's price history is simulated too. Live price stream:"
+            f" ws://{args.host}:{args.port}/ws/ (GPUBROKER_DEMO_MARKET=false turns this off).",
+            flush=True,
+        )
 
     def stop(signum: int, frame: Any) -> None:
         for child in children:

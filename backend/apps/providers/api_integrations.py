@@ -24,6 +24,7 @@ from apps.providers.schemas_integrations import (
 )
 from apps.providers.services.booking import BookingOutcome, offer_book
 from apps.providers.services.integrations import (
+    IntegrationSaved,
     IntegrationStatus,
     integration_list,
     integration_save,
@@ -52,9 +53,9 @@ def _ip(request: HttpRequest) -> str | None:
 
 
 @config_router.post("/integrations", response={200: IntegrationSavedOut, **_WRITE_ERRORS})
-async def save_integration(request: HttpRequest, payload: IntegrationIn) -> dict[str, str]:
+async def save_integration(request: HttpRequest, payload: IntegrationIn) -> IntegrationSaved:
     user, tenant = _caller(request)
-    await integration_save(
+    return await integration_save(
         tenant=tenant,
         user=user,
         provider_name=payload.provider,
@@ -62,7 +63,6 @@ async def save_integration(request: HttpRequest, payload: IntegrationIn) -> dict
         api_url=payload.api_url,
         ip_address=_ip(request),
     )
-    return {"status": "saved", "provider": payload.provider}
 
 
 @config_router.get("/integrations", response={200: list[IntegrationOut], 401: dict, 403: dict})

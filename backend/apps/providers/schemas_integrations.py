@@ -16,9 +16,17 @@ class IntegrationIn(Schema):
     api_url: str | None = Field(None, min_length=1, max_length=500)
 
 
+_SIMULATED = (
+    "True when the answer came from recorded provider responses (replay mode): no request"
+    " reached the provider. False for a live provider's answer."
+)
+
+
 class IntegrationSavedOut(Schema):
     status: str
     provider: str
+    simulated: bool = Field(..., description=_SIMULATED)
+    message: str = Field(..., description="How the key was checked.")
 
 
 class IntegrationOut(Schema):
@@ -26,6 +34,7 @@ class IntegrationOut(Schema):
     status: str
     message: str
     last_checked: datetime | None
+    simulated: bool = Field(..., description=_SIMULATED)
 
 
 class BookingIn(Schema):
@@ -43,3 +52,8 @@ class BookingOut(Schema):
     duration_hours: float
     estimated_cost: float
     created_at: datetime
+    simulated: bool = Field(
+        ...,
+        description=_SIMULATED + " A simulated booking launched nothing; its id starts 'replay-'.",
+    )
+    message: str = Field(..., description="What happened, in words.")

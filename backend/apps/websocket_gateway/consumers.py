@@ -6,7 +6,8 @@ answers with a new snapshot; `ping` → `pong`; `heartbeat` every `WS_HEARTBEAT_
 get an `error` frame and the socket stays open.
 
 Close codes: 4401 token did not verify, 4429 the tenant's (or anonymous IP's) `ws_limit` is
-reached, 4008 the client stopped reading and its backlog passed `WS_MAX_BACKLOG`.
+reached, 4008 the client stopped reading and its backlog passed `WS_MAX_BACKLOG`, 4404 no
+WebSocket endpoint at that path (`UnknownPathConsumer`). The protocol: docs/websocket.md.
 
 Every frame goes through the socket's `Outbox` and one sender task, so replies, heartbeats,
 snapshots and updates are ordered, and the memory a slow client can hold is bounded.
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 CLOSE_TOKEN_INVALID = 4401
 CLOSE_LIMIT_REACHED = 4429
 CLOSE_SLOW_CONSUMER = 4008
+CLOSE_UNKNOWN_PATH = 4404
 # A first socket waits this long for the relay's subscription, so its snapshot is read after
 # the subscription exists and no update can fall between the two.
 RELAY_READY_WAIT_SECONDS = 1.0
@@ -295,3 +297,26 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
             if self.slot is not None:
                 slot_identity, slot_id = self.slot
                 await ws_slot_renew(identity=slot_identity, slot_id=slot_id)
+
+
+class UnknownPathConsumer(AsyncJsonWebsocketConsumer):
+    """Any WebSocket path other than the price stream: an `error` frame, then close 4404.
+
+    Accepted first, as the price stream refuses sockets, because a close before accept becomes
+    a bare HTTP 403 and the client would never learn why.
+    """
+
+    channel_layer_alias = None
+
+    async def connect(self) -> None:
+        path = str(self.scope.get("path", ""))[:200]
+        logger.info("ws path not found", extra={"path": path})
+        await self.accept()
+        await self.send(
+            text_data=control_frame(
+                "error",
+                code="NOT_FOUND",
+                message=f"no WebSocket endpoint at {path}; the price stream is at /ws/",
+            )
+        )
+        await self.close(code=CLOSE_UNKNOWN_PATH)

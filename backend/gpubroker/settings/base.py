@@ -212,6 +212,15 @@ PROVIDER_FIXTURES_DIR = Path(
 )
 PROVIDER_SYNC_INTERVAL_SECONDS = env.int("PROVIDER_SYNC_INTERVAL_SECONDS", default=300)
 PROVIDERS_LIST_CACHE_TTL_SECONDS = env.int("PROVIDERS_LIST_CACHE_TTL_SECONDS", default=60)
+# Demo market (replay mode only; `make run` turns it on): each round moves a few offers' prices
+# and availability by a seeded, bounded walk over the recordings, so the demo's price stream,
+# history and trend are not empty. Simulated prices, never a provider's (apps/providers/services/
+# demo_market.py). Rounds come every GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS in `make run`.
+GPUBROKER_DEMO_MARKET = env.bool("GPUBROKER_DEMO_MARKET", default=False)
+GPUBROKER_DEMO_MARKET_SEED = env.int("GPUBROKER_DEMO_MARKET_SEED", default=1)
+GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS = env.int(
+    "GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS", default=20
+)
 # Platform credentials for live ingestion of providers whose price APIs need a key.
 PROVIDER_API_KEYS = {
     "vastai": env.str("VASTAI_API_KEY", default=""),

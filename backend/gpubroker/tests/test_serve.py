@@ -1,7 +1,12 @@
-"""`make run`'s server: migrates, loads specs and the demo market, serves, stops on SIGTERM."""
+"""`make run`'s server: migrates, loads specs and the demo market, serves, stops on SIGTERM.
+
+The demo market is on, as in `make run`: its rounds reach a real WebSocket client.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +18,7 @@ import httpx
 import psycopg
 import pytest
 from django.db import connection
+from websockets.asyncio.client import connect as ws_connect
 
 from gpubroker.testing.processes import database_url, free_port, wait_until_healthy
 
@@ -39,6 +45,8 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
         "DATABASE_URL": database_url({**connection.settings_dict, "NAME": name}),
         "DJANGO_SETTINGS_MODULE": "gpubroker.settings.development",
         "PROVIDER_SYNC_INTERVAL_SECONDS": "3600",
+        # The demo market's cadence, shortened so the test waits seconds, not 20 s.
+        "GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS": "2",
     }
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
@@ -56,9 +64,16 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
             providers = db.execute("SELECT count(*) FROM providers").fetchone()[0]
             offers = db.execute("SELECT count(*) FROM gpu_offers").fetchone()[0]
             specs = db.execute("SELECT count(*) FROM gpu_benchmarks").fetchone()[0]
+            simulated_history = db.execute(
+                "SELECT count(*) FROM price_history WHERE recorded_at < now() - interval '6 days'"
+            ).fetchone()[0]
         assert providers >= 8
         assert offers >= 500
         assert specs >= 30
+        assert simulated_history >= offers
+        update = asyncio.run(_first_price_update(f"ws://127.0.0.1:{port}/ws/"))
+        assert update["type"] == "price_update"
+        assert update["data"]["old_price"] is not None
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) is not None
     finally:
@@ -68,3 +83,13 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
         log.close()
         with psycopg.connect(**_conninfo("postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _first_price_update(url: str) -> dict:
+    """The first `price_update` a client without an Origin header receives (bounded wait)."""
+    async with ws_connect(url) as client:
+        async with asyncio.timeout(60):
+            while True:
+                frame = json.loads(await client.recv())
+                if frame["type"] == "price_update":
+                    return frame  # type: ignore[no-any-return]

@@ -1,7 +1,13 @@
-"""Booking an offer through its provider's adapter with the tenant's stored key."""
+"""Booking an offer through its provider's adapter with the tenant's stored key.
+
+In replay mode the launch is answered by a recording and no instance exists: the outcome says
+`simulated`, its booking id is prefixed `replay-` (in the response and the stored booking) and
+the audit row records it (`simulation`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -24,6 +30,12 @@ from apps.providers.adapters.base import (
 from apps.providers.adapters.registry import default_registry
 from apps.providers.models import Booking, GPUOffer, InteractionKind, UserOfferInteraction
 from apps.providers.services.integrations import integration_credentials, integration_mark_error
+from apps.providers.services.simulation import (
+    REPLAY_BOOKING_ID_PREFIX,
+    REPLAY_BOOKING_MESSAGE,
+    error_details,
+    provider_calls_simulated,
+)
 from apps.providers.services.sync import provider_http_client
 from gpubroker.core.errors import BadGateway, BadRequest, Conflict, NotFound
 
@@ -36,6 +48,8 @@ BOOKING_INTERACTION_WEIGHT = 10.0
 
 @dataclass(frozen=True)
 class BookingOutcome:
+    """The booking as recorded; `simulated` when a recording answered the launch (replay)."""
+
     booking_id: uuid.UUID
     offer_id: uuid.UUID
     provider: str
@@ -46,6 +60,8 @@ class BookingOutcome:
     duration_hours: Decimal
     estimated_cost: Decimal
     created_at: datetime
+    simulated: bool
+    message: str
 
 
 def _offer_for_booking(offer_id: uuid.UUID) -> GPUOffer:
@@ -106,6 +122,7 @@ def _record(
     duration_hours: Decimal,
     result: BookingResult,
     ip_address: str | None,
+    simulated: bool,
 ) -> Booking:
     with transaction.atomic():
         # The price is snapshotted from our catalogue at the moment of booking.
@@ -134,6 +151,7 @@ def _record(
                 "price_per_hour": offer.price_per_hour,
                 "duration_hours": duration_hours,
                 "external_booking_id": booking.external_booking_id,
+                "simulated": simulated,
             },
             ip_address=ip_address,
         )
@@ -169,19 +187,28 @@ async def offer_book(
             )
             raise BadRequest(
                 f"{adapter_class.display_name} rejected your saved key; save a new one",
-                details={"provider": offer.provider.name},
+                details=error_details({"provider": offer.provider.name}),
             ) from exc
         if exc.retryable:
             raise BadGateway(
-                f"{adapter_class.display_name} did not answer the booking; nothing was booked"
+                f"{adapter_class.display_name} did not answer the booking; nothing was booked",
+                details=error_details({"provider": offer.provider.name}),
             ) from exc
         raise BadRequest(
             f"{adapter_class.display_name} refused the booking: {exc.message}",
-            details={"provider": offer.provider.name},
+            details=error_details({"provider": offer.provider.name}),
         ) from exc
     finally:
         if client is None:
             await http.aclose()
+    simulated = provider_calls_simulated()
+    if simulated:
+        result = dataclasses.replace(
+            result, external_booking_id=f"{REPLAY_BOOKING_ID_PREFIX}{result.external_booking_id}"
+        )
+        message = REPLAY_BOOKING_MESSAGE
+    else:
+        message = f"{adapter_class.display_name} accepted the booking"
     booking = await sync_to_async(_record)(
         tenant=tenant,
         user=user,
@@ -189,6 +216,7 @@ async def offer_book(
         duration_hours=duration_hours,
         result=result,
         ip_address=ip_address,
+        simulated=simulated,
     )
     return BookingOutcome(
         booking_id=booking.pk,
@@ -201,4 +229,6 @@ async def offer_book(
         duration_hours=duration_hours,
         estimated_cost=(booking.price_per_hour * duration_hours).quantize(Decimal("0.0001")),
         created_at=booking.created_at,
+        simulated=simulated,
+        message=message,
     )

@@ -1,7 +1,8 @@
 """Tenants' provider credentials: validated with the provider's adapter, stored encrypted.
 
 The plaintext key exists only in memory during validation and booking: never in the database,
-logs, audit details or responses.
+logs, audit details or responses. In replay mode the "validation" is answered by a recording, so
+the stored message, the responses and the audit row say it was simulated (`simulation`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from apps.providers.adapters.base import AdapterError, Credentials, ProviderAdap
 from apps.providers.adapters.registry import default_registry
 from apps.providers.crypto import secret_decrypt, secret_encrypt
 from apps.providers.models import ProviderIntegration
+from apps.providers.services.simulation import (
+    REPLAY_NOTICE,
+    REPLAY_VALIDATION_MESSAGE,
+    error_details,
+    is_simulated_message,
+    provider_calls_simulated,
+)
 from apps.providers.services.sync import provider_ensure, provider_http_client
 from gpubroker.core.errors import BadGateway, BadRequest, ValidationFailed
 
@@ -31,12 +39,43 @@ logger = logging.getLogger(__name__)
 INTEGRATION_SAVED = "integration.saved"
 
 
+LIVE_VALIDATION_MESSAGE = "Key accepted by the provider"
+
+
 @dataclass(frozen=True)
 class IntegrationStatus:
+    """One provider's row of `GET /config/integrations`.
+
+    `simulated` is true when the stored check was answered by a recording (replay mode).
+    """
+
     provider: str
     status: str
     message: str
     last_checked: datetime | None
+    simulated: bool = False
+
+
+@dataclass(frozen=True)
+class IntegrationSaved:
+    """What `POST /config/integrations` answers: how the key was checked."""
+
+    provider: str
+    message: str
+    simulated: bool
+    status: str = "saved"
+
+
+def validation_message(adapter_class: type[ProviderAdapter]) -> str:
+    """The stored message of a key that passed `credentials_validate` in the current mode."""
+    if provider_calls_simulated():
+        return REPLAY_VALIDATION_MESSAGE
+    if adapter_class.price_source == "manual":
+        return (
+            f"{adapter_class.display_name} has no API to check keys against; the key was"
+            " stored unchecked"
+        )
+    return LIVE_VALIDATION_MESSAGE
 
 
 def _adapter_class(provider_name: str) -> type[ProviderAdapter]:
@@ -94,18 +133,20 @@ async def credentials_validate(
     except AdapterError as exc:
         if exc.retryable:
             raise BadGateway(
-                f"{adapter_class.display_name} could not be reached to check the key; try again"
+                f"{adapter_class.display_name} could not be reached to check the key; try again",
+                details=error_details(),
             ) from exc
         raise BadRequest(
             f"{adapter_class.display_name} refused the request: {exc.message}",
-            details={"field": "api_key"},
+            details=error_details({"field": "api_key"}),
         ) from exc
     finally:
         if client is None:
             await http.aclose()
     if not accepted:
         raise BadRequest(
-            f"{adapter_class.display_name} rejected the API key", details={"field": "api_key"}
+            f"{adapter_class.display_name} rejected the API key",
+            details=error_details({"field": "api_key"}),
         )
 
 
@@ -117,6 +158,7 @@ def _integration_store(
     api_key: str | None,
     api_url: str | None,
     ip_address: str | None,
+    message: str,
 ) -> None:
     provider = provider_ensure(adapter_class=adapter_class)
     now = timezone.now()
@@ -127,7 +169,7 @@ def _integration_store(
         integration.api_key_encrypted = secret_encrypt(api_key) if api_key else None
         integration.api_url = api_url
         integration.status = "active"
-        integration.message = "Key accepted by the provider"
+        integration.message = message
         integration.last_checked = now
         integration.save()
         audit_append(
@@ -141,6 +183,7 @@ def _integration_store(
                 "created": created,
                 "has_api_key": bool(api_key),
                 "api_url": api_url,
+                "simulated": is_simulated_message(message),
             },
             ip_address=ip_address,
         )
@@ -155,8 +198,12 @@ async def integration_save(
     api_url: str | None,
     ip_address: str | None = None,
     client: httpx.AsyncClient | None = None,
-) -> None:
-    """Validate the credentials with the provider, then store them encrypted (and audit)."""
+) -> IntegrationSaved:
+    """Validate the credentials with the provider, then store them encrypted (and audit).
+
+    In replay mode the validation is answered by a recording: the result, the stored message
+    and the audit row say `simulated`.
+    """
     adapter_class = _adapter_class(provider_name)
     if api_url is not None:
         api_url_check(api_url)
@@ -164,6 +211,7 @@ async def integration_save(
         raise ValidationFailed("Give api_key, api_url or both", details={"field": "api_key"})
     credentials = credentials_from(provider_name, api_key, api_url)
     await credentials_validate(adapter_class=adapter_class, credentials=credentials, client=client)
+    message = validation_message(adapter_class)
     await sync_to_async(_integration_store)(
         tenant=tenant,
         user=user,
@@ -171,6 +219,10 @@ async def integration_save(
         api_key=api_key,
         api_url=api_url,
         ip_address=ip_address,
+        message=message,
+    )
+    return IntegrationSaved(
+        provider=adapter_class.name, message=message, simulated=is_simulated_message(message)
     )
 
 
@@ -196,7 +248,11 @@ def integration_list(*, tenant: Tenant) -> list[IntegrationStatus]:
         else:
             statuses.append(
                 IntegrationStatus(
-                    name, integration.status, integration.message, integration.last_checked
+                    name,
+                    integration.status,
+                    integration.message,
+                    integration.last_checked,
+                    simulated=is_simulated_message(integration.message),
                 )
             )
     return statuses
@@ -224,6 +280,9 @@ def integration_credentials(*, tenant: Tenant, provider_name: str) -> Credential
 
 
 def integration_mark_error(*, tenant: Tenant, provider_name: str, message: str) -> None:
+    """Mark a tenant's saved key as refused (the provider answered a call with an auth error)."""
+    if provider_calls_simulated():
+        message = f"{REPLAY_NOTICE}; the recorded answer refused the key: {message}"
     ProviderIntegration.objects.filter(tenant=tenant, provider__name=provider_name).update(
         status="error", message=message[:500], last_checked=timezone.now()
     )

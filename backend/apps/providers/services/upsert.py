@@ -75,6 +75,14 @@ FROM unnest(%(offer_id)s::uuid[], %(price)s::numeric[], %(availability)s::text[]
      AS t(offer_id, price, availability)
 """
 
+BACKFILL_SQL = """
+INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at)
+SELECT gen_random_uuid(), t.offer_id, t.price, t.availability, t.recorded_at
+FROM unnest(%(offer_id)s::uuid[], %(price)s::numeric[], %(availability)s::text[],
+            %(recorded_at)s::timestamptz[])
+     AS t(offer_id, price, availability, recorded_at)
+"""
+
 MARK_GONE_SQL = """
 UPDATE gpu_offers SET availability_status = 'unavailable', is_stale = true, updated_at = %(now)s
 WHERE id = ANY(%(ids)s::uuid[])
@@ -126,6 +134,26 @@ def price_history_bulk_insert(
             "price": [entry[1] for entry in entries],
             "availability": [entry[2] for entry in entries],
             "now": now,
+        },
+    )
+
+
+def price_history_backfill_insert(
+    cursor: Any,
+    *,
+    entries: Sequence[tuple[UUID, datetime, Decimal, str]],
+) -> None:
+    """One price_history row per (offer_id, recorded_at, price, availability), each at its own
+    time (the demo market's simulated past; live observations use `price_history_bulk_insert`)."""
+    if not entries:
+        return
+    cursor.execute(
+        BACKFILL_SQL,
+        {
+            "offer_id": [entry[0] for entry in entries],
+            "recorded_at": [entry[1] for entry in entries],
+            "price": [entry[2] for entry in entries],
+            "availability": [entry[3] for entry in entries],
         },
     )
 

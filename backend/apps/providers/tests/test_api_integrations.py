@@ -20,12 +20,19 @@ from apps.providers.models import (
 )
 from apps.providers.services import booking as booking_service
 from apps.providers.services import integrations as integrations_service
+from apps.providers.services.simulation import REPLAY_BOOKING_MESSAGE, REPLAY_VALIDATION_MESSAGE
 from apps.providers.services.sync import provider_sync
 from apps.providers.tests.conftest import FakeProviders
 
 pytestmark = pytest.mark.django_db
 
 SECRET_KEY = "vast-secret-key-0123456789"
+
+
+@pytest.fixture
+def live_mode(settings) -> None:
+    """Live mode: the services believe they talk to providers (fake_http still answers)."""
+    settings.GPUBROKER_PROVIDER_MODE = "live"
 
 
 @pytest.fixture
@@ -59,7 +66,13 @@ def test_saving_a_key_validates_it_and_stores_it_encrypted(client, account, fake
     user, headers = account
     response = _save(client, headers, provider="vastai", api_key=SECRET_KEY)
     assert response.status_code == 200
-    assert response.json() == {"status": "saved", "provider": "vastai"}
+    # The suite runs in replay mode: the answer came from a recording and says so.
+    assert response.json() == {
+        "status": "saved",
+        "provider": "vastai",
+        "simulated": True,
+        "message": REPLAY_VALIDATION_MESSAGE,
+    }
     checks = [r for r in fake_http.requests if r.url.path == "/api/v0/users/current/"]
     assert len(checks) == 1
     assert checks[0].headers["Authorization"] == f"Bearer {SECRET_KEY}"
@@ -69,8 +82,10 @@ def test_saving_a_key_validates_it_and_stores_it_encrypted(client, account, fake
     with connection.cursor() as cursor:
         cursor.execute("SELECT api_key_encrypted::text FROM provider_integrations")
         assert SECRET_KEY not in cursor.fetchone()[0]
+    assert integration.message == REPLAY_VALIDATION_MESSAGE
     audit = AuditLog.objects.get(action="integration.saved")
     assert audit.details["provider"] == "vastai"
+    assert audit.details["simulated"] is True
     assert SECRET_KEY not in json.dumps(audit.details)
     assert SECRET_KEY not in json_logs.text
     assert SECRET_KEY not in response.content.decode()
@@ -83,9 +98,52 @@ def test_listing_integrations_shows_every_provider(client, account, fake_http):
     assert response.status_code == 200
     rows = {row["provider"]: row for row in response.json()}
     assert rows["vastai"]["status"] == "active"
+    assert rows["vastai"]["simulated"] is True
+    assert rows["vastai"]["message"] == REPLAY_VALIDATION_MESSAGE
     assert rows["lambda"]["status"] == "not_configured"
     assert rows["lambda"]["last_checked"] is None
+    assert rows["lambda"]["simulated"] is False
     assert SECRET_KEY not in response.content.decode()
+
+
+def test_a_live_check_is_not_simulated(client, account, fake_http, live_mode):
+    _, headers = account
+    response = _save(client, headers, provider="vastai", api_key=SECRET_KEY)
+    assert response.json() == {
+        "status": "saved",
+        "provider": "vastai",
+        "simulated": False,
+        "message": "Key accepted by the provider",
+    }
+    rows = {r["provider"]: r for r in client.get("/api/v2/config/integrations", **headers).json()}
+    assert (rows["vastai"]["simulated"], rows["vastai"]["message"]) == (
+        False,
+        "Key accepted by the provider",
+    )
+    assert AuditLog.objects.get(action="integration.saved").details["simulated"] is False
+
+
+def test_a_key_saved_in_replay_stays_marked_simulated_in_live_mode(
+    client, account, fake_http, settings
+):
+    _, headers = account
+    _save(client, headers, provider="vastai", api_key=SECRET_KEY)
+    settings.GPUBROKER_PROVIDER_MODE = "live"
+    rows = {r["provider"]: r for r in client.get("/api/v2/config/integrations", **headers).json()}
+    assert rows["vastai"]["simulated"] is True
+
+
+def test_a_manual_provider_key_is_stored_unchecked(client, account, fake_http, live_mode):
+    _, headers = account
+    response = _save(client, headers, provider="paperspace", api_key="ps-key")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["simulated"] is False
+    assert (
+        body["message"]
+        == "Paperspace has no API to check keys against; the key was stored unchecked"
+    )
+    assert fake_http.requests == []
 
 
 def test_rejected_key_is_not_stored(client, account, fake_http):
@@ -94,8 +152,18 @@ def test_rejected_key_is_not_stored(client, account, fake_http):
     response = _save(client, headers, provider="lambda", api_key="wrong")
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "Lambda Cloud rejected the API key"
+    # A recording said no: the error says it was simulated too.
+    assert response.json()["error"]["details"] == {"field": "api_key", "simulated": True}
     assert ProviderIntegration.objects.count() == 0
     assert AuditLog.objects.filter(action="integration.saved").count() == 0
+
+
+def test_a_live_rejection_is_not_marked_simulated(client, account, fake_http, live_mode):
+    _, headers = account
+    fake_http.override("lambda", lambda request: httpx.Response(401, json={"error": "bad key"}))
+    response = _save(client, headers, provider="lambda", api_key="wrong")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"field": "api_key"}
 
 
 def test_provider_down_during_validation_is_502_and_nothing_stored(client, account, fake_http):
@@ -184,6 +252,10 @@ def test_booking_uses_the_tenant_key_and_snapshots_the_price(
     assert len(launch) == 1
     assert launch[0].url.path == f"/api/v0/asks/{vast_offer.external_id}/"
     assert launch[0].headers["Authorization"] == f"Bearer {SECRET_KEY}"
+    # Replay mode: the launch was answered by a recording and nothing was launched.
+    assert body["simulated"] is True
+    assert body["message"] == REPLAY_BOOKING_MESSAGE
+    assert body["external_booking_id"] == "replay-7835610"
     booking = Booking.objects.get()
     assert booking.price_per_hour == vast_offer.price_per_hour
     assert booking.external_booking_id == body["external_booking_id"]
@@ -193,7 +265,18 @@ def test_booking_uses_the_tenant_key_and_snapshots_the_price(
         10.0,
         vast_offer.pk,
     )
-    assert AuditLog.objects.filter(action="booking.created").count() == 1
+    audit = AuditLog.objects.get(action="booking.created")
+    assert audit.details["simulated"] is True
+
+
+def test_a_live_booking_is_not_simulated(client, account, fake_http, vast_offer, live_mode):
+    _, headers = account
+    _save(client, headers, provider="vastai", api_key=SECRET_KEY)
+    body = _book(client, headers, vast_offer.pk).json()
+    assert body["simulated"] is False
+    assert body["message"] == "Vast.ai accepted the booking"
+    assert body["external_booking_id"] == "7835610"
+    assert AuditLog.objects.get(action="booking.created").details["simulated"] is False
 
 
 def test_booking_without_a_saved_key_is_refused(client, account, fake_http, vast_offer):
@@ -227,6 +310,7 @@ def test_booking_provider_failure_records_nothing(client, account, fake_http, va
     fake_http.handle = handle  # type: ignore[method-assign]
     response = _book(client, headers, vast_offer.pk)
     assert response.status_code == 502
+    assert response.json()["error"]["details"] == {"provider": "vastai", "simulated": True}
     assert Booking.objects.count() == 0
     assert UserOfferInteraction.objects.count() == 0
 
@@ -260,4 +344,26 @@ def test_unavailable_offer_cannot_be_booked(client, account, fake_http, vast_off
     GPUOffer.objects.filter(pk=vast_offer.pk).update(availability_status="unavailable")
     response = _book(client, headers, vast_offer.pk)
     assert response.status_code == 409
+    assert Booking.objects.count() == 0
+
+
+def test_a_recorded_key_refusal_during_booking_is_marked_simulated(
+    client, account, fake_http, vast_offer
+):
+    _, headers = account
+    _save(client, headers, provider="vastai", api_key=SECRET_KEY)
+
+    def handle(request, original=fake_http.handle):
+        if request.method == "PUT":
+            return httpx.Response(401, json={"error": "invalid api key"})
+        return original(request)
+
+    fake_http.handle = handle  # type: ignore[method-assign]
+    response = _book(client, headers, vast_offer.pk)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"provider": "vastai", "simulated": True}
+    rows = {r["provider"]: r for r in client.get("/api/v2/config/integrations", **headers).json()}
+    assert rows["vastai"]["status"] == "error"
+    assert rows["vastai"]["simulated"] is True
+    assert rows["vastai"]["message"].startswith("Replay mode: no request reached the provider")
     assert Booking.objects.count() == 0

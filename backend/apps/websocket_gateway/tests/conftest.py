@@ -90,8 +90,13 @@ async def connect() -> AsyncIterator[Connect]:
     at the end so no task outlives the test's event loop."""
     opened: list[WebsocketCommunicator] = []
 
-    async def _connect(path: str = "/ws/", *, expect_snapshot: bool = True) -> Any:
-        communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+    async def _connect(
+        path: str = "/ws/",
+        *,
+        expect_snapshot: bool = True,
+        headers: tuple[tuple[bytes, bytes], ...] = (ORIGIN,),
+    ) -> Any:
+        communicator = WebsocketCommunicator(application, path, headers=list(headers))
         connected, _ = await communicator.connect(timeout=3)
         assert connected is True
         opened.append(communicator)

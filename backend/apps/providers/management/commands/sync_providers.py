@@ -1,4 +1,10 @@
-"""`manage.py sync_providers [--provider X ...] [--loop --interval 300]`."""
+"""`manage.py sync_providers [--provider X ...] [--loop --interval 300] [-v 2]`.
+
+Each sync is reported once, by the service's JSON log line (`sync.sync_log`), which is what
+`make run`, the compose `ingest` service and log shippers read. A plain-text summary line per
+provider is added only at verbosity 2 or more (`-v 2`), for an operator reading a terminal:
+printing both by default put every sync in the log twice, in two formats.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,18 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.providers.adapters.registry import UnknownProviderError, default_registry
+from apps.providers.services.demo_market import demo_market_from_settings
 from apps.providers.services.sync import provider_sync
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Fetch offers from providers (replay or live) into the catalogue."
+    help = (
+        "Fetch offers from providers (replay or live) into the catalogue. One JSON log line per"
+        " sync; -v 2 adds a plain summary line per provider."
+    )
+    verbosity = 1
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--provider", action="append", dest="providers", default=None)
@@ -30,6 +41,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = int(options["verbosity"])
         names: list[str] = options["providers"] or default_registry.list_adapters()
         for name in names:
             if name not in default_registry:
@@ -38,6 +50,7 @@ class Command(BaseCommand):
                 )
         if options["interval"] < 1:
             raise CommandError("--interval must be at least 1 second")
+        self._announce_demo_market()
         stopping = False
 
         def stop(signum: int, frame: Any) -> None:
@@ -57,6 +70,21 @@ class Command(BaseCommand):
             if stopping:
                 return
 
+    @staticmethod
+    def _announce_demo_market() -> None:
+        if demo_market_from_settings() is not None:
+            logger.info(
+                "demo market on: prices and availability are simulated drift over recorded"
+                " provider responses, not provider data",
+                extra={"demo_market": True, "seed": settings.GPUBROKER_DEMO_MARKET_SEED},
+            )
+        elif settings.GPUBROKER_DEMO_MARKET:
+            logger.warning(
+                "GPUBROKER_DEMO_MARKET is ignored: the demo market only drifts replayed offers,"
+                " and GPUBROKER_PROVIDER_MODE is %s",
+                settings.GPUBROKER_PROVIDER_MODE,
+            )
+
     def _round(self, names: list[str]) -> None:
         for name in names:
             try:
@@ -65,8 +93,11 @@ class Command(BaseCommand):
                 # The loop's outer boundary. provider_sync reports provider faults in its result;
                 # anything raised here is our own bug or a lost database, and must not stop the
                 # other providers.
-                logger.exception("sync of %s crashed", name)
-                self.stderr.write(f"{name}: crashed (see the log)")
+                logger.exception("sync of %s crashed", name, extra={"provider": name})
+                if self.verbosity >= 2:
+                    self.stderr.write(f"{name}: crashed (see the log)")
+                continue
+            if self.verbosity < 2:
                 continue
             line = (
                 f"{name}: {result.status} seen={result.offers_seen} new={result.offers_inserted}"

@@ -1,0 +1,294 @@
+"""The write half of a sync: one successful fetch, or one failed attempt, into the database.
+
+`offers_apply` writes a whole batch in one transaction (offers, history rows, gone offers,
+provider status and the sync-run record) and registers events and cache invalidation after
+commit; `sync_failure_record` records a failed attempt. `sync.provider_sync` orchestrates both.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.providers.adapters.base import FetchResult
+from apps.providers.cache import listing_cache_invalidate
+from apps.providers.models import Provider, ProviderSyncRun
+from apps.providers.services.demo_market import (
+    DemoMarket,
+    PreviousState,
+    demo_history_backfill,
+    demo_rows_drift,
+)
+from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row, row_values
+from apps.providers.services.upsert import (
+    bulk_cursor,
+    offers_bulk_upsert,
+    offers_mark_gone,
+    price_history_backfill_insert,
+    price_history_bulk_insert,
+)
+from gpubroker.core.events import PRICE_UPDATES_CHANNEL, after_commit, publish_now
+
+logger = logging.getLogger(__name__)
+
+SyncStatus = Literal["ok", "failed", "circuit_open", "locked", "not_configured"]
+QUARANTINE_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    provider: str
+    status: SyncStatus
+    offers_seen: int = 0
+    offers_inserted: int = 0
+    offers_changed: int = 0
+    offers_gone: int = 0
+    offers_skipped: int = 0
+    offers_quarantined: int = 0
+    fetch_latency_ms: float | None = None
+    error: str = ""
+    #: AdapterError.kind of a failed fetch and whether a retry can help.
+    error_kind: str = ""
+    retryable: bool | None = None
+    #: The demo market's round number when its simulated drift was applied (replay only).
+    demo_round: int | None = None
+    events: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
+
+
+def _event(
+    *,
+    offer_id: uuid.UUID,
+    provider: str,
+    gpu: str,
+    region: str,
+    old_price: Decimal | None,
+    new_price: Decimal,
+    availability: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "offer_id": str(offer_id),
+        "provider": provider,
+        "gpu": gpu,
+        "region": region,
+        "old_price": None if old_price is None else float(old_price),
+        "new_price": float(new_price),
+        "availability_status": availability,
+        "timestamp": now.isoformat(),
+    }
+
+
+def _normalise(fetch: FetchResult) -> tuple[dict[str, OfferRow], int]:
+    rows: dict[str, OfferRow] = {}
+    rejected = 0
+    for offer in fetch.offers:
+        try:
+            rows[offer.external_id] = offer_row(offer)
+        except OfferRejected as exc:
+            rejected += 1
+            logger.info("offer rejected: %s", exc, extra={"external_id": offer.external_id[:80]})
+    return rows, rejected
+
+
+def offers_apply(
+    *,
+    provider: Provider,
+    fetch: FetchResult,
+    fetch_latency_ms: float,
+    now: datetime,
+    demo: DemoMarket | None = None,
+) -> SyncResult:
+    """Write one successful fetch in a single transaction (see the module docstring).
+
+    With `demo`, the normalised offers first get the demo market's simulated drift (round
+    number: this provider's earlier successful syncs) and new offers a simulated past week of
+    history; see `demo_market`.
+    """
+    rows, rejected = _normalise(fetch)
+    skipped = fetch.skipped + rejected
+    quarantined = sorted({r.gpu_name_raw for r in rows.values() if r.gpu_model is None})
+    demo_round: int | None = None
+    with transaction.atomic():
+        existing = {
+            external_id: (offer_id, price, availability, is_stale, gpu_type, region)
+            for external_id, offer_id, price, availability, is_stale, gpu_type, region in (
+                provider.offers.select_for_update()
+                .values_list(
+                    "external_id",
+                    "id",
+                    "price_per_hour",
+                    "availability_status",
+                    "is_stale",
+                    "gpu_type",
+                    "region",
+                )
+                .iterator(chunk_size=5000)
+            )
+        }
+        if demo is not None:
+            demo_round = ProviderSyncRun.objects.filter(provider=provider, is_success=True).count()
+            rows = demo_rows_drift(
+                rows,
+                previous={
+                    external_id: PreviousState(known[1], known[2])
+                    for external_id, known in existing.items()
+                    if not known[3]
+                },
+                round_number=demo_round,
+                market=demo,
+                provider=provider.name,
+            )
+        values: list[dict[str, Any]] = []
+        history: list[tuple[uuid.UUID, Decimal, str]] = []
+        backfill: list[tuple[uuid.UUID, datetime, Decimal, str]] = []
+        events: list[dict[str, Any]] = []
+        inserted = 0
+        for external_id, row in rows.items():
+            known = existing.get(external_id)
+            offer_id = known[0] if known else uuid.uuid4()
+            values.append(row_values(row, offer_id=offer_id, provider_id=provider.id, now=now))
+            if known is None:
+                inserted += 1
+                if demo is not None:
+                    backfill.extend(
+                        (offer_id, at, price, availability)
+                        for at, price, availability in demo_history_backfill(
+                            row, market=demo, provider=provider.name, now=now
+                        )
+                    )
+            elif known[1] == row.price_per_hour and known[2] == row.availability_status:
+                continue
+            history.append((offer_id, row.price_per_hour, row.availability_status))
+            events.append(
+                _event(
+                    offer_id=offer_id,
+                    provider=provider.name,
+                    gpu=row.gpu_type,
+                    region=row.region,
+                    old_price=known[1] if known else None,
+                    new_price=row.price_per_hour,
+                    availability=row.availability_status,
+                    now=now,
+                )
+            )
+        gone_ids: list[uuid.UUID] = []
+        for external_id, (
+            offer_id,
+            price,
+            availability,
+            is_stale,
+            gpu_type,
+            region,
+        ) in existing.items():
+            if external_id in rows or (availability == "unavailable" and is_stale):
+                continue
+            gone_ids.append(offer_id)
+            if availability != "unavailable":
+                history.append((offer_id, price, "unavailable"))
+                events.append(
+                    _event(
+                        offer_id=offer_id,
+                        provider=provider.name,
+                        gpu=gpu_type,
+                        region=region,
+                        old_price=price,
+                        new_price=price,
+                        availability="unavailable",
+                        now=now,
+                    )
+                )
+        with bulk_cursor() as cursor:
+            offers_bulk_upsert(
+                cursor,
+                rows=values,
+                provider_id=provider.id,
+                compliance_tags=list(provider.compliance_tags),
+                now=now,
+            )
+            offers_mark_gone(cursor, offer_ids=gone_ids, now=now)
+            price_history_bulk_insert(cursor, entries=history, now=now)
+            price_history_backfill_insert(cursor, entries=backfill)
+        Provider.objects.filter(pk=provider.pk).update(
+            last_sync_at=now,
+            last_success_at=now,
+            error_count=0,
+            last_error=None,
+            status="active",
+            quarantined_names=quarantined[:QUARANTINE_SAMPLE],
+        )
+        ProviderSyncRun.objects.create(
+            provider=provider,
+            started_at=now,
+            finished_at=timezone.now(),
+            is_success=True,
+            fetch_latency_ms=fetch_latency_ms,
+            offers_seen=len(rows),
+            offers_changed=len(events),
+            offers_skipped=skipped,
+            offers_quarantined=sum(1 for r in rows.values() if r.gpu_model is None),
+        )
+        if events or gone_ids:
+            after_commit(
+                lambda: publish_now(PRICE_UPDATES_CHANNEL, events),
+                listing_cache_invalidate,
+            )
+    if backfill:
+        logger.info(
+            "demo market: simulated price history backfilled",
+            extra={
+                "provider": provider.name,
+                "demo_market": True,
+                "offers": inserted,
+                "history_points": len(backfill),
+                "days": demo.backfill_days if demo else None,
+            },
+        )
+    return SyncResult(
+        provider=provider.name,
+        status="ok",
+        offers_seen=len(rows),
+        offers_inserted=inserted,
+        offers_changed=len(events),
+        offers_gone=len(gone_ids),
+        offers_skipped=skipped,
+        offers_quarantined=sum(1 for r in rows.values() if r.gpu_model is None),
+        fetch_latency_ms=fetch_latency_ms,
+        demo_round=demo_round,
+        events=events,
+    )
+
+
+def sync_failure_record(
+    *,
+    provider: Provider,
+    kind: str,
+    message: str,
+    fetch_latency_ms: float | None,
+    now: datetime,
+) -> None:
+    """Record a failed attempt; the provider's last good offers stay as they are."""
+    with transaction.atomic():
+        Provider.objects.filter(pk=provider.pk).update(
+            last_sync_at=now,
+            error_count=F("error_count") + 1,
+            last_error=message[:2000],
+            status="circuit_open" if kind == "circuit_open" else "error",
+        )
+        ProviderSyncRun.objects.create(
+            provider=provider,
+            started_at=now,
+            finished_at=timezone.now(),
+            is_success=False,
+            fetch_latency_ms=fetch_latency_ms,
+            error_kind=kind[:32],
+            error_message=message[:2000],
+        )
+    after_commit(listing_cache_invalidate)
