@@ -9,12 +9,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
+
+from gpubroker import dburl
+from gpubroker.testing.processes import child_environ
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BACKEND_DIR = Path(__file__).resolve().parents[2]
@@ -51,8 +53,7 @@ def _admin_conninfo() -> str:
 
 
 def _url_for(database: str) -> str:
-    parts = urlsplit(settings.DATABASE_URL)
-    return urlunsplit(parts._replace(path=f"/{database}"))
+    return dburl.url_from_settings({**connection.settings_dict, "NAME": database})
 
 
 def _manage(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -148,11 +149,12 @@ def test_price_history_left_by_v1_is_adopted(v1_database: str) -> None:
     assert json.loads(result.stdout.strip().splitlines()[-1])["history_rows"] == 1
 
 
+@pytest.mark.django_db
 def test_models_and_migrations_agree() -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
         cwd=BACKEND_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "gpubroker.settings.test"},
+        env=child_environ(DJANGO_SETTINGS_MODULE="gpubroker.settings.test"),
         capture_output=True,
         text=True,
         timeout=120,
