@@ -1,7 +1,9 @@
 """Complete settings for GPUBROKER.
 
-The environment is read exactly once, here, through django-environ. Every variable is listed
-with a comment in `.env.example`. `development.py`, `production.py` and `test.py` only adjust.
+The environment is read exactly once, here, through django-environ, after `.env` at the
+repository root (when present) has filled in what the environment does not set. Every variable
+is listed with a comment in `.env.example`. `development.py`, `production.py` and `test.py` only
+adjust.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from pathlib import Path
 import dj_database_url
 import environ
 
+from gpubroker.envfile import read_env_file
+
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 REPO_DIR = BACKEND_DIR.parent
 VAR_DIR = REPO_DIR / "var"
 
+read_env_file()
 env = environ.Env()
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
