@@ -19,11 +19,12 @@ def main() -> None:
     try:
         execute_from_command_line(sys.argv)
     except (DatabaseError, RedisError) as exc:
-        from gpubroker.core.connectivity import unreachable_store_message
+        from gpubroker.core.connectivity import close_connection_pools, unreachable_store_message
 
         message = unreachable_store_message(exc, sys.argv[1:])
         if message is None:
             raise
+        close_connection_pools()  # their workers would go on logging failed attempts
         print(f"manage.py: {message}", file=sys.stderr)
         sys.exit(1)
 

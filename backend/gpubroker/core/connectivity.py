@@ -60,6 +60,16 @@ def _probe_database() -> str | None:
     return None
 
 
+def close_connection_pools() -> None:
+    """Close every psycopg pool Django opened (their workers stop retrying and logging)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+
+
 def unreachable_store_message(exc: BaseException, argv: Sequence[str]) -> str | None:
     """What to tell the operator when `exc` means PostgreSQL or Redis cannot be reached.
 
