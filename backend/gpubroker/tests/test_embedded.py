@@ -191,6 +191,17 @@ def test_a_second_launcher_attaches_and_never_stops_the_owners_servers(
     assert refused.stdout == ""
     assert f"is in use by pid {owner.pid}" in refused.stderr
 
+    # make test's instance keeps servers of its own next to them, and leaves theirs alone.
+    private = _run(
+        shared_var, sys.executable, "-c", CHILD, flags=("--instance", "test", "--exclusive")
+    )
+    assert private.returncode == 0, private.stderr
+    data = json.loads(private.stdout.strip().splitlines()[-1])
+    assert "%2Ftest%2Fpostgres" in data["db_url"]
+    assert data["redis_url"] != urls["redis_url"]
+    assert _gone(shared_var / "test") == []
+    assert _answers(urls["db_url"], urls["redis_url"])
+
     # The owner stops what it started, and nothing is left (this used to leave a valkey-server).
     os.killpg(owner.pid, signal.SIGINT)
     assert owner.wait(timeout=60) == 128 + signal.SIGINT
