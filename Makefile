@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format lock clean
+ARGS ?=
+
+.PHONY: install run test manage lint format lock clean
 
 install: $(VENV)/.installed
 
@@ -21,9 +23,15 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: install
 	cd backend && $(PY) -m gpubroker.embedded -- $(PY) -m gpubroker.serve --host $(HOST) --port $(PORT)
 
-# The whole suite against real PostgreSQL and Redis (embedded ones unless the URLs are set).
+# The whole suite against real PostgreSQL and Redis (unless the URLs are set: embedded ones of its
+# own under var/test/, apart from a running `make run`; a second `make test` there is refused).
 test: install
-	cd backend && $(PY) -m gpubroker.embedded -- $(PY) -m pytest --cov --cov-config=../pyproject.toml --cov-report=term $(PYTEST_ARGS)
+	cd backend && $(PY) -m gpubroker.embedded --instance test --exclusive -- $(PY) -m pytest --cov --cov-config=../pyproject.toml --cov-report=term $(PYTEST_ARGS)
+
+# `manage.py $(ARGS)` with the servers of a running `make run` (or, when none runs, embedded
+# servers started for this command alone), e.g. make manage ARGS="createsuperuser".
+manage: install
+	cd backend && $(PY) -m gpubroker.embedded -- $(PY) manage.py $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,17 @@ from django.core.cache import cache
 from gpubroker.core.logging import ContextFilter, JsonFormatter
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start processes (marked `slow`) get the test database set up.
+
+    `gpubroker.testing.processes` hands child processes the database this process is connected
+    to; pytest-django creates the test database only when some collected test asks for it.
+    """
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("django_db"):
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis() -> None:
     """Each test starts with an empty cache database (rate-limit counters included)."""

@@ -7,7 +7,6 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 BACKEND = REPO / "backend"
@@ -17,19 +16,20 @@ def setup(database: str) -> str:
     """Point Django at a fresh database named `database` on DATABASE_URL's server; migrate it."""
     import psycopg
 
+    sys.path.insert(0, str(BACKEND))
+    from gpubroker import dburl
+
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:
         sys.exit("set DATABASE_URL and REDIS_URL (or run via `python -m gpubroker.embedded --`)")
-    parts = urlsplit(base_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    admin_url = dburl.with_database(base_url, "postgres")
     with psycopg.connect(_conninfo(admin_url), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{database}"')
-    url = urlunsplit(parts._replace(path=f"/{database}"))
+    url = dburl.with_database(base_url, database)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(BACKEND))
     import django
     from django.core.management import call_command
 

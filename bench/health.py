@@ -21,13 +21,14 @@ import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 BACKEND = Path(_HERE).parent / "backend"
 sys.path.insert(0, str(BACKEND))
 
+import dj_database_url  # noqa: E402
 import httpx  # noqa: E402
 
+from gpubroker import dburl  # noqa: E402
 from gpubroker.testing.processes import daphne_server  # noqa: E402
 
 
@@ -66,8 +67,17 @@ def main() -> None:
     hung.bind(("127.0.0.1", 0))
     hung.listen(512)
     hung_port = hung.getsockname()[1]
-    base = {"HEALTH_PROBE_DEADLINE_SECONDS": "0.08", "RATE_LIMIT_ENABLED": "false"}
-    hung_db = urlunsplit(urlsplit(database_url)._replace(netloc=f"postgres@127.0.0.1:{hung_port}"))
+    base = {
+        "DATABASE_URL": database_url,
+        "HEALTH_PROBE_DEADLINE_SECONDS": "0.08",
+        "RATE_LIMIT_ENABLED": "false",
+    }
+    hung_db = dburl.postgres_url(
+        host="127.0.0.1",
+        port=hung_port,
+        user="postgres",
+        name=dj_database_url.parse(database_url)["NAME"],
+    )
     print(f"machine: {os.cpu_count()} cores; {args.requests} sequential requests per scenario")
     with tempfile.TemporaryDirectory() as tmp:
         log_dir = Path(tmp)

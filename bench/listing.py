@@ -41,7 +41,6 @@ from collections.abc import Iterator  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BACKEND = REPO / "backend"
@@ -50,6 +49,8 @@ sys.path.insert(0, str(BACKEND))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
+
+from gpubroker import dburl  # noqa: E402
 
 BENCH_DB = "gpubroker_bench_listing"
 SERVER_CPU = 0
@@ -93,8 +94,7 @@ COUNTRIES = {"US": 0.45, "DE": 0.12, "CA": 0.08, "JP": 0.07, "FI": 0.06, "GB": 0
 
 def database_url(name: str) -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gpubroker")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return dburl.with_database(base, name)
 
 
 def recreate_database(url: str) -> None:

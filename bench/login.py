@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import psycopg
@@ -32,6 +32,7 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "backend"))
 
+from gpubroker import dburl  # noqa: E402
 from gpubroker.testing.processes import daphne_server  # noqa: E402
 
 PASSWORD = "bench-password-violet-42"  # noqa: S105 - throwaway bench users
@@ -39,14 +40,13 @@ LEVELS = (1, 4, 16)
 
 
 def bench_database_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    name = parts.path.lstrip("/") + "_bench_login"
-    admin = urlunsplit(parts._replace(path="/postgres"))
+    name = unquote(urlsplit(base_url).path.lstrip("/")) + "_bench_login"
+    admin = dburl.with_database(base_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return dburl.with_database(base_url, name)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,7 +1,9 @@
 """Complete settings for GPUBROKER.
 
-The environment is read exactly once, here, through django-environ. Every variable is listed
-with a comment in `.env.example`. `development.py`, `production.py` and `test.py` only adjust.
+The environment is read exactly once, here, through django-environ, after `.env` at the
+repository root (when present) has filled in what the environment does not set. Every variable
+is listed with a comment in `.env.example`. `development.py`, `production.py` and `test.py` only
+adjust.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from pathlib import Path
 import dj_database_url
 import environ
 
+from gpubroker.envfile import read_env_file
+
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 REPO_DIR = BACKEND_DIR.parent
 VAR_DIR = REPO_DIR / "var"
 
+read_env_file()
 env = environ.Env()
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -112,11 +117,14 @@ DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 # DB_CONN_MAX_AGE). Under ASGI Django runs each request's sync code in a new thread, so without a
 # pool every request opens a connection.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
+# With no DATABASE_URL there is nothing to pool: the first query then fails at once with its
+# reason (manage.py turns that into one line) rather than after a pool timeout.
+_pooled = bool(DB_POOL_MAX_SIZE and DATABASE_URL)
 # Health checks on reuse let a restarted PostgreSQL be picked up again without a restart.
 _database = dj_database_url.parse(
     DATABASE_URL or "postgres://unset/unset",
-    conn_max_age=0 if DB_POOL_MAX_SIZE else DB_CONN_MAX_AGE,
-    conn_health_checks=not DB_POOL_MAX_SIZE,
+    conn_max_age=0 if _pooled else DB_CONN_MAX_AGE,
+    conn_health_checks=not _pooled,
 )
 _database.setdefault("OPTIONS", {})
 _database["OPTIONS"].update(
@@ -125,7 +133,7 @@ _database["OPTIONS"].update(
         "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
     }
 )
-if DB_POOL_MAX_SIZE:
+if _pooled:
     # Django checks each pooled connection on checkout (psycopg_pool's check_connection), so
     # connections broken by a PostgreSQL restart are replaced without a restart of ours.
     _database["OPTIONS"]["pool"] = {

@@ -1,4 +1,10 @@
-"""Real server processes for tests and benchmarks: daphne on loopback, waited for until healthy."""
+"""Real server processes for tests and benchmarks: daphne on loopback, waited for until healthy.
+
+A child process reaches PostgreSQL through the DATABASE_URL it is given. Under the suite that
+must be the test database (the one the test's rows are committed to), never the environment's
+DATABASE_URL, whose database may not even exist: `child_environ()` and `daphne_server()` give
+children the database this process is connected to unless told otherwise.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from gpubroker import dburl
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 
@@ -53,6 +61,38 @@ def wait_until_healthy(base_url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server at {base_url} did not come up: {last_error}")
 
 
+def connected_database_url() -> str:
+    """DATABASE_URL of the database Django is connected to (the test database under the suite).
+
+    Raises RuntimeError under pytest when the test database has not been set up yet (tests
+    marked `slow`, which start processes, get it set up by the root conftest).
+    """
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    test_name = (settings_dict.get("TEST") or {}).get("NAME")
+    is_test_database = settings_dict["NAME"] == test_name or (
+        not test_name and str(settings_dict["NAME"]).startswith("test_")
+    )
+    if "PYTEST_CURRENT_TEST" in os.environ and not is_test_database:
+        raise RuntimeError(
+            f"a child process would use database {settings_dict['NAME']!r}, not the test "
+            "database: mark the test `slow` or `django_db`"
+        )
+    return dburl.url_from_settings(settings_dict)
+
+
+def child_environ(env: Mapping[str, str] | None = None, **overrides: str) -> dict[str, str]:
+    """This process's environment for a child, with DATABASE_URL = `connected_database_url()`.
+
+    `env` and `overrides` are applied last, so a test that means another database says so by
+    passing its own DATABASE_URL.
+    """
+    merged = {**(env or {}), **overrides}
+    database_url = merged.get("DATABASE_URL") or connected_database_url()
+    return {**os.environ, **merged, "DATABASE_URL": database_url}
+
+
 @contextlib.contextmanager
 def daphne_server(
     log_dir: Path,
@@ -61,9 +101,14 @@ def daphne_server(
     settings_module: str = "gpubroker.settings.test",
     port: int | None = None,
 ) -> Iterator[ServerProcess]:
-    """Start `daphne gpubroker.asgi:application` on 127.0.0.1 and stop it afterwards."""
+    """Start `daphne gpubroker.asgi:application` on 127.0.0.1 and stop it afterwards.
+
+    The server uses the database this process is connected to (the test database under the
+    suite) unless `env` names a DATABASE_URL; other variables come from this environment with
+    `env` on top.
+    """
     port = port or free_port()
-    process_env = {**os.environ, **(env or {}), "DJANGO_SETTINGS_MODULE": settings_module}
+    process_env = {**child_environ(env), "DJANGO_SETTINGS_MODULE": settings_module}
     log_path = log_dir / f"daphne-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -96,13 +141,5 @@ def daphne_server(
 
 
 def database_url(settings_dict: Mapping[str, object]) -> str:
-    """A DATABASE_URL for the database Django is connected to (e.g. the test database)."""
-    from urllib.parse import quote
-
-    host = str(settings_dict.get("HOST") or "")
-    port = str(settings_dict.get("PORT") or "")
-    user = quote(str(settings_dict.get("USER") or ""), safe="")
-    netloc = quote(host, safe="") if host.startswith("/") else host
-    if port:
-        netloc = f"{netloc}:{port}"
-    return f"postgres://{user}@{netloc}/{settings_dict['NAME']}"
+    """A DATABASE_URL for a Django `DATABASES` entry (`gpubroker.dburl.url_from_settings`)."""
+    return dburl.url_from_settings(settings_dict)

@@ -20,7 +20,8 @@ import pytest
 from django.db import connection
 from websockets.asyncio.client import connect as ws_connect
 
-from gpubroker.testing.processes import database_url, free_port, wait_until_healthy
+from gpubroker import dburl
+from gpubroker.testing.processes import free_port, wait_until_healthy
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 
@@ -42,7 +43,7 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": database_url({**connection.settings_dict, "NAME": name}),
+        "DATABASE_URL": dburl.url_from_settings({**connection.settings_dict, "NAME": name}),
         "DJANGO_SETTINGS_MODULE": "gpubroker.settings.development",
         "PROVIDER_SYNC_INTERVAL_SECONDS": "3600",
         # The demo market's cadence, shortened so the test waits seconds, not 20 s.

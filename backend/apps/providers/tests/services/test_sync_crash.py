@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import pytest
 from django.db import connection
 
 from apps.providers.models import GPUOffer, PriceHistory, ProviderSyncRun
-from gpubroker.testing.processes import database_url
+from gpubroker.testing.processes import child_environ
 
 BACKEND_DIR = Path(__file__).resolve().parents[4]
 
@@ -28,11 +27,7 @@ def _conninfo() -> dict:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_killed_sync_leaves_no_partial_batch() -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "DJANGO_SETTINGS_MODULE": "gpubroker.settings.test",
-    }
+    env = child_environ(DJANGO_SETTINGS_MODULE="gpubroker.settings.test")
     with psycopg.connect(**_conninfo()) as blocker:
         # Hold price_history so the sync blocks after writing its offers, inside its transaction.
         blocker.execute("LOCK TABLE price_history IN ACCESS EXCLUSIVE MODE")
