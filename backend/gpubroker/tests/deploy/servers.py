@@ -143,3 +143,61 @@ class PrometheusServer:
         body = response.json()
         assert body["status"] == "success", body
         return body["data"]["result"]  # type: ignore[no-any-return]
+
+
+def prometheus_config(*, targets: Sequence[str], rule_files: Sequence[Path]) -> str:
+    """A scrape configuration for `targets` every second, evaluating `rule_files` every second.
+
+    The job name is the one `deploy/prometheus/prometheus.yml` uses, so the alert rules'
+    `job=~"gpubroker.*"` selectors match what this Prometheus scrapes.
+    """
+    rules = "\n".join(f"  - {path}" for path in rule_files)
+    target_list = ", ".join(f'"{target}"' for target in targets)
+    return f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+{rules}
+scrape_configs:
+  - job_name: gpubroker-web
+    metrics_path: /metrics
+    static_configs:
+      - targets: [{target_list}]
+"""
+
+
+@contextlib.contextmanager
+def prometheus_server(
+    directory: Path, *, targets: Sequence[str], rule_files: Sequence[Path] = ()
+) -> Iterator[PrometheusServer]:
+    """Debian's `prometheus` on 127.0.0.1 with its storage under `directory`, stopped afterwards."""
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "prometheus.yml"
+    config.write_text(prometheus_config(targets=targets, rule_files=rule_files))
+    port = free_port()
+    log = directory / "prometheus.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, process, log, timeout=30)
+        server = PrometheusServer(port=port, directory=directory)
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{server.base_url}/-/ready").status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prometheus not ready: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        _stop(process, signal.SIGTERM)

@@ -107,6 +107,7 @@ def test_rest_requests_reach_both_daphne_processes(stack: Stack) -> None:
     with stack.client() as client:
         pings = [client.get("/api/v2/ping") for _ in range(6)]
         listing = client.get("/api/v2/providers", params={"provider": "vast-nginx-rest"})
+        metrics = client.get("/metrics")
 
     assert [ping.status_code for ping in pings] == [200] * 6
     assert all(re.fullmatch(r"[0-9a-f]{32}", ping.headers["X-Trace-Id"]) for ping in pings)
@@ -117,6 +118,9 @@ def test_rest_requests_reach_both_daphne_processes(stack: Stack) -> None:
         str(offers[name].id) for name in ("unavailable", "cheap", "dear")
     ]
     assert body["total"] == 3
+    # /metrics is for Prometheus on the inside, not for the public edge.
+    assert metrics.status_code == 404
+    assert metrics.json()["detail"] == "No route for GET /metrics"
     # Round robin: each of the two processes answered some of the pings.
     for backend in stack.backends:
         assert "/api/v2/ping" in request_paths(backend)
