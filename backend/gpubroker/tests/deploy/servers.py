@@ -59,7 +59,9 @@ def _stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM
 
 
 @dataclass(frozen=True)
-class NginxServer:
+class LoopbackServer:
+    """A server a test started on 127.0.0.1:`port`, with its files under `directory`."""
+
     port: int
     directory: Path
 
@@ -67,6 +69,9 @@ class NginxServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+
+@dataclass(frozen=True)
+class NginxServer(LoopbackServer):
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
@@ -138,14 +143,7 @@ def nginx_server(
 
 
 @dataclass(frozen=True)
-class PrometheusServer:
-    port: int
-    directory: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+class PrometheusServer(LoopbackServer):
     def query(self, expression: str) -> list[dict]:
         """The result vector of an instant query (Prometheus' HTTP API, `/api/v1/query`)."""
         response = httpx.get(f"{self.base_url}/api/v1/query", params={"query": expression})
