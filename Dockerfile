@@ -18,15 +18,18 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=gpubroker.settings.production \
     SERVE_STATIC=false
-RUN useradd --system --create-home --uid 10001 gpubroker
+# A numeric user (10001) so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+RUN groupadd --system --gid 10001 gpubroker \
+ && useradd --system --create-home --uid 10001 --gid 10001 gpubroker
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=gpubroker:gpubroker backend /app/backend
-COPY --chown=gpubroker:gpubroker docker/entrypoint.sh /app/entrypoint.sh
+COPY --chown=10001:10001 backend /app/backend
+COPY --chown=10001:10001 docker/entrypoint.sh /app/entrypoint.sh
 WORKDIR /app/backend
-USER gpubroker
+USER 10001:10001
 EXPOSE 8000
+# For the `web` role (compose and `docker run`); Kubernetes uses its own probes.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD python -c "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"]
 ENTRYPOINT ["/app/entrypoint.sh"]
 CMD ["web"]

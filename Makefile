@@ -33,10 +33,13 @@ test: install
 manage: install
 	cd backend && $(PY) -m gpubroker.embedded -- $(PY) manage.py $(ARGS)
 
+# ruff, mypy, then the deploy files offline (deploy/lint.sh: hadolint, docker-compose config,
+# promtool, the Kubernetes manifests).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy backend
+	VENV_BIN=$(abspath $(VENV))/bin deploy/lint.sh
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     children.append(server)
     print(f"GPUBROKER serving on http://{args.host}:{args.port}/ (docs: /api/v2/docs)", flush=True)
+    print(
+        f"Operators' console: http://{args.host}:{args.port}/admin/ (create the first operator"
+        ' with `make manage ARGS="createsuperuser"` in another terminal)',
+        flush=True,
+    )
     if is_demo_market:
         print(
             "Demo market: prices are SIMULATED drift over recorded provider responses (replay"

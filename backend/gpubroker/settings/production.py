@@ -34,8 +34,9 @@ JWT_GENERATE_DEV_KEYS = False
 INTEGRATIONS_GENERATE_DEV_KEY = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-# /health must answer plain HTTP probes from the orchestrator.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+# The orchestrator's probes (readiness /health, liveness /api/v2/ping) and Prometheus speak
+# plain HTTP to each replica.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$", r"^api/v2/ping$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
