@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,10 @@ import pytest
 from django.core.cache import cache
 
 from gpubroker.core.logging import ContextFilter, JsonFormatter
+from gpubroker.testing.system_tools import find_binary, install_hint
+
+# Tests not run because a system program is missing: {program: number of tests}.
+_MISSING_SYSTEM_TOOLS: dict[str, int] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,6 +28,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("django_db"):
             item.add_marker(pytest.mark.django_db)
+        _require_system_tools(item)
+
+
+def _require_system_tools(item: pytest.Item) -> None:
+    """Tests marked `requires_system_tool(name)` need that program on this machine.
+
+    Missing under GPUBROKER_REQUIRE_SYSTEM_TOOLS=1 (what .ci/run sets after installing them):
+    the test fails. Missing elsewhere (a newcomer's `make test` without the Debian packages):
+    the test is not run, and the session ends with a banner saying which and how to install.
+    """
+    for marker in item.iter_markers("requires_system_tool"):
+        name = str(marker.args[0])
+        if find_binary(name) is not None:
+            continue
+        if os.environ.get("GPUBROKER_REQUIRE_SYSTEM_TOOLS") == "1":
+            item.add_marker(pytest.mark.usefixtures("_fail_missing_system_tool"))
+            item.user_properties.append(("missing_system_tool", name))
+        else:
+            _MISSING_SYSTEM_TOOLS[name] = _MISSING_SYSTEM_TOOLS.get(name, 0) + 1
+            item.add_marker(pytest.mark.skip(reason=f"NOT RUN: {install_hint(name)}"))
+
+
+@pytest.fixture
+def _fail_missing_system_tool(request: pytest.FixtureRequest) -> None:
+    missing = [value for key, value in request.node.user_properties if key == "missing_system_tool"]
+    pytest.fail("; ".join(install_hint(name) for name in missing))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """A loud banner when tests were not run for want of a system program."""
+    if not _MISSING_SYSTEM_TOOLS:
+        return
+    terminalreporter.section("SYSTEM PROGRAMS MISSING: SOME TESTS DID NOT RUN", sep="!")
+    for name, count in sorted(_MISSING_SYSTEM_TOOLS.items()):
+        terminalreporter.write_line(f"{count} test(s) not run: {install_hint(name)}")
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,20 +20,19 @@ from pathlib import Path
 import httpx
 
 from gpubroker.testing.processes import free_port
+from gpubroker.testing.system_tools import find_binary, install_hint
 
 REPO_DIR = Path(__file__).resolve().parents[4]
 NGINX_SITE = REPO_DIR / "nginx" / "gpubroker.conf"
 PROMETHEUS_DIR = REPO_DIR / "deploy" / "prometheus"
 
 
-def _binary(name: str, debian_package: str) -> str:
+def _binary(name: str) -> str:
     """The path of a Debian-packaged server binary, or a RuntimeError saying how to install it."""
-    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise RuntimeError(
-        f"{name} is not installed: apt-get install -y {debian_package} (.ci/run installs it)"
-    )
+    path = find_binary(name)
+    if path is None:
+        raise RuntimeError(install_hint(name))
+    return path
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -114,7 +112,7 @@ def nginx_server(
     The site's two per-place includes (`gpubroker/upstream.conf`, `gpubroker/server.conf`) are
     written next to the main configuration, which is where nginx resolves relative includes.
     """
-    binary = _binary("nginx", "nginx")
+    binary = _binary("nginx")
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     servers = "\n".join(f"    server 127.0.0.1:{upstream};" for upstream in upstream_ports)
@@ -180,7 +178,7 @@ def prometheus_server(
     directory: Path, *, targets: Sequence[str], rule_files: Sequence[Path] = ()
 ) -> Iterator[PrometheusServer]:
     """Debian's `prometheus` on 127.0.0.1 with its storage under `directory`, stopped afterwards."""
-    binary = _binary("prometheus", "prometheus")
+    binary = _binary("prometheus")
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "prometheus.yml"
     config.write_text(prometheus_config(targets=targets, rule_files=rule_files))

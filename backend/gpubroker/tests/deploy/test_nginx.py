@@ -31,7 +31,11 @@ from apps.websocket_gateway.tests.conftest import create_offers, publish, update
 from gpubroker.testing.processes import BACKEND_DIR, ServerProcess, child_environ, daphne_server
 from gpubroker.tests.deploy.servers import NginxServer, nginx_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.requires_system_tool("nginx"),
+]
 
 PROXY_ENV = {"SERVE_STATIC": "false", "TRUSTED_PROXY_IPS": "127.0.0.1"}
 ONE_MIB = 1024 * 1024

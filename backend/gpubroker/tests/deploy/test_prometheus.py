@@ -18,7 +18,7 @@ import yaml
 from gpubroker.testing.processes import daphne_server
 from gpubroker.tests.deploy.servers import PROMETHEUS_DIR, PrometheusServer, prometheus_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_system_tool("prometheus")]
 
 ALERT_RULES = PROMETHEUS_DIR / "alerts.yml"
 
