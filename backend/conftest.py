@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from apps.gpus.services import gpu_specs_load
 from gpubroker.core.logging import ContextFilter, JsonFormatter
 
 
@@ -23,6 +24,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("django_db"):
             item.add_marker(pytest.mark.django_db)
+
+
+@pytest.fixture
+def specs(db: Any) -> None:
+    """The GPU catalogue loaded into gpu_benchmarks."""
+    gpu_specs_load()
 
 
 @pytest.fixture(autouse=True)

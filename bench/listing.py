@@ -116,7 +116,7 @@ def recreate_database(url: str) -> None:
 def synthetic_offers(
     count: int, provider_ids: list[uuid.UUID], seed: int
 ) -> Iterator[tuple[Any, ...]]:
-    from apps.math_core.catalogue import all_gpus
+    from apps.gpus.catalogue import all_gpus
 
     rng = random.Random(seed)
     gpus = list(all_gpus())

@@ -30,9 +30,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf, TruncDay
 from django.utils import timezone
 
+from apps.gpus.selectors import gpu_resolve
 from apps.math_core.algorithms import kpi as kpi_math
 from apps.math_core.algorithms.price_analytics import PriceTrend, price_trend
-from apps.math_core.selectors import gpu_spec_resolve
 from apps.providers.models import Availability, GPUOffer, PriceHistory, Provider, ProviderSyncRun
 from apps.providers.selectors import (
     NOT_PROVIDER_FAULTS,
@@ -219,7 +219,7 @@ class KPIEngine:
         figure (an n-GPU offer is n replicas), i.e. the per-GPU costs at the mean price per
         GPU-hour. NotFound for an unknown GPU or provider.
         """
-        resolved = gpu_spec_resolve(gpu_type=gpu_type)
+        resolved = gpu_resolve(name=gpu_type)
         if resolved is None:
             raise NotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
         gpu_model = resolved.gpu.gpu_model

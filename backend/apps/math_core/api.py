@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from ninja import Router
 
 from apps.auth_app.auth import OptionalJWTAuth
-from apps.math_core import schemas, selectors, services
+from apps.gpus import selectors as gpu_selectors
+from apps.math_core import schemas, services
 from gpubroker.core.schemas import responses
 
 router = Router(tags=["math"], auth=OptionalJWTAuth())
@@ -109,7 +110,7 @@ def estimate_workload(
     summary="All GPU specifications",
 )
 def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
-    items = list(selectors.gpu_benchmark_list())
+    items = list(gpu_selectors.gpu_benchmark_list())
     return {"total": len(items), "items": items}
 
 
@@ -119,4 +120,4 @@ def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
     summary="One GPU specification by canonical name or alias",
 )
 def get_benchmark(request: HttpRequest, gpu_type: str) -> Any:
-    return selectors.gpu_benchmark_get(gpu_type=gpu_type)
+    return gpu_selectors.gpu_benchmark_get(gpu_type=gpu_type)

@@ -3,61 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Max, Min, QuerySet, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, Max, Min, Sum, Value
 from django.db.models.functions import Coalesce
 
-from apps.math_core.catalogue import GpuModel, gpu_by_model, resolve_gpu_detailed
-from apps.math_core.models import GPUBenchmark, RecommenderModel
+from apps.math_core.models import RecommenderModel
 from apps.providers.models import Availability, GPUOffer, UserOfferInteraction
-from gpubroker.core.errors import NotFound
 
 # Implicit-feedback strength per interaction kind: a booking is a much stronger signal than a
 # selection (added to a comparison, opened the booking form), which is stronger than a view.
 INTERACTION_KIND_WEIGHTS: Mapping[str, float] = {"view": 1.0, "select": 3.0, "book": 10.0}
 PRICE_CURRENCY = "USD"
-
-
-@dataclass(frozen=True)
-class ResolvedGpu:
-    """A catalogue GPU for a user-typed name. ``resolved_from``: "canonical_name" or "alias";
-    ``used_default_form_factor``: the family default (e.g. H100 -> SXM) decided the variant."""
-
-    gpu: GpuModel
-    resolved_from: str
-    used_default_form_factor: bool
-
-
-def gpu_spec_resolve(*, gpu_type: str) -> ResolvedGpu | None:
-    """The catalogue GPU that ``gpu_type`` names, by canonical name first and then by the shared
-    alias rules (catalogue.resolve_gpu_detailed); None when unknown or ambiguous."""
-    exact = gpu_by_model(gpu_type)
-    if exact is not None:
-        return ResolvedGpu(exact, "canonical_name", used_default_form_factor=False)
-    result = resolve_gpu_detailed(gpu_type)
-    if result.gpu is None:
-        return None
-    return ResolvedGpu(result.gpu, "alias", result.used_default_form_factor)
-
-
-def gpu_benchmark_list() -> QuerySet[GPUBenchmark]:
-    """Every loaded spec row, by gpu_model."""
-    return GPUBenchmark.objects.order_by("gpu_model")
-
-
-def gpu_benchmark_get(*, gpu_type: str) -> GPUBenchmark:
-    """The loaded spec row for a canonical name or alias; NotFound naming gpu_type otherwise."""
-    resolved = gpu_spec_resolve(gpu_type=gpu_type)
-    row = (
-        None
-        if resolved is None
-        else GPUBenchmark.objects.filter(gpu_model=resolved.gpu.gpu_model).first()
-    )
-    if row is None:
-        raise NotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
-    return row
 
 
 def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:

@@ -8,8 +8,6 @@ of the canonical GPUs (one query every `GPU_KPI_INPUTS_TTL_SECONDS`), never a qu
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,10 +33,16 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
-from apps.math_core.algorithms import kpi as kpi_math
+from apps.gpus.catalogue import all_gpus
+from apps.gpus.kpis import (
+    GpuKpiInputs,
+    OfferKpis,
+    gpu_kpi_inputs,
+    gpu_kpi_inputs_reset,
+    offer_kpis,
+    token_cost_factors,
+)
 from apps.math_core.algorithms.price_analytics import PriceStatistics, price_statistics
-from apps.math_core.catalogue import all_gpus
-from apps.math_core.models import GPUBenchmark
 from apps.providers.cache import (
     LISTING_PREFIX,
     listing_cache_get,
@@ -56,12 +60,6 @@ HISTORY_WINDOWS: Mapping[str, timedelta] = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
-# cost_per_token is quoted for a 7B model with fp16 weights, one request at a time, per GPU,
-# and an instance of n GPUs is n independent replicas (a 7B model fits on every listed GPU
-# that can run it at all, so splitting it would only add communication).
-KPI_MODEL_PARAMS_BILLION = 7.0
-KPI_WEIGHT_PRECISION = "fp16"
-GPU_KPI_INPUTS_TTL_SECONDS = 300.0
 # A provider is stale when its last successful sync is older than this many sync intervals.
 STALE_AFTER_INTERVALS = 2
 # Uptime and latency are measured over this window of sync attempts.
@@ -69,7 +67,6 @@ SYNC_STATS_WINDOW = timedelta(days=7)
 # Attempts that say nothing about the provider's health (our own missing configuration).
 NOT_PROVIDER_FAULTS = ("not_configured",)
 
-_SECONDS_PER_HOUR = 3600.0
 _SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
     "price": (F("price_per_hour").asc(), F("id").asc()),
     "-price": (F("price_per_hour").desc(), F("id").asc()),
@@ -98,115 +95,25 @@ _ITEM_COLUMNS = (
 )
 
 
-# ---- per-GPU KPI inputs ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GpuKpiInputs:
-    """Per-GPU figures behind the offer KPIs (None where unknown or the model does not fit)."""
-
-    tokens_per_second: float | None
-    tflops_fp32: float | None
-
-
-@dataclass(frozen=True)
-class OfferKpis:
-    tokens_per_second: float | None
-    cost_per_token: float | None
-    cost_per_million_tokens: float | None
-    cost_per_gflop: float | None
-    cost_per_tflop_hour: float | None
-
-
-_kpi_lock = threading.Lock()
-_kpi_inputs: tuple[float, Mapping[str, GpuKpiInputs]] | None = None
-
-
-def _catalogue_kpi_inputs() -> dict[str, GpuKpiInputs]:
-    inputs = {}
-    for gpu in all_gpus():
-        tokens = kpi_math.decode_tokens_per_second(
-            params_billion=KPI_MODEL_PARAMS_BILLION,
-            bytes_per_param=kpi_math.PRECISION_BYTES[KPI_WEIGHT_PRECISION],
-            memory_bandwidth_gbps=gpu.memory_bandwidth_gbps,
-            dense_tflops=gpu.tflops_fp16,
-            vram_gb=gpu.vram_gb,
-        )
-        inputs[gpu.gpu_model] = GpuKpiInputs(tokens, gpu.tflops_fp32 or None)
-    return inputs
-
-
-def gpu_kpi_inputs() -> Mapping[str, GpuKpiInputs]:
-    """tokens/s (7B, fp16, batch 1, one GPU) and fp32 TFLOPS per canonical gpu_model.
-
-    The catalogue's figures, overridden by the loaded `gpu_benchmarks` rows where those have a
-    value. Cached per process for GPU_KPI_INPUTS_TTL_SECONDS (specs change on deploys only).
-    """
-    global _kpi_inputs
-    now = time.monotonic()
-    cached = _kpi_inputs
-    if cached is not None and now - cached[0] < GPU_KPI_INPUTS_TTL_SECONDS:
-        return cached[1]
-    with _kpi_lock:
-        inputs = _catalogue_kpi_inputs()
-        rows = GPUBenchmark.objects.values_list("gpu_model", "tokens_per_second_7b", "tflops_fp32")
-        for gpu_model, tokens, tflops in rows:
-            known = inputs.get(gpu_model, GpuKpiInputs(None, None))
-            inputs[gpu_model] = GpuKpiInputs(
-                tokens if tokens and tokens > 0 else known.tokens_per_second,
-                tflops if tflops and tflops > 0 else known.tflops_fp32,
-            )
-        _kpi_inputs = (now, inputs)
-    return inputs
-
-
-def gpu_kpi_inputs_reset() -> None:
-    """Forget the per-process map (tests, or after `load_gpu_specs` in the same process)."""
-    global _kpi_inputs
-    _kpi_inputs = None
-
-
-def offer_kpis(
-    *, price_per_hour: Decimal | float, gpu_model: str | None, gpu_count: int | None
-) -> OfferKpis:
-    """The KPIs of one offer: its n GPUs serve n replicas; prices are the whole instance's."""
-    inputs = gpu_kpi_inputs().get(gpu_model or "", GpuKpiInputs(None, None))
-    count = gpu_count or 1
-    price = float(price_per_hour)
-    tokens = inputs.tokens_per_second * count if inputs.tokens_per_second else None
-    per_token = per_gflop = None
-    if price > 0 and tokens:
-        per_token = kpi_math.cost_per_token(price_per_hour=price, tokens_per_second=tokens)
-    if price > 0 and inputs.tflops_fp32:
-        per_gflop = kpi_math.cost_per_gflop(price_per_hour=price, tflops=inputs.tflops_fp32 * count)
-    return OfferKpis(
-        tokens_per_second=tokens,
-        cost_per_token=per_token.cost_per_token if per_token else None,
-        cost_per_million_tokens=per_token.cost_per_million_tokens if per_token else None,
-        cost_per_gflop=per_gflop.cost_per_gflop if per_gflop else None,
-        cost_per_tflop_hour=per_gflop.cost_per_tflop_hour if per_gflop else None,
-    )
-
-
 def cost_per_token_expression() -> Case:
-    """SQL for an offer's cost_per_token, the same formula as `offer_kpis` (NULL when unknown).
+    """SQL for an offer's cost_per_token in USD/token, `offer_kpis`'s figure (NULL when unknown).
 
-    A CASE over the ~40 canonical models instead of a join: gpu_offers has no foreign key to
-    gpu_benchmarks, the values come from the same per-process map the items use (so order and
-    figures agree), and PostgreSQL evaluates it only over rows that already passed the filters.
+    price_per_hour / replicas x the GPU's `token_cost_factors` entry (USD per token at 1 USD/h):
+    the formula stays in `algorithms.kpi`. A CASE over the ~40 canonical models instead of a
+    join: gpu_offers has no foreign key to gpu_benchmarks, the factors come from the same
+    per-process map the items use (so order and figures agree), and PostgreSQL evaluates it only
+    over rows that already passed the filters.
     """
-    tokens_by_model = [
-        When(gpu_model=gpu_model, then=Value(inputs.tokens_per_second))
-        for gpu_model, inputs in sorted(gpu_kpi_inputs().items())
-        if inputs.tokens_per_second
+    factors = [
+        When(gpu_model=gpu_model, then=Value(factor))
+        for gpu_model, factor in token_cost_factors().items()
     ]
-    tokens = Case(*tokens_by_model, default=Value(None), output_field=FloatField())
+    factor = Case(*factors, default=Value(None), output_field=FloatField())
     replicas = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
     return Case(
         When(
             price_per_hour__gt=0,
-            then=Cast("price_per_hour", FloatField())
-            / (tokens * replicas * Value(_SECONDS_PER_HOUR)),
+            then=Cast("price_per_hour", FloatField()) / replicas * factor,
         ),
         default=Value(None),
         output_field=FloatField(),

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "ninja",
     "apps.auth_app",
+    "apps.gpus",
     "apps.providers",
     "apps.kpi",
     "apps.math_core",

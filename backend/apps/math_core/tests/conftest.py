@@ -11,7 +11,6 @@ import pytest
 from django.test import Client
 
 from apps.auth_app.models import Tenant, User
-from apps.math_core.services import gpu_specs_load
 from apps.providers.models import GPUOffer, Provider
 
 
@@ -34,11 +33,6 @@ class JsonClient:
 @pytest.fixture
 def api() -> JsonClient:
     return JsonClient(Client())
-
-
-@pytest.fixture
-def specs(db: Any) -> None:
-    gpu_specs_load()
 
 
 @pytest.fixture

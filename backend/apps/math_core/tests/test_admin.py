@@ -1,4 +1,4 @@
-"""Admin pages of math_core: read-only specs, listable recommender models."""
+"""Admin pages of math_core: listable recommender models."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from apps.auth_app.models import User
-from apps.math_core.models import GPUBenchmark
 
 pytestmark = pytest.mark.django_db
 
@@ -16,26 +15,6 @@ def staff_client(specs) -> Client:
     client = Client()
     client.force_login(User.objects.create_superuser("root@example.com", "pw-for-tests-only"))
     return client
-
-
-def test_spec_list_and_detail_render_read_only(staff_client):
-    row = GPUBenchmark.objects.get(gpu_model="H100 SXM")
-
-    assert staff_client.get("/admin/math_core/gpubenchmark/").status_code == 200
-    detail = staff_client.get(f"/admin/math_core/gpubenchmark/{row.id}/change/")
-    assert detail.status_code == 200
-    assert b'name="tflops_fp16"' not in detail.content  # no editable inputs
-
-
-def test_specs_cannot_be_edited_or_deleted(staff_client):
-    row = GPUBenchmark.objects.get(gpu_model="L4")
-
-    response = staff_client.post(
-        f"/admin/math_core/gpubenchmark/{row.id}/change/", {"tflops_fp16": "1"}
-    )
-    assert response.status_code == 403
-    assert staff_client.post(f"/admin/math_core/gpubenchmark/{row.id}/delete/").status_code == 403
-    assert GPUBenchmark.objects.get(gpu_model="L4").tflops_fp16 == 121.0
 
 
 def test_recommender_model_list_renders(staff_client):

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from apps.math_core.catalogue import resolve_gpu_detailed
+from apps.gpus.catalogue import resolve_gpu_detailed
 from apps.providers.adapters.base import ProviderOffer
 
 # gpu_offers.price_per_hour is DECIMAL(8,4).
@@ -76,7 +76,7 @@ def gpu_identity(raw_name: str, vram_gb: float | None) -> GpuIdentity:
     """Resolve a provider's GPU string through the catalogue, clipped to gpu_offers' columns.
 
     `vram_gb` is the reported memory of one GPU in GB (None when unknown); see
-    `apps.math_core.catalogue.resolve_gpu` for how it decides.
+    `apps.gpus.catalogue.resolve_gpu` for how it decides.
     """
     resolution = resolve_gpu_detailed(raw_name, vram_gb)
     gpu = resolution.gpu

@@ -41,13 +41,26 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
+
+from apps.gpus.tokens import (
+    FORM_FACTOR_WORDS,
+    MEMORY_TECH,
+    MEMORY_UNITS,
+    NOISE_WORDS,
+    STRUCTURAL_WORDS,
+    TOKEN_RE,
+    VERDA_RE,
+    VRAM_TOLERANCE,
+    is_number,
+    parse_leftovers,
+    within_tolerance,
+)
 
 __all__ = [
     "VRAM_TOLERANCE",
@@ -66,53 +79,7 @@ __all__ = [
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "gpus.json"
 
-VRAM_TOLERANCE = 0.07
-"""Relative tolerance between a reported and a catalogue memory size.
-
-Wide enough for MiB/1000 versus MiB/1024 conversions (81920 MiB -> 81.9 or 80.0) and for
-usable-versus-physical memory (B200: 180 vs 192); narrow enough to keep 40 vs 48 GB apart.
-"""
-
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8"]
-
-# Words that never change which GPU is meant.
-_NOISE_WORDS = frozenset(
-    {
-        "nvidia",
-        "geforce",
-        "tesla",
-        "amd",
-        "instinct",
-        "radeon",
-        "gpu",
-        "gpus",
-        "generation",
-        "tensor",
-        "core",
-        "accelerator",
-        "superchip",
-        "vram",
-    }
-)
-_MEMORY_UNITS = frozenset({"gb", "g", "gib", "gig"})
-_MEMORY_TECH = frozenset({"hbm", "gddr"})
-# Token -> form-factor class. Generation numbers (SXM2/4/5) are implied by the model, so a
-# provider typo such as "A100 SXM5" is not treated as a different product.
-_FORM_FACTOR_WORDS = {
-    "sxm": "sxm",
-    "nvlink": "sxm",
-    "hgx": "sxm",
-    "pcie": "pcie",
-    "nvl": "nvl",
-    "oam": "oam",
-}
-_STRUCTURAL_WORDS = frozenset({"x", "pci", "e", "gen"})
-
-_TOKEN_RE = re.compile(r"\d+(?:\.\d+)?|[a-z]+")
-# DataCrunch/Verda instance types: 1H100.80S.30V, 8A100.40S.176V, 1V100.6V, 1RTX6000ADA.10V
-_VERDA_RE = re.compile(
-    r"^(?P<count>\d+)(?P<gpu>[A-Za-z][A-Za-z0-9]*?)\.(?:(?P<mem>\d+)(?P<sxm>S)?\.)?\d+V$"
-)
 
 
 class CatalogueError(ValueError):
@@ -216,10 +183,6 @@ def default_catalogue() -> GpuCatalogue:
         return GpuCatalogue.from_document(json.load(handle))
 
 
-def _is_number(token: str) -> bool:
-    return token[0].isdigit()
-
-
 def _positive_finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value) or value <= 0:
         return None
@@ -276,7 +239,7 @@ class GpuCatalogue:
         if value is None:
             return None
         nearest = min(self._sizes, key=lambda size: abs(size - value))
-        return nearest if _within_tolerance(value, nearest) else None
+        return nearest if within_tolerance(value, nearest) else None
 
     def resolve(self, raw_name: str, vram_gb: float | None = None) -> ResolutionResult:
         """Apply the resolution rules of the module docstring (uncached)."""
@@ -292,7 +255,7 @@ class GpuCatalogue:
         def quarantine(reason: str) -> ResolutionResult:
             return ResolutionResult(raw_name, None, matched, reason)
 
-        leftovers = _parse_leftovers(tokens[:start]), _parse_leftovers(tokens[end:])
+        leftovers = parse_leftovers(tokens[:start]), parse_leftovers(tokens[end:])
         form_factors: set[str] = set()
         memory_claims: list[float] = []
         counts: set[int] = set()
@@ -315,7 +278,7 @@ class GpuCatalogue:
             if not candidates:
                 return quarantine("form_factor_mismatch")
         candidates = [
-            c for c in candidates if all(_within_tolerance(m, c.vram_gb) for m in memory_claims)
+            c for c in candidates if all(within_tolerance(m, c.vram_gb) for m in memory_claims)
         ]
         if not candidates:
             return quarantine("vram_mismatch")
@@ -338,7 +301,7 @@ class GpuCatalogue:
 
     def tokenize(self, text: str) -> list[str]:
         """Normalised tokens of ``text`` with vendor words removed (rule 1)."""
-        verda = _VERDA_RE.match(text.strip())
+        verda = VERDA_RE.match(text.strip())
         if verda is not None:
             parts = [f"{verda['count']}x", verda["gpu"]]
             if verda["mem"]:
@@ -347,12 +310,12 @@ class GpuCatalogue:
                 parts.append("SXM")
             text = " ".join(parts)
         tokens: list[str] = []
-        for token in _TOKEN_RE.findall(text.lower()):
-            if _is_number(token) or token in self._vocabulary:
+        for token in TOKEN_RE.findall(text.lower()):
+            if is_number(token) or token in self._vocabulary:
                 tokens.append(token)
             else:
                 tokens.extend(self._segment(token) or [token])
-        return [token for token in tokens if token not in _NOISE_WORDS]
+        return [token for token in tokens if token not in NOISE_WORDS]
 
     def _segment(self, word: str) -> list[str] | None:
         """Split a glued word into the fewest vocabulary words, or ``None`` if impossible."""
@@ -370,11 +333,11 @@ class GpuCatalogue:
         return best[len(word)]
 
     def _build_vocabulary(self) -> frozenset[str]:
-        words: set[str] = set(_NOISE_WORDS | _MEMORY_UNITS | _MEMORY_TECH | _STRUCTURAL_WORDS)
-        words |= set(_FORM_FACTOR_WORDS)
+        words: set[str] = set(NOISE_WORDS | MEMORY_UNITS | MEMORY_TECH | STRUCTURAL_WORDS)
+        words |= set(FORM_FACTOR_WORDS)
         for gpu in self.gpus:
             for text in (gpu.family, gpu.gpu_model, *gpu.aliases):
-                words |= {t for t in _TOKEN_RE.findall(text.lower()) if not _is_number(t)}
+                words |= {t for t in TOKEN_RE.findall(text.lower()) if not is_number(t)}
         return frozenset(words)
 
     def _build_index(self) -> dict[tuple[str, ...], tuple[GpuModel, ...]]:
@@ -420,59 +383,6 @@ class GpuCatalogue:
             start, candidates = hits[0]
             return start, start + length, list(candidates)
         return None
-
-
-def _parse_leftovers(words: list[str]) -> tuple[set[str], list[float], set[int]] | str:
-    """Form factors, memory sizes and GPU counts stated outside the matched run (rule 3).
-
-    Returns the first word that means something we do not model, as a string.
-    """
-    form_factors: set[str] = set()
-    memory: list[float] = []
-    counts: set[int] = set()
-    i = 0
-    while i < len(words):
-        word = words[i]
-        following = words[i + 1] if i + 1 < len(words) else None
-        if _is_number(word) and following == "x":
-            counts.add(int(float(word)))  # GPU count: "8x", "gpu_1x"
-            i += 2
-        elif word == "x" and following is not None and _is_number(following):
-            counts.add(int(float(following)))  # GPU count written "x8"
-            i += 2
-        elif _is_number(word) and following in _MEMORY_UNITS:
-            memory.append(float(word))
-            i += 2
-        elif word in _MEMORY_TECH:
-            i += 1  # HBM3, HBM2e, GDDR6X: the digits and suffix are swallowed below
-            if i < len(words) and _is_number(words[i]):
-                i += 1
-            if i < len(words) and words[i] in {"e", "x"}:
-                i += 1
-        elif word == "pci" and following == "e":
-            form_factors.add("pcie")
-            i += 2
-        elif word in _FORM_FACTOR_WORDS:
-            form_factors.add(_FORM_FACTOR_WORDS[word])
-            i += 1
-            # Swallow a generation number (SXM4, PCIe 4.0) unless it is a memory size
-            # ("pcie-24gb").
-            is_generation = (
-                i < len(words)
-                and _is_number(words[i])
-                and (i + 1 >= len(words) or words[i + 1] not in _MEMORY_UNITS)
-            )
-            if word in {"sxm", "pcie"} and is_generation:
-                i += 1
-        elif word == "gen" and following is not None and _is_number(following):
-            i += 2  # "PCIe Gen4"
-        else:
-            return word
-    return form_factors, memory, counts
-
-
-def _within_tolerance(reported: float, size: float) -> bool:
-    return abs(reported - size) <= VRAM_TOLERANCE * size
 
 
 def _model_key(name: str) -> str:

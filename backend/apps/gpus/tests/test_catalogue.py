@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apps.math_core.catalogue import (
+from apps.gpus.catalogue import (
     DATA_PATH,
     CatalogueError,
     GpuCatalogue,

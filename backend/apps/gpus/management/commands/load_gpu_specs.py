@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.math_core.services import gpu_specs_load
+from apps.gpus.services import gpu_specs_load
 
 
 class Command(BaseCommand):
     help = (
-        "Load GPU specifications from apps/math_core/data/gpus.json into gpu_benchmarks, with "
+        "Load GPU specifications from apps/gpus/data/gpus.json into gpu_benchmarks, with "
         "tokens/s and images/minute from the documented throughput model. Idempotent."
     )
 

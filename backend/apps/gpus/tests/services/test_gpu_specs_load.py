@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 
-from apps.math_core.catalogue import all_gpus
-from apps.math_core.models import GPUBenchmark
-from apps.math_core.services import gpu_specs_load
+from apps.gpus.catalogue import all_gpus
+from apps.gpus.models import GPUBenchmark
+from apps.gpus.services import gpu_specs_load
 
 pytestmark = pytest.mark.django_db
 
