@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from algorithms import kpi as kpi_math
 from apps.gpus.catalogue import all_gpus
 from apps.gpus.models import GPUBenchmark
-from apps.math_core.algorithms import kpi as kpi_math
 
 # cost_per_token is quoted for a 7B model with fp16 weights, one request at a time, per GPU,
 # and an instance of n GPUs is n independent replicas (a 7B model fits on every listed GPU

@@ -12,9 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.gpus.catalogue import GpuModel, all_gpus
-from apps.gpus.models import GPUBenchmark
-from apps.math_core.algorithms.kpi import (
+from algorithms.kpi import (
     DECODE_EFFICIENCY,
     DEFAULT_BATCH_SIZE,
     FLOPS_PER_PARAM_PER_TOKEN,
@@ -23,12 +21,14 @@ from apps.math_core.algorithms.kpi import (
     RUNTIME_OVERHEAD_GB_PER_GPU,
     decode_tokens_per_second,
 )
-from apps.math_core.algorithms.model_profiles import MODEL_PROFILES
-from apps.math_core.algorithms.workload import (
+from algorithms.model_profiles import MODEL_PROFILES
+from algorithms.workload import (
     DIFFUSION_EFFICIENCY,
     DIFFUSION_STEPS_BY_QUALITY,
     estimate_workload,
 )
+from apps.gpus.catalogue import GpuModel, all_gpus
+from apps.gpus.models import GPUBenchmark
 
 SPEC_WEIGHT_PRECISION = "fp16"
 SPEC_MODEL_SIZES: Mapping[str, float] = {
@@ -45,7 +45,7 @@ def _spec_throughput_model() -> str:
     assert sdxl is not None  # SDXL is a diffusion profile by construction
     steps = DIFFUSION_STEPS_BY_QUALITY[SPEC_IMAGE_QUALITY]
     return (
-        "tokens_per_second_{7b,13b,70b}: analytic decode model (apps.math_core.algorithms.kpi."
+        "tokens_per_second_{7b,13b,70b}: analytic decode model (algorithms.kpi."
         "decode_tokens_per_second), not a measurement: min(e x bandwidth_GB/s / (P x "
         f"{PRECISION_BYTES[SPEC_WEIGHT_PRECISION]:g} B), e x dense_fp16_TFLOPS x 1e12 / "
         f"({FLOPS_PER_PARAM_PER_TOKEN:g} x P x 1e9)) with P = 7/13/70 billion parameters, "
@@ -54,7 +54,7 @@ def _spec_throughput_model() -> str:
         f"{1 + MEMORY_OVERHEAD_FRACTION:g} exceeds vram_gb - {RUNTIME_OVERHEAD_GB_PER_GPU:g} GB. "
         f"image_gen_per_minute: {SPEC_IMAGE_MODEL} at {sdxl.native_resolution}x"
         f"{sdxl.native_resolution}, {steps} steps x {sdxl.tflops_per_step:g} TFLOPs per step at "
-        f"{DIFFUSION_EFFICIENCY:g} of dense fp16 peak on one GPU (apps.math_core.algorithms."
+        f"{DIFFUSION_EFFICIENCY:g} of dense fp16 peak on one GPU (algorithms."
         f"workload, quality {SPEC_IMAGE_QUALITY!r}); null when the pipeline does not fit."
     )
 

@@ -30,9 +30,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf, TruncDay
 from django.utils import timezone
 
+from algorithms import kpi as kpi_math
+from algorithms.price_analytics import PriceTrend, price_trend
 from apps.gpus.selectors import gpu_resolve
-from apps.math_core.algorithms import kpi as kpi_math
-from apps.math_core.algorithms.price_analytics import PriceTrend, price_trend
 from apps.providers.models import Availability, GPUOffer, PriceHistory, Provider, ProviderSyncRun
 from apps.providers.selectors import (
     NOT_PROVIDER_FAULTS,

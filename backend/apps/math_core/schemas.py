@@ -16,8 +16,8 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import BeforeValidator, StrictInt
 
-from apps.math_core.algorithms.ensemble import MAX_TOP_K
-from apps.math_core.algorithms.kpi import MAX_GPU_COUNT
+from algorithms.ensemble import MAX_TOP_K
+from algorithms.kpi import MAX_GPU_COUNT
 
 
 def _lower(value: Any) -> Any:

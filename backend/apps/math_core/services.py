@@ -18,9 +18,7 @@ from uuid import UUID
 
 from django.db import transaction
 
-from apps.gpus.catalogue import GpuModel, Precision, all_gpus, gpu_by_model
-from apps.gpus.selectors import ResolvedGpu, gpu_resolve
-from apps.math_core.algorithms.collaborative import (
+from algorithms.collaborative import (
     DEFAULT_ALPHA,
     DEFAULT_FACTORS,
     DEFAULT_ITERATIONS,
@@ -29,10 +27,10 @@ from apps.math_core.algorithms.collaborative import (
     popularity_scores,
     train_als,
 )
-from apps.math_core.algorithms.content_based import OfferFeatures, WorkloadProfile
-from apps.math_core.algorithms.ensemble import DEFAULT_WEIGHTS, ensemble_recommend
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.kpi import (
+from algorithms.content_based import OfferFeatures, WorkloadProfile
+from algorithms.ensemble import DEFAULT_WEIGHTS, ensemble_recommend
+from algorithms.errors import AlgorithmInputError
+from algorithms.kpi import (
     DECODE_EFFICIENCY,
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
@@ -45,10 +43,12 @@ from apps.math_core.algorithms.kpi import (
     gpus_needed_for_memory,
     parse_model_size,
 )
-from apps.math_core.algorithms.topsis import MAX_ALTERNATIVES, MAX_CRITERIA, topsis
-from apps.math_core.algorithms.workload import (
+from algorithms.topsis import MAX_ALTERNATIVES, MAX_CRITERIA, topsis
+from algorithms.workload import (
     estimate_workload,
 )
+from apps.gpus.catalogue import GpuModel, Precision, all_gpus, gpu_by_model
+from apps.gpus.selectors import ResolvedGpu, gpu_resolve
 from apps.math_core.models import RecommenderModel
 from apps.math_core.schemas import EnsembleWeightsIn, InlineOfferIn, WorkloadProfileIn
 from apps.math_core.selectors import (

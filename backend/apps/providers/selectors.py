@@ -33,6 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
+from algorithms.price_analytics import PriceStatistics, price_statistics
 from apps.gpus.catalogue import all_gpus
 from apps.gpus.kpis import (
     GpuKpiInputs,
@@ -42,7 +43,6 @@ from apps.gpus.kpis import (
     offer_kpis,
     token_cost_factors,
 )
-from apps.math_core.algorithms.price_analytics import PriceStatistics, price_statistics
 from apps.providers.cache import (
     LISTING_PREFIX,
     listing_cache_get,

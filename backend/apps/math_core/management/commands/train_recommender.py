@@ -6,13 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.math_core.algorithms.collaborative import (
+from algorithms.collaborative import (
     DEFAULT_ALPHA,
     DEFAULT_FACTORS,
     DEFAULT_ITERATIONS,
     DEFAULT_REGULARIZATION,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 from apps.math_core.services import recommender_train
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apps.math_core.algorithms.collaborative import AlsModel, train_als
+from algorithms.collaborative import AlsModel, train_als
 from apps.math_core.models import RecommenderModel
 from apps.math_core.services import RECOMMENDER_MODELS_KEPT, recommender_train
 from apps.providers.models import UserOfferInteraction

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
-from apps.math_core.algorithms._validation import (
+from algorithms._validation import (
     choice,
     finite_float,
     int_in_range,
     positive_float,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.kpi import (
+from algorithms.errors import AlgorithmInputError
+from algorithms.kpi import (
     MEMORY_OVERHEAD_FRACTION,
     PRECISION_BYTES,
     RUNTIME_OVERHEAD_GB_PER_GPU,
@@ -28,7 +28,7 @@ from apps.math_core.algorithms.kpi import (
     decode_tokens_per_second,
     gpus_needed_for_memory,
 )
-from apps.math_core.algorithms.model_profiles import (
+from algorithms.model_profiles import (
     MODEL_PROFILES,
     ModelProfile,
     resolve_model,

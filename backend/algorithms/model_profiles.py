@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 
 
 @dataclass(frozen=True)

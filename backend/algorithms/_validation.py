@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 
 FloatArray = NDArray[np.float64]
 ArrayT = TypeVar("ArrayT", bound=NDArray[Any])

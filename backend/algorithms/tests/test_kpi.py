@@ -1,7 +1,7 @@
 import pytest
 
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.kpi import (
+from algorithms.errors import AlgorithmInputError
+from algorithms.kpi import (
     bytes_per_param,
     cost_per_gflop,
     cost_per_token,

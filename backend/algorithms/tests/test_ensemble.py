@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from apps.math_core.algorithms.content_based import OfferFeatures, WorkloadProfile
-from apps.math_core.algorithms.ensemble import ensemble_recommend
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.topsis import topsis
+from algorithms.content_based import OfferFeatures, WorkloadProfile
+from algorithms.ensemble import ensemble_recommend
+from algorithms.errors import AlgorithmInputError
+from algorithms.topsis import topsis
 
 OFFERS = [
     OfferFeatures(2.0, 80.0, 989.0, 3350.0, 0.99),

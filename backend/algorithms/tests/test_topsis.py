@@ -5,8 +5,8 @@ import pytest
 from pymcdm.methods import TOPSIS
 from pymcdm.normalizations import vector_normalization
 
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.topsis import MAX_ALTERNATIVES, MAX_CRITERIA, topsis
+from algorithms.errors import AlgorithmInputError
+from algorithms.topsis import MAX_ALTERNATIVES, MAX_CRITERIA, topsis
 
 # Columns chosen with integer norms (3, 7, 9) so every value below is exact by hand:
 # weighted rows A1 [1/6, 1/14, 1/9], A2 [1/3, 3/28, 1/9], A3 [1/3, 3/14, 7/36].

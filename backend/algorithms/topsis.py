@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from apps.math_core.algorithms._validation import (
+from algorithms._validation import (
     FloatArray,
     choice,
     float_array,
     read_only,
     weights_summing_to_one,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 
 CRITERIA_TYPES = frozenset({"benefit", "cost"})
 MIN_ALTERNATIVES = 2  # a ranking of one alternative carries no information

@@ -2,12 +2,12 @@ import math
 
 import pytest
 
-from apps.math_core.algorithms.content_based import (
+from algorithms.content_based import (
     OfferFeatures,
     WorkloadProfile,
     content_similarity,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 
 
 def offer(price, vram, tflops=100.0, bandwidth=1000.0, reliability=0.99):

@@ -3,8 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.workload import (
+from algorithms.errors import AlgorithmInputError
+from algorithms.workload import (
     MODEL_PROFILES,
     GpuTier,
     estimate_llm_vram,

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from apps.math_core.algorithms._validation import (
+from algorithms._validation import (
     FloatArray,
     int_in_range,
     non_negative_float,
     positive_float,
     read_only,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 
 Interaction = tuple[str, str, float]
 DEFAULT_FACTORS = 16

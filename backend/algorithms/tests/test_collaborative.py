@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from apps.math_core.algorithms.collaborative import AlsModel, popularity_scores, train_als
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.collaborative import AlsModel, popularity_scores, train_als
+from algorithms.errors import AlgorithmInputError
 
 CLUSTER_A = [f"a{i}" for i in range(5)]
 CLUSTER_B = [f"b{i}" for i in range(5)]

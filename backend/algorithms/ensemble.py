@@ -15,22 +15,22 @@ from types import MappingProxyType
 
 import numpy as np
 
-from apps.math_core.algorithms._validation import (
+from algorithms._validation import (
     FloatArray,
     choice,
     float_array,
     int_in_range,
     weights_summing_to_one,
 )
-from apps.math_core.algorithms.content_based import (
+from algorithms.content_based import (
     FEATURES,
     OfferFeatures,
     WorkloadProfile,
     content_similarity,
     offer_matrix,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.topsis import topsis
+from algorithms.errors import AlgorithmInputError
+from algorithms.topsis import topsis
 
 ALGORITHMS = ("topsis", "collaborative", "content_based")
 DEFAULT_WEIGHTS = (0.4, 0.3, 0.3)

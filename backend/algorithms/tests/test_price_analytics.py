@@ -1,7 +1,7 @@
 import pytest
 
-from apps.math_core.algorithms.errors import AlgorithmInputError
-from apps.math_core.algorithms.price_analytics import (
+from algorithms.errors import AlgorithmInputError
+from algorithms.price_analytics import (
     PriceForecast,
     PriceStatistics,
     PriceTrend,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.math_core.algorithms._validation import FloatArray, float_array, positive_float, read_only
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms._validation import FloatArray, float_array, positive_float, read_only
+from algorithms.errors import AlgorithmInputError
 
 PricePoint = tuple[float, float]
 SECONDS_PER_DAY = 86_400.0

@@ -15,8 +15,8 @@ from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
-from apps.math_core.algorithms._validation import FloatArray, non_negative_float, positive_float
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms._validation import FloatArray, non_negative_float, positive_float
+from algorithms.errors import AlgorithmInputError
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from apps.math_core.algorithms._validation import (
+from algorithms._validation import (
     choice,
     finite_float,
     int_in_range,
     positive_float,
 )
-from apps.math_core.algorithms.errors import AlgorithmInputError
+from algorithms.errors import AlgorithmInputError
 
 SECONDS_PER_HOUR = 3600.0
 
