@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from apps.gpus.catalogue import GpuModel, gpu_by_model, resolve_gpu_detailed
 from apps.gpus.models import GPUBenchmark
-from gpubroker.core.errors import NotFound
+from gpubroker.core.errors import NotFound, field_error
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,23 @@ def gpu_resolve(*, name: str) -> ResolvedGpu | None:
     if result.gpu is None:
         return None
     return ResolvedGpu(result.gpu, "alias", result.used_default_form_factor)
+
+
+def gpu_resolve_or_bad_request(*, name: str, field_name: str = "gpu_type") -> ResolvedGpu:
+    """`gpu_resolve` for a request field that must name a GPU.
+
+    Raises:
+        BadRequest: (400, details `{"field": field_name}`) when `name` is unknown or ambiguous;
+            the message points at GET /api/v2/math/benchmarks, which lists every name.
+    """
+    resolved = gpu_resolve(name=name)
+    if resolved is None:
+        raise field_error(
+            field_name,
+            f"unknown or ambiguous GPU {name!r}; use a canonical name or alias from "
+            "GET /api/v2/math/benchmarks (e.g. 'H100 SXM', 'A100 SXM 80GB', 'RTX 4090')",
+        )
+    return resolved
 
 
 def gpu_benchmark_list() -> QuerySet[GPUBenchmark]:

@@ -9,13 +9,16 @@ names the field.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router
 
+from algorithms.content_based import WorkloadProfile
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.gpus import selectors as gpu_selectors
 from apps.math_core import schemas, services
+from apps.recommendations.services import EnsembleRecommendation, InlineOffer, offers_recommend
 from gpubroker.core.schemas import responses
 
 router = Router(tags=["math"], auth=OptionalJWTAuth())
@@ -74,14 +77,20 @@ def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.Top
 )
 def recommend_offers(
     request: HttpRequest, payload: schemas.EnsembleRecommendIn
-) -> services.EnsembleRecommendation:
+) -> EnsembleRecommendation:
     user = request.user
-    return services.offers_recommend(
-        candidate_offers=payload.candidate_offers,
-        workload_profile=payload.workload_profile,
+    weights = payload.weights
+    return offers_recommend(
+        candidate_offers=[
+            item if isinstance(item, UUID) else InlineOffer(**item.model_dump())
+            for item in payload.candidate_offers
+        ],
+        workload_profile=WorkloadProfile(**payload.workload_profile.model_dump()),
         top_k=payload.top_k,
         user_id=payload.user_id,
-        weights=payload.weights,
+        weights=None
+        if weights is None
+        else (weights.topsis, weights.collaborative, weights.content_based),
         requester_id=user.pk if user.is_authenticated else None,
         requester_is_staff=bool(user.is_authenticated and user.is_staff),
     )

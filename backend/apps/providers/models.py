@@ -238,31 +238,3 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"booking {self.id} ({self.status})"
-
-
-class InteractionKind(models.TextChoices):
-    VIEW = "view", "View"
-    SELECT = "select", "Select"
-    BOOK = "book", "Book"
-
-
-class UserOfferInteraction(models.Model):
-    """Implicit feedback for the collaborative recommender (views, selections, bookings)."""
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(
-        "auth_app.User", on_delete=models.CASCADE, related_name="offer_interactions"
-    )
-    offer = models.ForeignKey(GPUOffer, on_delete=models.CASCADE, related_name="interactions")
-    kind = models.CharField(max_length=16, choices=InteractionKind.choices)
-    weight = models.FloatField(default=1.0)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "user_offer_interactions"
-        indexes: ClassVar = [
-            models.Index(fields=["user", "offer"], name="interactions_user_offer_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.offer_id}"

@@ -9,7 +9,7 @@ of the canonical GPUs (one query every `GPU_KPI_INPUTS_TTL_SECONDS`), never a qu
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -573,6 +573,17 @@ def provider_status_list() -> list[ProviderStatus]:
     return result
 
 
+def offers_by_ids(*, offer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, GPUOffer]:
+    """Offers (with their provider) for the given ids; missing ids are simply absent."""
+    wanted = set(offer_ids)
+    if not wanted:
+        return {}
+    return {
+        offer.id: offer
+        for offer in GPUOffer.objects.select_related("provider").filter(id__in=wanted)
+    }
+
+
 __all__ = [
     "GpuKpiInputs",
     "OfferDetail",
@@ -593,6 +604,7 @@ __all__ = [
     "offer_kpis",
     "offer_list",
     "offer_price_history",
+    "offers_by_ids",
     "provider_freshness_list",
     "provider_status_list",
     "sync_run_stats",

@@ -6,11 +6,13 @@ views render every error, whatever raised it, through `error_response`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from django.http import JsonResponse
 
+from algorithms.errors import AlgorithmInputError
 from gpubroker.core.context import current_trace_id
 
 
@@ -105,6 +107,31 @@ class ServiceUnavailable(ApiError):
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
     default_message = "Service unavailable"
+
+
+def field_error(field_name: str, message: str, **details: Any) -> BadRequest:
+    """A 400 BAD_REQUEST naming the request field: message "<field>: <message>", details
+    `{"field": field_name, **details}`."""
+    return BadRequest(f"{field_name}: {message}", details={"field": field_name, **details})
+
+
+@contextmanager
+def algorithm_input_errors(rename: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Re-raise `AlgorithmInputError` from `algorithms` as `field_error` (400).
+
+    `rename` maps the algorithm's argument names to request field names: the name itself or
+    a dotted prefix (`{"offers": "candidate_offers"}` turns `offers.tflops` into
+    `candidate_offers.tflops`).
+    """
+    try:
+        yield
+    except AlgorithmInputError as exc:
+        name = exc.field
+        for prefix, replacement in (rename or {}).items():
+            if name == prefix or name.startswith(f"{prefix}."):
+                name = replacement + name[len(prefix) :]
+                break
+        raise field_error(name, exc.message) from exc
 
 
 STATUS_CODES: dict[int, str] = {

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.auth_app",
     "apps.gpus",
     "apps.providers",
+    "apps.recommendations",
     "apps.kpi",
     "apps.math_core",
     "apps.ai_assistant",

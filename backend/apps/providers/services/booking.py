@@ -28,7 +28,7 @@ from apps.providers.adapters.base import (
     ProviderOffer,
 )
 from apps.providers.adapters.registry import default_registry
-from apps.providers.models import Booking, GPUOffer, InteractionKind, UserOfferInteraction
+from apps.providers.models import Booking, GPUOffer
 from apps.providers.services.integrations import integration_credentials, integration_mark_error
 from apps.providers.services.simulation import (
     REPLAY_BOOKING_ID_PREFIX,
@@ -37,13 +37,12 @@ from apps.providers.services.simulation import (
     provider_calls_simulated,
 )
 from apps.providers.services.sync import provider_http_client
+from apps.providers.signals import offer_booked
 from gpubroker.core.errors import BadGateway, BadRequest, Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 
 BOOKING_CREATED = "booking.created"
-# Implicit-feedback weight of a booking for the recommender (views 1, selections 3).
-BOOKING_INTERACTION_WEIGHT = 10.0
 
 
 @dataclass(frozen=True)
@@ -136,9 +135,7 @@ def _record(
             status=result.status[:32],
             external_booking_id=result.external_booking_id[:255],
         )
-        UserOfferInteraction.objects.create(
-            user=user, offer=offer, kind=InteractionKind.BOOK, weight=BOOKING_INTERACTION_WEIGHT
-        )
+        offer_booked.send(sender=Booking, user=user, offer=offer)
         audit_append(
             action=BOOKING_CREATED,
             user_id=user.pk,

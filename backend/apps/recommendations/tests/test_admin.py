@@ -1,4 +1,4 @@
-"""Admin pages of math_core: listable recommender models."""
+"""Admin pages of the recommender: listable trained models."""
 
 from __future__ import annotations
 
@@ -18,4 +18,4 @@ def staff_client(specs) -> Client:
 
 
 def test_recommender_model_list_renders(staff_client):
-    assert staff_client.get("/admin/math_core/recommendermodel/").status_code == 200
+    assert staff_client.get("/admin/recommendations/recommendermodel/").status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.math_core.models import RecommenderModel
+from apps.recommendations.models import RecommenderModel
 from gpubroker.core.admin import ReadOnlyAdmin
 
 

@@ -13,7 +13,7 @@ from algorithms.collaborative import (
     DEFAULT_REGULARIZATION,
 )
 from algorithms.errors import AlgorithmInputError
-from apps.math_core.services import recommender_train
+from apps.recommendations.services import recommender_train
 
 
 class Command(BaseCommand):

@@ -10,9 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from algorithms.collaborative import AlsModel, train_als
-from apps.math_core.models import RecommenderModel
-from apps.math_core.services import RECOMMENDER_MODELS_KEPT, recommender_train
-from apps.providers.models import UserOfferInteraction
+from apps.recommendations.models import RecommenderModel, UserOfferInteraction
+from apps.recommendations.services import RECOMMENDER_MODELS_KEPT, recommender_train
 
 pytestmark = pytest.mark.django_db
 
