@@ -17,7 +17,8 @@ from ninja import Router
 from algorithms.content_based import WorkloadProfile
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.gpus import selectors as gpu_selectors
-from apps.math_core import schemas, services
+from apps.math_core import schemas
+from apps.math_core.services import costs, ranking, workload
 from apps.recommendations.services import EnsembleRecommendation, InlineOffer, offers_recommend
 from gpubroker.core.schemas import responses
 
@@ -31,8 +32,8 @@ router = Router(tags=["math"], auth=OptionalJWTAuth())
 )
 def calculate_cost_per_token(
     request: HttpRequest, payload: schemas.CostPerTokenIn
-) -> services.CostPerTokenResult:
-    return services.cost_per_token_calculate(
+) -> costs.CostPerTokenResult:
+    return costs.cost_per_token_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
         model_size=payload.model_size,
@@ -48,8 +49,8 @@ def calculate_cost_per_token(
 )
 def calculate_cost_per_gflop(
     request: HttpRequest, payload: schemas.CostPerGflopIn
-) -> services.CostPerGflopResult:
-    return services.cost_per_gflop_calculate(
+) -> costs.CostPerGflopResult:
+    return costs.cost_per_gflop_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
         precision=payload.precision,
@@ -62,8 +63,8 @@ def calculate_cost_per_gflop(
     response=responses(schemas.TopsisOut, 400, 401, 422),
     summary="Rank alternatives with TOPSIS",
 )
-def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.TopsisRanking:
-    return services.topsis_rank(
+def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> ranking.TopsisRanking:
+    return ranking.topsis_rank(
         decision_matrix=payload.decision_matrix,
         weights=payload.weights,
         criteria_types=payload.criteria_types,
@@ -103,8 +104,8 @@ def recommend_offers(
 )
 def estimate_workload(
     request: HttpRequest, payload: schemas.EstimateWorkloadIn
-) -> services.WorkloadEstimateResult:
-    return services.workload_estimate(
+) -> workload.WorkloadEstimateResult:
+    return workload.workload_estimate(
         workload_type=payload.workload_type,
         quantity=payload.quantity,
         duration_hours=payload.duration_hours,

@@ -1,19 +1,14 @@
-"""Math endpoints and commands: validate against the domain, call the pure algorithms, map errors.
+"""Cost of compute: cost per token and per GFLOP of a GPU at a price, with confidence.
 
-Every AlgorithmInputError from ``algorithms/`` becomes a 400 BAD_REQUEST whose message starts with
-the field name and whose details carry ``{"field": ...}``. Specs for calculations come from the
-canonical catalogue (``catalogue.py``, the same data ``gpu_specs_load`` copies into
-``gpu_benchmarks``); formulas and constants are in docs/kpi-formulas.md.
+Specs come from the canonical catalogue (`apps.gpus`, the same data `gpu_specs_load` copies
+into `gpu_benchmarks`); the formulas are `algorithms.kpi`'s and docs/kpi-formulas.md lists
+them with their constants. Every rejected input is a 400 naming its field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from algorithms.errors import AlgorithmInputError
 from algorithms.kpi import (
     DECODE_EFFICIENCY,
     DEFAULT_BATCH_SIZE,
@@ -27,50 +22,9 @@ from algorithms.kpi import (
     gpus_needed_for_memory,
     parse_model_size,
 )
-from algorithms.topsis import MAX_ALTERNATIVES, MAX_CRITERIA, topsis
-from algorithms.workload import (
-    estimate_workload,
-)
-from apps.gpus.catalogue import GpuModel, Precision, all_gpus
-from apps.gpus.selectors import ResolvedGpu, gpu_resolve
-from apps.math_core.selectors import (
-    PRICE_CURRENCY,
-    offer_price_ranges_per_gpu,
-)
-from gpubroker.core.errors import BadRequest
-
-
-def _bad_request(field_name: str, message: str, **details: Any) -> BadRequest:
-    return BadRequest(f"{field_name}: {message}", details={"field": field_name, **details})
-
-
-@contextmanager
-def _algorithm_errors(rename: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Re-raise AlgorithmInputError as a 400 naming the request field (``rename`` maps the
-    algorithm's argument names to request field names)."""
-    try:
-        yield
-    except AlgorithmInputError as exc:
-        name = exc.field
-        for prefix, replacement in (rename or {}).items():
-            if name == prefix or name.startswith(f"{prefix}."):
-                name = replacement + name[len(prefix) :]
-                break
-        raise _bad_request(name, exc.message) from exc
-
-
-def _resolve_gpu(gpu_type: str, field_name: str = "gpu_type") -> ResolvedGpu:
-    resolved = gpu_resolve(name=gpu_type)
-    if resolved is None:
-        raise _bad_request(
-            field_name,
-            f"unknown or ambiguous GPU {gpu_type!r}; use a canonical name or alias from "
-            "GET /api/v2/math/benchmarks (e.g. 'H100 SXM', 'A100 SXM 80GB', 'RTX 4090')",
-        )
-    return resolved
-
-
-# -- cost per token ---------------------------------------------------------------------------
+from apps.gpus.catalogue import GpuModel, Precision
+from apps.gpus.selectors import gpu_resolve_or_bad_request
+from gpubroker.core.errors import algorithm_input_errors, field_error
 
 # Confidence of a cost-per-token figure: the throughput is an analytic model (efficiency 0.6 of
 # peak, +/- ~20% against published single-stream measurements), so it starts below 1 and drops
@@ -128,9 +82,7 @@ def _decode_compute_rate(gpu: GpuModel, weight_precision: str) -> tuple[str, flo
     )
     rate = gpu.peak_tflops(compute)
     if rate is None:
-        raise _bad_request(
-            "precision", f"{gpu.gpu_model} does not support {compute} ({gpu.source})"
-        )
+        raise field_error("precision", f"{gpu.gpu_model} does not support {compute} ({gpu.source})")
     return compute, rate
 
 
@@ -149,9 +101,9 @@ def cost_per_token_calculate(
     precision the GPU lacks (precision) or a model whose weights need more GPUs than
     ``gpu_count`` (model_size: never a made-up throughput).
     """
-    resolved = _resolve_gpu(gpu_type)
+    resolved = gpu_resolve_or_bad_request(name=gpu_type)
     gpu = resolved.gpu
-    with _algorithm_errors():
+    with algorithm_input_errors():
         params_billion = parse_model_size(model_size)
     weight_precision = precision or DEFAULT_PRECISION
     weight_bytes = PRECISION_BYTES[weight_precision]
@@ -159,7 +111,7 @@ def cost_per_token_calculate(
     weights_gb = params_billion * weight_bytes
     gpus_needed = gpus_needed_for_memory(model_memory_gb=weights_gb, vram_gb=gpu.vram_gb)
     if gpus_needed > gpu_count:
-        raise _bad_request(
+        raise field_error(
             "model_size",
             f"{model_size} in {weight_precision} needs {weights_gb:g} GB of weights, which takes "
             f"{gpus_needed} x {gpu.gpu_model} ({gpu.vram_gb} GB each) but gpu_count is "
@@ -175,8 +127,8 @@ def cost_per_token_calculate(
         gpu_count=gpu_count,
     )
     if tokens_per_second is None:  # unreachable: the fit was checked above with the same rule
-        raise _bad_request("model_size", "does not fit in the GPUs' memory")
-    with _algorithm_errors():
+        raise field_error("model_size", "does not fit in the GPUs' memory")
+    with algorithm_input_errors():
         cost = cost_per_token(price_per_hour=price_per_hour, tokens_per_second=tokens_per_second)
 
     memory_bound = (
@@ -249,8 +201,6 @@ def cost_per_token_calculate(
     )
 
 
-# -- cost per GFLOP ---------------------------------------------------------------------------
-
 # A datasheet dense peak is a sourced figure, but achieved FLOPS are below peak; 0.9 says
 # "the price of peak capacity is exact, the capacity is the vendor's".
 GFLOP_BASE_CONFIDENCE = 0.9
@@ -275,16 +225,16 @@ def cost_per_gflop_calculate(
 
     400 naming gpu_type for an unknown GPU, naming precision when the GPU has no figure for it.
     """
-    resolved = _resolve_gpu(gpu_type)
+    resolved = gpu_resolve_or_bad_request(name=gpu_type)
     gpu = resolved.gpu
     tflops = gpu.peak_tflops(precision)
     if tflops is None:
-        raise _bad_request(
+        raise field_error(
             "precision",
             f"{gpu.gpu_model} has no {precision} rate (not supported or not published)",
         )
     total = tflops * gpu_count
-    with _algorithm_errors():
+    with algorithm_input_errors():
         cost = cost_per_gflop(price_per_hour=price_per_hour, tflops=total)
     confidence = GFLOP_BASE_CONFIDENCE
     if resolved.used_default_form_factor:
@@ -298,127 +248,4 @@ def cost_per_gflop_calculate(
         precision=precision,
         gpu_count=gpu_count,
         confidence=round(confidence, 2),
-    )
-
-
-# -- TOPSIS -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TopsisRanking:
-    rankings: list[int]
-    scores: list[float]
-    ideal_solution: list[float]
-    anti_ideal_solution: list[float]
-
-
-def topsis_rank(
-    *,
-    decision_matrix: Sequence[Sequence[float]],
-    weights: Sequence[float],
-    criteria_types: Sequence[str],
-) -> TopsisRanking:
-    """TOPSIS over the request's matrix. Sizes are checked on the lists before numpy sees them
-    (MAX_ALTERNATIVES rows, MAX_CRITERIA columns); every rejection is a 400 naming the field."""
-    if len(decision_matrix) > MAX_ALTERNATIVES:
-        raise _bad_request(
-            "decision_matrix",
-            f"has {len(decision_matrix)} rows; the limit is {MAX_ALTERNATIVES}",
-        )
-    widest = max((len(row) for row in decision_matrix), default=0)
-    for name, size in (
-        ("decision_matrix", widest),
-        ("weights", len(weights)),
-        ("criteria_types", len(criteria_types)),
-    ):
-        if size > MAX_CRITERIA:
-            raise _bad_request(name, f"has {size} columns; the limit is {MAX_CRITERIA}")
-    with _algorithm_errors():
-        result = topsis(decision_matrix, weights, criteria_types)
-    return TopsisRanking(
-        rankings=[int(index) for index in result.rankings],
-        scores=[float(score) for score in result.scores],
-        ideal_solution=[float(value) for value in result.ideal_solution],
-        anti_ideal_solution=[float(value) for value in result.anti_ideal_solution],
-    )
-
-
-# -- workload estimation ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PriceRange:
-    min: float
-    max: float
-    currency: str
-
-
-@dataclass(frozen=True)
-class WorkloadTier:
-    gpu_model: str
-    gpus_needed: int
-    est_throughput: float
-    throughput_unit: str
-    est_cost_range: PriceRange | None
-
-
-@dataclass(frozen=True)
-class WorkloadEstimateResult:
-    min_vram_gb: float
-    recommended_vram_gb: float
-    recommended_gpu_tiers: list[WorkloadTier]
-    estimated_cost_range: PriceRange | None
-    confidence: float
-    reasoning: list[str]
-
-
-def workload_estimate(
-    *,
-    workload_type: str,
-    quantity: float,
-    duration_hours: float,
-    quality: str,
-    model_name: str | None,
-) -> WorkloadEstimateResult:
-    """Size a workload over every catalogue GPU, priced with current per-GPU-hour offer ranges.
-
-    400 naming workload_type, quality or model_name for unknown values (an unknown model is
-    never replaced by a default) or a model of the wrong kind.
-    """
-    prices = offer_price_ranges_per_gpu()
-    with _algorithm_errors():
-        estimate = estimate_workload(
-            workload_type=workload_type,
-            quantity=quantity,
-            duration_hours=duration_hours,
-            quality=quality,
-            model_name=model_name,
-            gpus=all_gpus(),
-            offers_price_range=prices,
-        )
-    reasoning = list(estimate.reasoning)
-    reasoning.append(
-        f"Prices are per GPU-hour ranges of available, non-stale {PRICE_CURRENCY} offers for "
-        f"{len(prices)} GPU models (instance price divided by its GPU count)."
-    )
-
-    def price_range(pair: tuple[float, float] | None) -> PriceRange | None:
-        return None if pair is None else PriceRange(pair[0], pair[1], PRICE_CURRENCY)
-
-    return WorkloadEstimateResult(
-        min_vram_gb=estimate.min_vram_gb,
-        recommended_vram_gb=estimate.recommended_vram_gb,
-        recommended_gpu_tiers=[
-            WorkloadTier(
-                gpu_model=tier.gpu_model,
-                gpus_needed=tier.gpus_needed,
-                est_throughput=tier.est_throughput,
-                throughput_unit=estimate.throughput_unit,
-                est_cost_range=price_range(tier.est_cost_range),
-            )
-            for tier in estimate.recommended_gpu_tiers
-        ],
-        estimated_cost_range=price_range(estimate.estimated_cost_range),
-        confidence=estimate.confidence,
-        reasoning=reasoning,
     )
