@@ -264,14 +264,15 @@ def orm_statements(query_string: str, store: redis.Redis) -> list[str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.providers import selectors
+    from apps.gpus.kpis import gpu_kpi_inputs
     from apps.providers.schemas import OfferFilterIn
+    from apps.providers.selectors.offers import offer_list
 
     query = OfferFilterIn(**dict(parse_qsl(query_string))).to_query()
-    selectors.gpu_kpi_inputs()  # the per-process map, loaded once, not part of a request
+    gpu_kpi_inputs()  # the per-process map, loaded once, not part of a request
     _unlink_listing_keys(store)
     with CaptureQueriesContext(connection) as captured:
-        selectors.offer_list(query=query)
+        offer_list(query=query)
     return [entry["sql"] for entry in captured.captured_queries]
 
 

@@ -32,14 +32,13 @@ from django.utils import timezone
 
 from algorithms import kpi as kpi_math
 from algorithms.price_analytics import PriceTrend, price_trend
+from apps.gpus.kpis import GpuKpiInputs, gpu_kpi_inputs
 from apps.gpus.selectors import gpu_resolve
 from apps.providers.models import Availability, GPUOffer, PriceHistory, Provider, ProviderSyncRun
-from apps.providers.selectors import (
+from apps.providers.selectors.offers import cost_per_token_expression
+from apps.providers.selectors.status import (
     NOT_PROVIDER_FAULTS,
     SYNC_STATS_WINDOW,
-    GpuKpiInputs,
-    cost_per_token_expression,
-    gpu_kpi_inputs,
     provider_freshness_list,
     sync_run_stats,
 )

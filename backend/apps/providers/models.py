@@ -56,6 +56,12 @@ class Provider(models.Model):
         return self.name
 
 
+# An offer is listed once its GPU resolved to a canonical model; a NULL gpu_model means the
+# provider's GPU string is quarantined. The one definition: selectors.offers.offers_listed and
+# every count of listed offers use it.
+LISTED = Q(gpu_model__isnull=False)
+
+
 class GPUOffer(models.Model):
     """One rentable configuration at one provider (and region), upserted by ingestion.
 
@@ -131,7 +137,7 @@ class GPUOffer(models.Model):
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
-            # GPU search resolves substrings to exact raw names (selectors.gpu_names_matching).
+            # GPU search resolves substrings to exact raw names (gpu_names_matching).
             models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
             # Case-insensitive substring search (`gpu=h100`) on display and raw names.

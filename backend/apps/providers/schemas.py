@@ -10,7 +10,7 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import Field, ValidationInfo, field_validator
 
-from apps.providers.selectors import OfferQuery, OfferSort
+from apps.providers.selectors.offers import OfferQuery, OfferSort
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 MAX_TEXT_FILTER = 100

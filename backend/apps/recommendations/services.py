@@ -32,7 +32,7 @@ from apps.auth_app.models import User
 from apps.gpus.catalogue import GpuModel, gpu_by_model
 from apps.gpus.selectors import gpu_resolve_or_bad_request
 from apps.providers.models import GPUOffer
-from apps.providers.selectors import offers_by_ids
+from apps.providers.selectors.offers import offers_by_ids
 from apps.recommendations.models import InteractionKind, RecommenderModel, UserOfferInteraction
 from apps.recommendations.selectors import (
     INTERACTION_KIND_WEIGHTS,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from algorithms.workload import estimate_workload
 from apps.gpus.catalogue import all_gpus
-from apps.math_core.selectors import PRICE_CURRENCY, offer_price_ranges_per_gpu
+from apps.providers.selectors.offers import MARKET_CURRENCY, offer_price_ranges_per_gpu
 from gpubroker.core.errors import algorithm_input_errors
 
 
@@ -62,12 +62,12 @@ def workload_estimate(
         )
     reasoning = list(estimate.reasoning)
     reasoning.append(
-        f"Prices are per GPU-hour ranges of available, non-stale {PRICE_CURRENCY} offers for "
+        f"Prices are per GPU-hour ranges of available, non-stale {MARKET_CURRENCY} offers for "
         f"{len(prices)} GPU models (instance price divided by its GPU count)."
     )
 
     def price_range(pair: tuple[float, float] | None) -> PriceRange | None:
-        return None if pair is None else PriceRange(pair[0], pair[1], PRICE_CURRENCY)
+        return None if pair is None else PriceRange(pair[0], pair[1], MARKET_CURRENCY)
 
     return WorkloadEstimateResult(
         min_vram_gb=estimate.min_vram_gb,

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from apps.gpus.kpis import offer_kpis
 from apps.providers.models import GPUOffer
-from apps.providers.selectors import offer_kpis
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
 
 pytestmark = pytest.mark.django_db

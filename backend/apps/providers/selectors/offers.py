@@ -1,9 +1,12 @@
-"""Reads of the marketplace: the offer listing, one offer, its price history, provider status.
+"""Reads of offers: which offers exist, the listing, one offer, and prices per GPU.
 
-Every function here is keyword-only and read-only. The listing costs a bounded number of
-queries whatever the data size: providers (a handful of rows), the page, and the count (skipped
-or cached when it can be). KPIs per offer come from `gpu_kpi_inputs()`, a small per-process map
-of the canonical GPUs (one query every `GPU_KPI_INPUTS_TTL_SECONDS`), never a query per row.
+The one offer read model: `offers_listed()` (the REST listing, one offer, its history) and
+`offers_in_market()` (the KPIs, the WebSocket snapshot, workload prices) define which offers
+exist; `offer_filter` applies the listing's filters, with one GPU text match
+(`gpu_text_match`), to either. Every function is keyword-only and read-only. The listing costs
+a bounded number of queries whatever the data size: providers (a handful of rows), the page,
+and the count (skipped or cached when it can be). KPIs per offer come from
+`apps.gpus.kpis.offer_kpis`, over a small per-process map of the canonical GPUs.
 """
 
 from __future__ import annotations
@@ -11,20 +14,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    Avg,
     Case,
-    Count,
     DecimalField,
     ExpressionWrapper,
     F,
     FloatField,
+    Max,
+    Min,
     Q,
     QuerySet,
     Value,
@@ -33,39 +35,62 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
-from algorithms.price_analytics import PriceStatistics, price_statistics
 from apps.gpus.catalogue import all_gpus
-from apps.gpus.kpis import (
-    GpuKpiInputs,
-    OfferKpis,
-    gpu_kpi_inputs,
-    gpu_kpi_inputs_reset,
-    offer_kpis,
-    token_cost_factors,
-)
+from apps.gpus.kpis import OfferKpis, offer_kpis, token_cost_factors
+from apps.gpus.matching import gpu_text_fold, gpu_text_matches
 from apps.providers.cache import (
     LISTING_PREFIX,
     listing_cache_get,
     listing_cache_key,
     listing_cache_set,
 )
-from apps.providers.models import GPUOffer, PriceHistory, Provider, ProviderSyncRun
+from apps.providers.models import LISTED, Availability, GPUOffer
+from apps.providers.selectors.status import (
+    ProviderFreshness,
+    provider_freshness,
+    provider_freshness_list,
+)
 from gpubroker.core.errors import NotFound
 
 OfferSort = Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"]
-HistoryWindow = Literal["24h", "7d", "30d"]
 
-HISTORY_WINDOWS: Mapping[str, timedelta] = {
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-# A provider is stale when its last successful sync is older than this many sync intervals.
-STALE_AFTER_INTERVALS = 2
-# Uptime and latency are measured over this window of sync attempts.
-SYNC_STATS_WINDOW = timedelta(days=7)
-# Attempts that say nothing about the provider's health (our own missing configuration).
-NOT_PROVIDER_FAULTS = ("not_configured",)
+# Every KPI and the WebSocket snapshot count prices in this currency only.
+MARKET_CURRENCY = "USD"
+
+
+def offers_listed() -> QuerySet[GPUOffer]:
+    """Offers whose GPU resolved to a canonical model (quarantined names are never listed).
+
+    What the REST listing, one offer and its history show, stale and unavailable ones
+    included (flagged).
+    """
+    return GPUOffer.objects.filter(LISTED)
+
+
+def offers_in_market() -> QuerySet[GPUOffer]:
+    """Listed offers a buyer could take now: what the KPIs and the WebSocket snapshot count.
+
+    Not unavailable, seen in its provider's last successful sync (not `is_stale`), priced
+    above zero in MARKET_CURRENCY.
+    """
+    return (
+        offers_listed()
+        .filter(is_stale=False, currency=MARKET_CURRENCY, price_per_hour__gt=0)
+        .exclude(availability_status=Availability.UNAVAILABLE)
+    )
+
+
+def price_per_gpu_expression(offer_path: str = "") -> ExpressionWrapper:
+    """SQL for an instance's price per GPU-hour: price_per_hour / gpu_count (NULL or 0: 1).
+
+    `offer_path` prefixes the offer's gpu_count when the price is another row's (e.g.
+    "offer__" for a price_history row).
+    """
+    return ExpressionWrapper(
+        F("price_per_hour") / Coalesce(NullIf(F(f"{offer_path}gpu_count"), Value(0)), Value(1)),
+        output_field=DecimalField(max_digits=14, decimal_places=8),
+    )
+
 
 _SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
     "price": (F("price_per_hour").asc(), F("id").asc()),
@@ -118,80 +143,6 @@ def cost_per_token_expression() -> Case:
         default=Value(None),
         output_field=FloatField(),
     )
-
-
-# ---- provider freshness ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProviderFreshness:
-    """A provider row plus what the listing needs to know about how current its data is."""
-
-    id: uuid.UUID
-    name: str
-    display_name: str
-    status: str
-    last_sync_at: datetime | None
-    last_success_at: datetime | None
-    error_count: int
-    breaker_state: str
-    breaker_open_until: datetime | None
-    sync_interval_seconds: int
-    quarantined_names: list[str]
-    price_source: str
-    age_seconds: float | None
-    is_stale: bool
-    is_breaker_open: bool
-    is_down: bool
-
-    def warning(self) -> str | None:
-        """One human-readable line when the provider's offers should not be trusted as current."""
-        if self.is_down:
-            return (
-                f"{self.name}: provider is down (status {self.status}, circuit breaker "
-                f"{self.breaker_state}); its offers are the last known ones"
-            )
-        if self.is_stale:
-            if self.last_success_at is None:
-                return f"{self.name}: no successful sync yet; offers may be missing or outdated"
-            return (
-                f"{self.name}: offers are stale (last successful sync "
-                f"{self.last_success_at.isoformat()}, expected every "
-                f"{self.sync_interval_seconds} s)"
-            )
-        return None
-
-
-def _freshness(provider: Provider, now: datetime) -> ProviderFreshness:
-    interval = provider.sync_interval_seconds or settings.PROVIDER_SYNC_INTERVAL_SECONDS
-    age = None
-    if provider.last_success_at is not None:
-        age = max(0.0, (now - provider.last_success_at).total_seconds())
-    is_breaker_open = provider.breaker_state == "open"
-    return ProviderFreshness(
-        id=provider.id,
-        name=provider.name,
-        display_name=provider.display_name,
-        status=provider.status,
-        last_sync_at=provider.last_sync_at,
-        last_success_at=provider.last_success_at,
-        error_count=provider.error_count,
-        breaker_state=provider.breaker_state,
-        breaker_open_until=provider.breaker_open_until,
-        sync_interval_seconds=interval,
-        quarantined_names=list(provider.quarantined_names),
-        price_source=provider.price_source,
-        age_seconds=age,
-        is_stale=age is None or age > STALE_AFTER_INTERVALS * interval,
-        is_breaker_open=is_breaker_open,
-        is_down=is_breaker_open or provider.status in ("error", "circuit_open"),
-    )
-
-
-def provider_freshness_list(*, now: datetime | None = None) -> list[ProviderFreshness]:
-    """Every provider with its freshness, by name (one query)."""
-    moment = now or timezone.now()
-    return [_freshness(p, moment) for p in Provider.objects.order_by("name")]
 
 
 # ---- listing -----------------------------------------------------------------------------------
@@ -271,35 +222,48 @@ def listed_raw_names() -> list[str]:
 
 
 def gpu_names_matching(needle: str) -> tuple[list[str], list[str]]:
-    """Canonical models and raw provider names containing `needle`, case-insensitively.
+    """Canonical models and raw provider names that `needle` matches (`apps.gpus.matching`).
 
     Substring matching happens here over ~40 catalogue names and a few hundred distinct raw
     names, so the database filters with equality on indexed columns instead of scanning every
     offer with `UPPER(column) LIKE '%needle%'`. For listed offers gpu_type is the canonical
     model, so matching gpu_model is matching gpu_type.
     """
-    folded = needle.casefold()
-    models = [gpu.gpu_model for gpu in all_gpus() if folded in gpu.gpu_model.casefold()]
-    raw_names = [name for name in listed_raw_names() if folded in name.casefold()]
+    folded = gpu_text_fold(needle)
+    models = [gpu.gpu_model for gpu in all_gpus() if gpu_text_matches(folded, [gpu.gpu_model])]
+    raw_names = [name for name in listed_raw_names() if gpu_text_matches(folded, [name])]
     return models, raw_names
 
 
-def offer_filter(*, query: OfferQuery, provider_ids: Sequence[uuid.UUID] | None) -> QuerySet[Any]:
-    """Listed offers (canonical GPU known) matching every filter of `query`, AND-combined.
+def gpu_text_match(needle: str) -> Q:
+    """The filter for offers whose GPU `needle` names, in the listing and the snapshot alike."""
+    models, raw_names = gpu_names_matching(needle)
+    return Q(gpu_model__in=models) | Q(gpu_name_raw__in=raw_names)
 
-    GPU substrings compare UPPER(column) LIKE '%VALUE%', the expression of the trigram GIN
-    indexes (offers_gpu_type_trgm / offers_gpu_raw_trgm); gpu_type holds the canonical name
-    for every listed offer. `provider_ids` is the already resolved `provider` filter.
+
+def offer_filter(
+    *,
+    query: OfferQuery,
+    provider_ids: Sequence[uuid.UUID] | None = None,
+    offers: QuerySet[GPUOffer] | None = None,
+) -> QuerySet[GPUOffer]:
+    """`offers` (default `offers_listed()`) matching every filter of `query`, AND-combined.
+
+    `gpu` / `gpu_type` go through `gpu_text_match`; `region` is the region or the ISO country
+    code, exact and case-insensitive; `provider` is the provider name, case-insensitive, unless
+    `provider_ids` gives it already resolved. Prices are USD/hour for the whole instance,
+    memory GB per GPU, bounds inclusive.
     """
-    offers = GPUOffer.objects.filter(gpu_model__isnull=False)
+    offers = offers_listed() if offers is None else offers
     for needle in (query.gpu, query.gpu_type):
         if needle:
-            models, raw_names = gpu_names_matching(needle)
-            offers = offers.filter(Q(gpu_model__in=models) | Q(gpu_name_raw__in=raw_names))
+            offers = offers.filter(gpu_text_match(needle))
     if query.region:
         offers = offers.filter(Q(region__iexact=query.region) | Q(country__iexact=query.region))
     if provider_ids is not None:
         offers = offers.filter(provider_id__in=provider_ids)
+    elif query.provider:
+        offers = offers.filter(provider__name__iexact=query.provider)
     if query.availability:
         offers = offers.filter(availability_status=query.availability)
     if query.compliance_tag:
@@ -388,13 +352,23 @@ def offer_is_stale(*, is_stale: bool, provider: ProviderFreshness | None) -> boo
     return bool(is_stale or provider is None or provider.is_stale or provider.is_breaker_open)
 
 
-def offer_item(row: Mapping[str, Any], provider: ProviderFreshness | None) -> dict[str, Any]:
-    """One listing item (v1 keys first, then v2's) from a row of _ITEM_COLUMNS."""
-    kpis = offer_kpis(
-        price_per_hour=row["price_per_hour"],
-        gpu_model=row["gpu_model"],
-        gpu_count=row["gpu_count"],
-    )
+def offer_item(
+    row: Mapping[str, Any],
+    provider: ProviderFreshness | None,
+    *,
+    kpis: OfferKpis | None = None,
+) -> dict[str, Any]:
+    """One offer as the API shows it: v1's keys first, then v2's (schemas.OfferOut).
+
+    The one mapping from gpu_offers columns to response keys, for listing items and the
+    detail alike. `row` holds _ITEM_COLUMNS; `kpis` defaults to `offer_kpis` of the row.
+    """
+    if kpis is None:
+        kpis = offer_kpis(
+            price_per_hour=row["price_per_hour"],
+            gpu_model=row["gpu_model"],
+            gpu_count=row["gpu_count"],
+        )
     count = row["gpu_count"] or 1
     return {
         "id": row["id"],
@@ -419,158 +393,43 @@ def offer_item(row: Mapping[str, Any], provider: ProviderFreshness | None) -> di
     }
 
 
-# ---- one offer and its history -----------------------------------------------------------------
+# ---- one offer ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class OfferDetail:
+    """A listed offer with what its detail page shows beyond the model's columns.
+
+    Attributes:
+        offer: The row, with its provider loaded.
+        provider: The provider's freshness.
+        kpis: `offer_kpis` of the offer.
+        item: `offer_item` of the offer (the listing's keys).
+    """
+
     offer: GPUOffer
     provider: ProviderFreshness
     kpis: OfferKpis
-    is_stale: bool
+    item: dict[str, Any]
 
 
 def offer_get(*, offer_id: uuid.UUID) -> OfferDetail:
-    """A listed offer with its KPIs and its provider's freshness; NotFound otherwise."""
-    offer = (
-        GPUOffer.objects.select_related("provider")
-        .filter(id=offer_id, gpu_model__isnull=False)
-        .first()
-    )
+    """A listed offer with its KPIs and its provider's freshness.
+
+    Raises:
+        NotFound: the id is unknown or the offer is not listed (quarantined GPU).
+    """
+    offer = offers_listed().select_related("provider").filter(id=offer_id).first()
     if offer is None:
         raise NotFound("Offer not found", details={"offer_id": str(offer_id)})
-    provider = _freshness(offer.provider, timezone.now())
+    provider = provider_freshness(offer.provider, timezone.now())
     kpis = offer_kpis(
         price_per_hour=offer.price_per_hour, gpu_model=offer.gpu_model, gpu_count=offer.gpu_count
     )
-    stale = offer_is_stale(is_stale=offer.is_stale, provider=provider)
-    return OfferDetail(offer=offer, provider=provider, kpis=kpis, is_stale=stale)
-
-
-@dataclass(frozen=True)
-class PriceHistoryPoint:
-    timestamp: datetime
-    price_per_hour: Decimal
-    availability: str | None
-
-
-@dataclass(frozen=True)
-class OfferPriceHistory:
-    offer_id: uuid.UUID
-    window: str
-    start: datetime
-    end: datetime
-    points: list[PriceHistoryPoint]
-    statistics: PriceStatistics
-
-
-def offer_price_history(*, offer_id: uuid.UUID, window: HistoryWindow) -> OfferPriceHistory:
-    """Price observations of a listed offer in the window, with statistics over them.
-
-    History rows are written on change only, so the price in force when the window opened (the
-    last observation before it) is carried in as a point at the window's start; without it an
-    offer whose price never changed would have no points at all.
-    """
-    if not GPUOffer.objects.filter(id=offer_id, gpu_model__isnull=False).exists():
-        raise NotFound("Offer not found", details={"offer_id": str(offer_id)})
-    end = timezone.now()
-    start = end - HISTORY_WINDOWS[window]
-    history = PriceHistory.objects.filter(offer_id=offer_id)
-    columns = ("recorded_at", "price_per_hour", "availability_status")
-    inside = list(
-        history.filter(recorded_at__gte=start, recorded_at__lte=end)
-        .order_by("recorded_at", "id")
-        .values_list(*columns)
+    row = {column: getattr(offer, column) for column in _ITEM_COLUMNS}
+    return OfferDetail(
+        offer=offer, provider=provider, kpis=kpis, item=offer_item(row, provider, kpis=kpis)
     )
-    before = history.filter(recorded_at__lt=start).order_by("-recorded_at", "-id")
-    carried = before.values_list(*columns).first()
-    points = [PriceHistoryPoint(at, price, status) for at, price, status in inside]
-    if carried is not None:
-        points.insert(0, PriceHistoryPoint(start, carried[1], carried[2]))
-    statistics = price_statistics(
-        [(p.timestamp.timestamp(), float(p.price_per_hour)) for p in points]
-    )
-    return OfferPriceHistory(
-        offer_id=offer_id, window=window, start=start, end=end, points=points, statistics=statistics
-    )
-
-
-# ---- provider status ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncRunStats:
-    attempts: int
-    successes: int
-    uptime_pct: float | None
-    avg_fetch_latency_ms: float | None
-
-
-def sync_run_stats(
-    *, since: datetime, provider_id: uuid.UUID | None = None
-) -> dict[uuid.UUID, SyncRunStats]:
-    """Per provider: sync attempts since `since`, successes, uptime % and mean fetch latency.
-
-    Uptime = successful attempts / attempts (attempts that failed for our own configuration are
-    not the provider's fault and are left out); latency = mean fetch_latency_ms of the attempts
-    that have one (failed fetches included: a timeout is the latency users would see).
-    """
-    runs = ProviderSyncRun.objects.filter(started_at__gte=since).exclude(
-        error_kind__in=NOT_PROVIDER_FAULTS
-    )
-    if provider_id is not None:
-        runs = runs.filter(provider_id=provider_id)
-    rows = runs.values("provider_id").annotate(
-        attempts=Count("id"),
-        successes=Count("id", filter=Q(is_success=True)),
-        latency=Avg("fetch_latency_ms"),
-    )
-    return {
-        row["provider_id"]: SyncRunStats(
-            attempts=row["attempts"],
-            successes=row["successes"],
-            uptime_pct=100.0 * row["successes"] / row["attempts"] if row["attempts"] else None,
-            avg_fetch_latency_ms=row["latency"],
-        )
-        for row in rows
-    }
-
-
-@dataclass(frozen=True)
-class ProviderStatus:
-    freshness: ProviderFreshness
-    offer_count: int
-    listed_offer_count: int
-    quarantined_offer_count: int
-    sync: SyncRunStats
-
-
-def provider_status_list() -> list[ProviderStatus]:
-    """Every provider's health, freshness, offer counts and sync statistics (three queries)."""
-    now = timezone.now()
-    freshness = provider_freshness_list(now=now)
-    counts = {
-        row["provider_id"]: row
-        for row in GPUOffer.objects.values("provider_id").annotate(
-            total=Count("id"),
-            listed=Count("id", filter=Q(gpu_model__isnull=False)),
-        )
-    }
-    stats = sync_run_stats(since=now - SYNC_STATS_WINDOW)
-    empty_stats = SyncRunStats(0, 0, None, None)
-    result = []
-    for provider in freshness:
-        row = counts.get(provider.id, {"total": 0, "listed": 0})
-        result.append(
-            ProviderStatus(
-                freshness=provider,
-                offer_count=row["total"],
-                listed_offer_count=row["listed"],
-                quarantined_offer_count=row["total"] - row["listed"],
-                sync=stats.get(provider.id, empty_stats),
-            )
-        )
-    return result
 
 
 def offers_by_ids(*, offer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, GPUOffer]:
@@ -584,28 +443,22 @@ def offers_by_ids(*, offer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, GPUOffer
     }
 
 
-__all__ = [
-    "GpuKpiInputs",
-    "OfferDetail",
-    "OfferKpis",
-    "OfferPage",
-    "OfferPriceHistory",
-    "OfferQuery",
-    "ProviderFreshness",
-    "ProviderStatus",
-    "SyncRunStats",
-    "cost_per_token_expression",
-    "gpu_kpi_inputs",
-    "gpu_kpi_inputs_reset",
-    "offer_filter",
-    "offer_get",
-    "offer_is_stale",
-    "offer_item",
-    "offer_kpis",
-    "offer_list",
-    "offer_price_history",
-    "offers_by_ids",
-    "provider_freshness_list",
-    "provider_status_list",
-    "sync_run_stats",
-]
+def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:
+    """(min, max) price per GPU-hour in MARKET_CURRENCY by canonical gpu_model.
+
+    Over the available offers in the market (`offers_in_market`, limited ones left out);
+    an instance's price is divided by its GPU count (`price_per_gpu_expression`). One query.
+    """
+    rows = (
+        offers_in_market()
+        .filter(availability_status=Availability.AVAILABLE)
+        .annotate(price_per_gpu=price_per_gpu_expression())
+        .values("gpu_model")
+        .annotate(low=Min("price_per_gpu"), high=Max("price_per_gpu"))
+        .order_by("gpu_model")
+    )
+    return {
+        str(row["gpu_model"]): (float(row["low"]), float(row["high"]))
+        for row in rows
+        if row["gpu_model"] is not None
+    }
