@@ -21,17 +21,19 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     BookingResult,
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
     RecordError,
-    bearer,
+)
+from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     cents_to_dollars,
     check_duration,
-    country_code,
     interconnect_from_name,
     parse_records,
     require,

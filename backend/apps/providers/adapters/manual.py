@@ -21,12 +21,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    country_from_tokens,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer
+from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.parsing import (
     parse_records,
     require,
     to_decimal,

@@ -19,7 +19,8 @@ from typing import Final, Literal
 
 import httpx
 
-from apps.providers.adapters.base import DEFAULT_TIMEOUT, Credentials
+from apps.providers.adapters.contract import Credentials
+from apps.providers.adapters.http import DEFAULT_TIMEOUT
 
 ProviderMode = Literal["replay", "live"]
 

@@ -22,15 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     AdapterError,
     Availability,
     BookingResult,
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
-    bearer,
+)
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     check_duration,
     interconnect_from_name,
     parse_records,

@@ -19,14 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    RecordError,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.parsing import (
     cents_to_dollars,
-    country_from_tokens,
     parse_records,
     require,
     to_float,

@@ -22,13 +22,10 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    RecordError,
-    country_code,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.parsing import (
     interconnect_from_name,
     parse_records,
     require,

@@ -24,13 +24,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
-    AdapterError,
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    bearer,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, Credentials, FetchResult, ProviderOffer
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     interconnect_from_name,
     parse_records,
     require,

@@ -18,19 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
     RecordError,
     merge_results,
-    parse_records,
-    require,
-    round_gb,
-    to_decimal,
-    to_float,
 )
+from apps.providers.adapters.parsing import parse_records, require, round_gb, to_decimal, to_float
 
 #: VRAM of one whole card for each ``gpu_type`` Vultr sells; used to tell whole-card plans
 #: (VRAM a multiple of this) from fractional slices and to derive the card count.

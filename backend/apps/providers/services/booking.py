@@ -20,13 +20,8 @@ from django.db import transaction
 
 from apps.auth_app.audit import audit_append
 from apps.auth_app.models import Tenant, User
-from apps.providers.adapters.base import (
-    AdapterError,
-    BookingResult,
-    Credentials,
-    ProviderAdapter,
-    ProviderOffer,
-)
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, BookingResult, Credentials, ProviderOffer
 from apps.providers.adapters.registry import default_registry
 from apps.providers.models import Booking, GPUOffer
 from apps.providers.services.integrations import integration_credentials, integration_mark_error

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from apps.auth_app.audit import audit_append
 from apps.auth_app.models import Tenant, User
-from apps.providers.adapters.base import AdapterError, Credentials, ProviderAdapter
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, Credentials
 from apps.providers.adapters.registry import default_registry
 from apps.providers.crypto import secret_decrypt, secret_encrypt
 from apps.providers.models import ProviderIntegration

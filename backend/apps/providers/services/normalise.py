@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.gpus.catalogue import resolve_gpu_detailed
-from apps.providers.adapters.base import ProviderOffer
+from apps.providers.adapters.contract import ProviderOffer
 
 # gpu_offers.price_per_hour is DECIMAL(8,4).
 MAX_STORABLE_PRICE = Decimal("9999.9999")

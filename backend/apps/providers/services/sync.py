@@ -23,7 +23,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from apps.providers.adapters.base import AdapterError, Credentials, ProviderAdapter
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, Credentials
 from apps.providers.adapters.registry import default_registry
 from apps.providers.adapters.replay import build_client, replay_credentials
 from apps.providers.circuit_breaker import BreakerRegistry, CircuitBreaker, CircuitOpenError

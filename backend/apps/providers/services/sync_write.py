@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.providers.adapters.base import FetchResult
+from apps.providers.adapters.contract import FetchResult
 from apps.providers.cache import listing_cache_invalidate
 from apps.providers.models import Provider, ProviderSyncRun
 from apps.providers.services.demo_market import (

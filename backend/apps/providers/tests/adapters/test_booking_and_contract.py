@@ -8,16 +8,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from apps.providers.adapters.base import (
-    AdapterError,
-    Credentials,
-    ProviderOffer,
-    RecordError,
-    country_from_tokens,
-    interconnect_from_name,
-)
+from apps.providers.adapters.contract import AdapterError, Credentials, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_from_tokens
 from apps.providers.adapters.lambda_cloud import LambdaAdapter
 from apps.providers.adapters.manual import PaperspaceAdapter
+from apps.providers.adapters.parsing import interconnect_from_name
 from apps.providers.adapters.registry import (
     ProviderRegistry,
     UnknownProviderError,
