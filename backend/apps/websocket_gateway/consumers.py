@@ -31,19 +31,19 @@ from django.db import DatabaseError
 
 from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
 from apps.websocket_gateway.flow_control import attach_flow_control
+from apps.websocket_gateway.frames import (
+    HEARTBEAT_FRAME,
+    PONG_FRAME,
+    UpdateFrame,
+    control_frame,
+    snapshot_frame,
+)
 from apps.websocket_gateway.middleware import ANONYMOUS, WsIdentity
 from apps.websocket_gateway.outbox import Outbox, SnapshotRequest
 from apps.websocket_gateway.relay import PriceRelay, get_relay
 from apps.websocket_gateway.selectors import tenant_id_for_user, tenant_ws_limit
 from apps.websocket_gateway.services import ws_slot_acquire, ws_slot_release, ws_slot_renew
 from apps.websocket_gateway.snapshots import get_snapshot_reader
-from apps.websocket_gateway.updates import (
-    HEARTBEAT_FRAME,
-    PONG_FRAME,
-    PriceUpdate,
-    control_frame,
-    snapshot_frame,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
 
     # --- relay → socket (RelaySubscriber) --------------------------------------------------
 
-    def deliver(self, update: PriceUpdate) -> None:
+    def deliver(self, update: UpdateFrame) -> None:
         """Queue an update the filters want; close the socket if it cannot keep up."""
         if self.is_closing or not self.filters.matches(update.data):
             return

@@ -59,7 +59,7 @@ class StreamFilters:
         return (self.gpu, self.provider, self.region, self.max_price)
 
     def matches(self, update: Mapping[str, Any]) -> bool:
-        """Whether a validated price update (see `updates.parse_price_update`) is wanted."""
+        """Whether a validated price update (`frames.UpdateFrame.data`) is wanted."""
         if self.gpu is not None and not gpu_text_matches(self.gpu, [str(update["gpu"])]):
             return False
         if self.provider is not None and self.provider != str(update["provider"]).lower():

@@ -28,13 +28,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from apps.providers.events import PRICE_UPDATES_CHANNEL, MalformedPriceUpdate
+from apps.websocket_gateway.frames import UpdateFrame, parse_price_update
 from apps.websocket_gateway.redis_clients import redis_url
-from apps.websocket_gateway.updates import (
-    PRICE_UPDATES_CHANNEL,
-    MalformedPriceUpdate,
-    PriceUpdate,
-    parse_price_update,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +45,7 @@ HEALTH_CHECK_SECONDS = 5
 class RelaySubscriber(Protocol):
     """A local socket as the relay sees it."""
 
-    def deliver(self, update: PriceUpdate) -> None:
+    def deliver(self, update: UpdateFrame) -> None:
         """Take an update if the socket's filters want it. Must not block or raise."""
 
     def resync(self) -> None:
