@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from apps.gpus.catalogue import GpuModel, gpu_by_model, resolve_gpu_detailed
+from apps.gpus.errors import GpuNotFound
 from apps.gpus.models import GPUBenchmark
-from gpubroker.core.errors import NotFound, field_error
+from gpubroker.core.errors import field_error
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def gpu_benchmark_get(*, gpu_type: str) -> GPUBenchmark:
     """The loaded spec row for a canonical name or alias.
 
     Raises:
-        NotFound: (details `{"field": "gpu_type"}`) when the name resolves to no GPU or the
+        GpuNotFound: (404, details `{"field": "gpu_type"}`) when the name resolves to no GPU or the
             GPU's row has not been loaded (`manage.py load_gpu_specs`).
     """
     resolved = gpu_resolve(name=gpu_type)
@@ -82,5 +83,5 @@ def gpu_benchmark_get(*, gpu_type: str) -> GPUBenchmark:
         else GPUBenchmark.objects.filter(gpu_model=resolved.gpu.gpu_model).first()
     )
     if row is None:
-        raise NotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
+        raise GpuNotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
     return row

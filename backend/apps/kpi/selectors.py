@@ -20,8 +20,10 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from algorithms.price_analytics import price_trend
+from apps.gpus.errors import GpuNotFound
 from apps.gpus.kpis import offer_kpis
 from apps.gpus.selectors import gpu_resolve
+from apps.providers.errors import ProviderNotFound
 from apps.providers.models import Availability, GPUOffer, PriceHistory, Provider
 from apps.providers.selectors.offers import (
     MARKET_CURRENCY,
@@ -37,7 +39,6 @@ from apps.providers.selectors.status import (
     sync_runs_counted,
     uptime_pct,
 )
-from gpubroker.core.errors import NotFound
 
 TREND_DAYS = 7
 
@@ -164,11 +165,12 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
     replicas).
 
     Raises:
-        NotFound: (details `{"field": ...}`) for an unknown GPU or provider.
+        GpuNotFound, ProviderNotFound: (404, details `{"field": ...}`) for an unknown GPU
+            or provider.
     """
     resolved = gpu_resolve(name=gpu_type)
     if resolved is None:
-        raise NotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
+        raise GpuNotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
     gpu_model = resolved.gpu.gpu_model
     offers = offers_in_market().filter(gpu_model=gpu_model)
     provider = None
@@ -204,7 +206,7 @@ def kpi_provider_get(*, provider_name: str, now: datetime | None = None) -> Prov
     price_volatility = sample standard deviation / mean of its market offers' prices.
 
     Raises:
-        NotFound: (details `{"field": "provider"}`) for an unknown provider.
+        ProviderNotFound: (404, details `{"field": "provider"}`) for an unknown provider.
     """
     moment = now or timezone.now()
     provider = _provider(provider_name)
@@ -307,7 +309,9 @@ def kpi_price_trend(*, days: int, now: datetime | None = None) -> MarketTrend:
 def _provider(name: str) -> Provider:
     provider = Provider.objects.filter(name__iexact=name.strip()).first()
     if provider is None:
-        raise NotFound(f"provider: unknown provider {name!r}", details={"field": "provider"})
+        raise ProviderNotFound(
+            f"provider: unknown provider {name!r}", details={"field": "provider"}
+        )
     return provider
 
 

@@ -134,20 +134,24 @@ def algorithm_input_errors(rename: Mapping[str, str] | None = None) -> Iterator[
         raise field_error(name, exc.message) from exc
 
 
-STATUS_CODES: dict[int, str] = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-    500: "INTERNAL_ERROR",
-    502: "BAD_GATEWAY",
-    503: "SERVICE_UNAVAILABLE",
-}
+class MethodNotAllowed(ApiError):
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+    default_message = "Method not allowed"
+
+
+def _status_codes() -> dict[int, str]:
+    """HTTP status -> code, read from ApiError and its direct subclasses (the generic errors).
+
+    Domain errors subclass a generic one (OfferNotFound is a NotFound), so they share its
+    status and never need a row of their own.
+    """
+    generic: list[type[ApiError]] = [ApiError, *ApiError.__subclasses__()]
+    return {cls.http_status: cls.code for cls in generic}
+
+
+#: The code rendered for a bare status (Django error views, Ninja's HttpError).
+STATUS_CODES: dict[int, str] = _status_codes()
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from typing import Literal
 from django.utils import timezone
 
 from algorithms.price_analytics import PriceStatistics, price_statistics
+from apps.providers.errors import OfferNotFound
 from apps.providers.models import PriceHistory
 from apps.providers.selectors.offers import offers_listed
-from gpubroker.core.errors import NotFound
 
 HistoryWindow = Literal["24h", "7d", "30d"]
 
@@ -47,10 +47,14 @@ def offer_price_history(*, offer_id: uuid.UUID, window: HistoryWindow) -> OfferP
 
     History rows are written on change only, so the price in force when the window opened (the
     last observation before it) is carried in as a point at the window's start; without it an
-    offer whose price never changed would have no points at all.
+    offer whose price never changed would have no points at all. `window` is one of
+    HISTORY_WINDOWS; prices are USD/hour for the instance.
+
+    Raises:
+        OfferNotFound: the id is unknown or the offer is not listed.
     """
     if not offers_listed().filter(id=offer_id).exists():
-        raise NotFound("Offer not found", details={"offer_id": str(offer_id)})
+        raise OfferNotFound(details={"offer_id": str(offer_id)})
     end = timezone.now()
     start = end - HISTORY_WINDOWS[window]
     history = PriceHistory.objects.filter(offer_id=offer_id)

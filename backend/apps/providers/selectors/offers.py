@@ -44,13 +44,13 @@ from apps.providers.cache import (
     listing_cache_key,
     listing_cache_set,
 )
+from apps.providers.errors import OfferNotFound
 from apps.providers.models import LISTED, Availability, GPUOffer
 from apps.providers.selectors.status import (
     ProviderFreshness,
     provider_freshness,
     provider_freshness_list,
 )
-from gpubroker.core.errors import NotFound
 
 OfferSort = Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"]
 
@@ -417,11 +417,11 @@ def offer_get(*, offer_id: uuid.UUID) -> OfferDetail:
     """A listed offer with its KPIs and its provider's freshness.
 
     Raises:
-        NotFound: the id is unknown or the offer is not listed (quarantined GPU).
+        OfferNotFound: the id is unknown or the offer is not listed (quarantined GPU).
     """
     offer = offers_listed().select_related("provider").filter(id=offer_id).first()
     if offer is None:
-        raise NotFound("Offer not found", details={"offer_id": str(offer_id)})
+        raise OfferNotFound(details={"offer_id": str(offer_id)})
     provider = provider_freshness(offer.provider, timezone.now())
     kpis = offer_kpis(
         price_per_hour=offer.price_per_hour, gpu_model=offer.gpu_model, gpu_count=offer.gpu_count

@@ -23,6 +23,7 @@ from apps.auth_app.models import Tenant, User
 from apps.providers.adapters.base import ProviderAdapter
 from apps.providers.adapters.contract import AdapterError, BookingResult, Credentials, ProviderOffer
 from apps.providers.adapters.registry import default_registry
+from apps.providers.errors import OfferNotFound, ProviderUnavailable
 from apps.providers.models import Booking, GPUOffer
 from apps.providers.services.integrations import integration_credentials, integration_mark_error
 from apps.providers.services.simulation import (
@@ -33,7 +34,7 @@ from apps.providers.services.simulation import (
 )
 from apps.providers.services.sync import provider_http_client
 from apps.providers.signals import offer_booked
-from gpubroker.core.errors import BadGateway, BadRequest, Conflict, NotFound
+from gpubroker.core.errors import BadRequest, Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class BookingOutcome:
 def _offer_for_booking(offer_id: uuid.UUID) -> GPUOffer:
     offer = GPUOffer.objects.select_related("provider").filter(pk=offer_id).first()
     if offer is None:
-        raise NotFound(f"Offer {offer_id} not found")
+        raise OfferNotFound(f"Offer {offer_id} not found")
     if offer.availability_status == "unavailable" or offer.is_stale:
         raise Conflict("Offer is not available any more", details={"offer_id": str(offer_id)})
     return offer
@@ -182,7 +183,7 @@ async def offer_book(
                 details=error_details({"provider": offer.provider.name}),
             ) from exc
         if exc.retryable:
-            raise BadGateway(
+            raise ProviderUnavailable(
                 f"{adapter_class.display_name} did not answer the booking; nothing was booked",
                 details=error_details({"provider": offer.provider.name}),
             ) from exc

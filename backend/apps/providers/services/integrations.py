@@ -24,6 +24,7 @@ from apps.providers.adapters.base import ProviderAdapter
 from apps.providers.adapters.contract import AdapterError, Credentials
 from apps.providers.adapters.registry import default_registry
 from apps.providers.crypto import secret_decrypt, secret_encrypt
+from apps.providers.errors import ProviderUnavailable
 from apps.providers.models import ProviderIntegration
 from apps.providers.services.simulation import (
     REPLAY_NOTICE,
@@ -33,7 +34,7 @@ from apps.providers.services.simulation import (
     provider_calls_simulated,
 )
 from apps.providers.services.sync import provider_ensure, provider_http_client
-from gpubroker.core.errors import BadGateway, BadRequest, ValidationFailed
+from gpubroker.core.errors import BadRequest, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ async def credentials_validate(
         accepted = await adapter.validate_credentials(credentials)
     except AdapterError as exc:
         if exc.retryable:
-            raise BadGateway(
+            raise ProviderUnavailable(
                 f"{adapter_class.display_name} could not be reached to check the key; try again",
                 details=error_details(),
             ) from exc
