@@ -33,10 +33,15 @@ test: install
 manage: install
 	cd backend && $(PY) -m gpubroker.embedded -- $(PY) manage.py $(ARGS)
 
+# ruff (lint + format), mypy, import-linter's layer contracts (pyproject.toml), and no
+# non-test module over 500 lines.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy backend
+	$(VENV)/bin/lint-imports
+	@! find backend bench -name '*.py' -not -path '*/tests/*' -not -path '*/migrations/*' \
+		-exec awk 'END { if (NR > 500) print FILENAME ": " NR " lines (the limit is 500)" }' {} \; | grep .
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -257,8 +257,11 @@ def p95(samples: list[float]) -> float:
 
 
 def orm_statements(query_string: str, store: redis.Redis) -> list[str]:
-    """The SQL statements the listing sends for this query (providers, page, count), captured
-    from the real selector with the listing keys deleted first (so the count runs too)."""
+    """The SQL statements the listing sends for this query (providers, page, count).
+
+    Captured from the real selector with the listing keys deleted first (so the count runs
+    too).
+    """
     from urllib.parse import parse_qsl
 
     from django.db import connection

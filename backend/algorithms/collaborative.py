@@ -1,5 +1,7 @@
-"""Implicit-feedback ALS (Hu, Koren & Volinsky 2008, "Collaborative Filtering for Implicit
-Feedback Datasets") in numpy, with a popularity fallback.
+"""Implicit-feedback ALS in numpy, with a popularity fallback.
+
+The method of Hu, Koren & Volinsky 2008, "Collaborative Filtering for Implicit Feedback
+Datasets".
 
 An interaction weight r_ui >= 0 (e.g. 1 per view, 5 per booking) becomes a preference
 p_ui = 1 if r_ui > 0 and a confidence c_ui = 1 + alpha * r_ui. ALS alternates the closed forms
@@ -44,8 +46,10 @@ class AlsModel:
     item_factors: FloatArray
 
     def score(self, user_key: str, item_keys: Sequence[str]) -> FloatArray | None:
-        """Predicted preference x_u . y_i per requested item (0 for items unseen in training),
-        or None when the user has no training history."""
+        """Predicted preference x_u . y_i per requested item.
+
+        Items unseen in training score 0; None when the user has no training history.
+        """
         try:
             user_row = self.user_keys.index(user_key)
         except ValueError:
@@ -130,8 +134,10 @@ def train_als(
 
 
 def popularity_scores(interactions: Sequence[Interaction], item_keys: Sequence[str]) -> FloatArray:
-    """Total interaction weight per requested item divided by the largest total (0..1); items
-    nobody interacted with score 0. The fallback for users without history."""
+    """Total interaction weight per requested item divided by the largest total (0..1).
+
+    Items nobody interacted with score 0. The fallback for users without history.
+    """
     totals: dict[str, float] = {}
     for _, item_key, weight in _validated(interactions, allow_empty=True):
         totals[item_key] = totals.get(item_key, 0.0) + weight

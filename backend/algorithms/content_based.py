@@ -21,10 +21,13 @@ from algorithms.errors import AlgorithmInputError
 
 @dataclass(frozen=True)
 class OfferFeatures:
-    """One offer's figures, in FEATURES order. Missing figures must be filled by the caller from
-    the GPU specs before scoring (zero would read as "terrible", not "unknown").
+    """One offer's figures, in FEATURES order.
+
+    Missing figures must be filled by the caller from the GPU specs before scoring (zero
+    would read as "terrible", not "unknown").
     ``reliability`` is a 0..1 score (e.g. provider uptime fraction); ``vram_gb``, ``tflops`` and
-    ``memory_bandwidth_gbps`` are totals over the offer's GPUs."""
+    ``memory_bandwidth_gbps`` are totals over the offer's GPUs.
+    """
 
     price_per_hour: float
     vram_gb: float

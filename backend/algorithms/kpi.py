@@ -63,8 +63,11 @@ class CostPerToken:
 
 @dataclass(frozen=True)
 class CostPerGflop:
-    """``cost_per_gflop``: cost of 1 GFLOP of work at peak rate; ``cost_per_tflop_hour``: cost of
-    one hour of 1 TFLOP/s of peak capacity."""
+    """Price of peak compute, USD.
+
+    ``cost_per_gflop``: cost of 1 GFLOP of work at peak rate; ``cost_per_tflop_hour``: cost of
+    one hour of 1 TFLOP/s of peak capacity.
+    """
 
     cost_per_gflop: float
     cost_per_tflop_hour: float

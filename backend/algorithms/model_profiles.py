@@ -16,8 +16,11 @@ from algorithms.errors import AlgorithmInputError
 
 @dataclass(frozen=True)
 class LlmArchitecture:
-    """Transformer shape needed for the KV cache (config.json: num_hidden_layers,
-    num_key_value_heads, hidden_size / num_attention_heads, max_position_embeddings)."""
+    """Transformer shape needed for the KV cache.
+
+    From the model's config.json: num_hidden_layers, num_key_value_heads, hidden_size /
+    num_attention_heads, max_position_embeddings.
+    """
 
     layers: int
     kv_heads: int
@@ -27,8 +30,11 @@ class LlmArchitecture:
 
 @dataclass(frozen=True)
 class DiffusionArchitecture:
-    """``tflops_per_step``: denoiser cost of one sampling step with classifier-free guidance at
-    ``native_resolution`` x ``native_resolution`` pixels."""
+    """Cost of a diffusion model's sampling steps.
+
+    ``tflops_per_step``: denoiser cost (TFLOPs) of one sampling step with classifier-free
+    guidance at ``native_resolution`` x ``native_resolution`` pixels.
+    """
 
     native_resolution: int
     tflops_per_step: float
@@ -47,6 +53,7 @@ class ModelProfile:
 
     @property
     def kind(self) -> str:
+        """The profile's kind: "llm" when it has `llm`, else "diffusion"."""
         return "llm" if self.llm is not None else "diffusion"
 
 

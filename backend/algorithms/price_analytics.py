@@ -27,8 +27,11 @@ MAX_FORECAST_HORIZON_HOURS = 24.0 * 365
 
 @dataclass(frozen=True)
 class PriceStatistics:
-    """Summary of the prices. ``stdev`` is the sample standard deviation (n - 1); ``volatility`` is
-    the coefficient of variation stdev / mean. Percentiles interpolate linearly between points."""
+    """Summary of the prices.
+
+    ``stdev`` is the sample standard deviation (n - 1); ``volatility`` is the coefficient of
+    variation stdev / mean. Percentiles interpolate linearly between points.
+    """
 
     count: int
     min: float | None
@@ -57,8 +60,10 @@ class PriceTrend:
 
 @dataclass(frozen=True)
 class PriceForecast:
-    """Fitted line extended ``horizon_hours`` past the last point, floored at 0; ``price`` is None
-    when the series has fewer than 2 distinct timestamps."""
+    """Fitted line extended ``horizon_hours`` past the last point, floored at 0.
+
+    ``price`` is None when the series has fewer than 2 distinct timestamps.
+    """
 
     timestamp: float | None
     price: float | None
@@ -99,7 +104,7 @@ def price_trend(points: Sequence[PricePoint]) -> PriceTrend:
 
 
 def anomaly_zscores(points: Sequence[PricePoint]) -> FloatArray:
-    """z = (price - mean) / sample stdev per point, in timestamp order (read-only array).
+    """Z = (price - mean) / sample stdev per point, in timestamp order (read-only array).
 
     All zeros when there are fewer than 2 points or every price is equal (nothing stands out).
     Note that with n points |z| cannot exceed (n - 1) / sqrt(n), so ANOMALY_Z_THRESHOLD is only

@@ -15,6 +15,7 @@ from gpubroker.core.fastpath import ApiASGIHandler, HttpRouter
 
 
 def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
+    """The ASGI application: HTTP to Django (API paths: the API handler), WebSocket: Channels."""
     default_app = (
         ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
     )

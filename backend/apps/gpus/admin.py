@@ -27,4 +27,5 @@ class GPUBenchmarkAdmin(ReadOnlyAdmin):
     search_fields = ("gpu_model", "family")
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """Never: offers and admins may still reference the spec."""
         return False

@@ -22,11 +22,8 @@ from algorithms.kpi import (
     decode_tokens_per_second,
 )
 from algorithms.model_profiles import MODEL_PROFILES
-from algorithms.workload import (
-    DIFFUSION_EFFICIENCY,
-    DIFFUSION_STEPS_BY_QUALITY,
-    estimate_workload,
-)
+from algorithms.workload import estimate_workload
+from algorithms.workload_plans import DIFFUSION_EFFICIENCY, DIFFUSION_STEPS_BY_QUALITY
 from apps.gpus.catalogue import GpuModel, all_gpus
 from apps.gpus.models import GPUBenchmark
 
@@ -110,6 +107,8 @@ def _spec_row_values(gpu: GpuModel, throughput_model: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class GpuSpecsLoadResult:
+    """How many gpu_benchmarks rows one `gpu_specs_load` created, updated and left unchanged."""
+
     created: int
     updated: int
     unchanged: int

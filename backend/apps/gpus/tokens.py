@@ -57,6 +57,7 @@ VERDA_RE = re.compile(
 
 
 def is_number(token: str) -> bool:
+    """Whether a token (from TOKEN_RE) is numeric."""
     return token[0].isdigit()
 
 
@@ -110,4 +111,5 @@ def parse_leftovers(words: list[str]) -> tuple[set[str], list[float], set[int]] 
 
 
 def within_tolerance(reported: float, size: float) -> bool:
+    """Whether a reported memory size (GB) is within VRAM_TOLERANCE of a catalogue size (GB)."""
     return abs(reported - size) <= VRAM_TOLERANCE * size

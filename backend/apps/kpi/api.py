@@ -33,6 +33,7 @@ router = Router(tags=["kpi"], auth=OptionalJWTAuth())
     summary="Market overview: cost per token, uptime, latency, offers, mean price",
 )
 def get_overview(request: HttpRequest) -> Overview:
+    """Market overview: mean cost per token and price, active providers, sync uptime and latency."""
     return kpi_overview()
 
 
@@ -44,6 +45,7 @@ def get_overview(request: HttpRequest) -> Overview:
 def get_gpu_kpis(
     request: HttpRequest, gpu_type: str, params: Query[schemas.GpuKpisQueryIn]
 ) -> GpuKpis:
+    """Prices and costs of one GPU (canonical name or alias); 404 for an unknown GPU or provider."""
     return kpi_gpu_get(gpu_type=gpu_type, provider_name=params.provider)
 
 
@@ -53,6 +55,7 @@ def get_gpu_kpis(
     summary="A provider's offers, prices, volatility, uptime and latency",
 )
 def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
+    """A provider's offers, prices, volatility, uptime and latency; 404 for an unknown provider."""
     return kpi_provider_get(provider_name=provider_name)
 
 
@@ -62,4 +65,5 @@ def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
     summary="Market size, cheapest and dearest offers, mean price and 7-day trend",
 )
 def get_market_insights(request: HttpRequest) -> MarketInsights:
+    """Market size, cheapest and dearest offers, mean price and the 7-day trend."""
     return kpi_market_insights()

@@ -49,6 +49,8 @@ def _number(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Overview:
+    """`kpi_overview`'s figures: USD per token, %, ms, counts, USD/hour."""
+
     cost_per_token: float | None
     uptime_pct: float | None
     avg_latency_ms: float | None
@@ -60,6 +62,8 @@ class Overview:
 
 @dataclass(frozen=True)
 class GpuKpis:
+    """`kpi_gpu_get`'s figures: prices in USD/hour (instance, per GPU), USD per token / GFLOP."""
+
     gpu_type: str
     provider: str | None
     offer_count: int
@@ -74,6 +78,8 @@ class GpuKpis:
 
 @dataclass(frozen=True)
 class ProviderKpis:
+    """`kpi_provider_get`'s figures: freshness, prices (USD/hour), volatility, uptime %, ms."""
+
     provider: str
     display_name: str
     status: str
@@ -94,6 +100,8 @@ class ProviderKpis:
 
 @dataclass(frozen=True)
 class OfferSummary:
+    """One market offer in the insights: its price (USD/hour) and price per GPU-hour."""
+
     id: str
     provider: str
     gpu: str
@@ -106,6 +114,8 @@ class OfferSummary:
 
 @dataclass(frozen=True)
 class DailyPrice:
+    """One UTC day of the trend: mean price per GPU-hour (USD) over its observations."""
+
     date: str
     avg_price_per_gpu_hour: float
     observations: int
@@ -113,6 +123,8 @@ class DailyPrice:
 
 @dataclass(frozen=True)
 class MarketTrend:
+    """Least-squares trend of the daily means: direction, % change, USD per GPU-hour per day."""
+
     direction: str | None
     percent_change: float | None
     slope_per_day: float | None
@@ -121,6 +133,8 @@ class MarketTrend:
 
 @dataclass(frozen=True)
 class MarketInsights:
+    """`kpi_market_insights`'s figures."""
+
     total_providers: int
     total_offers: int
     cheapest_gpu_offer: OfferSummary | None

@@ -33,6 +33,7 @@ router = Router(tags=["math"], auth=OptionalJWTAuth())
 def calculate_cost_per_token(
     request: HttpRequest, payload: schemas.CostPerTokenIn
 ) -> costs.CostPerTokenResult:
+    """Cost per token of a GPU at a price; 400 naming a GPU, size or precision it cannot use."""
     return costs.cost_per_token_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
@@ -50,6 +51,7 @@ def calculate_cost_per_token(
 def calculate_cost_per_gflop(
     request: HttpRequest, payload: schemas.CostPerGflopIn
 ) -> costs.CostPerGflopResult:
+    """Cost per GFLOP and per TFLOP-hour at a GPU's peak; 400 for an unknown GPU or precision."""
     return costs.cost_per_gflop_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
@@ -64,6 +66,7 @@ def calculate_cost_per_gflop(
     summary="Rank alternatives with TOPSIS",
 )
 def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> ranking.TopsisRanking:
+    """TOPSIS ranking of the alternatives; 400 naming the field for bad weights, shapes or types."""
     return ranking.topsis_rank(
         decision_matrix=payload.decision_matrix,
         weights=payload.weights,
@@ -79,6 +82,7 @@ def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> ranking.Tops
 def recommend_offers(
     request: HttpRequest, payload: schemas.EnsembleRecommendIn
 ) -> EnsembleRecommendation:
+    """Rank candidate offers for a workload; 403 for another user's id without staff rights."""
     user = request.user
     weights = payload.weights
     return offers_recommend(
@@ -105,6 +109,7 @@ def recommend_offers(
 def estimate_workload(
     request: HttpRequest, payload: schemas.EstimateWorkloadIn
 ) -> workload.WorkloadEstimateResult:
+    """Size a workload over the catalogue GPUs, priced with current offers; 400 if unknown."""
     return workload.workload_estimate(
         workload_type=payload.workload_type,
         quantity=payload.quantity,
@@ -120,6 +125,7 @@ def estimate_workload(
     summary="All GPU specifications",
 )
 def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
+    """Every loaded GPU spec (gpu_benchmarks), by gpu_model."""
     items = list(gpu_selectors.gpu_benchmark_list())
     return {"total": len(items), "items": items}
 
@@ -130,4 +136,5 @@ def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
     summary="One GPU specification by canonical name or alias",
 )
 def get_benchmark(request: HttpRequest, gpu_type: str) -> Any:
+    """One GPU spec by canonical name or alias; 404 when it resolves to none."""
     return gpu_selectors.gpu_benchmark_get(gpu_type=gpu_type)

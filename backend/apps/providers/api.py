@@ -47,6 +47,7 @@ def _render_listing(query: offers.OfferQuery) -> bytes:
     summary="List GPU offers with filters, sorting and pagination",
 )
 async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn]) -> HttpResponse:
+    """One page of the listing; served from the Redis cache when the same query was rendered."""
     query = filters.to_query()
     key = listing_cache_key(query.cache_params())
     body = await listing_page_aget(key)
@@ -62,6 +63,7 @@ async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn
     summary="Health, freshness and sync statistics of every provider",
 )
 def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
+    """Health, freshness, offer counts and 7-day sync statistics of every provider."""
     return [
         {
             **_freshness_fields(item.freshness),
@@ -101,6 +103,7 @@ def _freshness_fields(provider: status.ProviderFreshness) -> dict[str, Any]:
     summary="One offer with its KPIs and its provider's freshness",
 )
 def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
+    """One listed offer with its KPIs and its provider's freshness; 404 otherwise."""
     detail = offers.offer_get(offer_id=offer_id)
     offer = detail.offer
     return {
@@ -128,6 +131,7 @@ def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
 def get_offer_history(
     request: HttpRequest, offer_id: UUID, params: Query[schemas.HistoryQueryIn]
 ) -> dict[str, Any]:
+    """A listed offer's price points over the window, with statistics; 404 otherwise."""
     history = price_history.offer_price_history(offer_id=offer_id, window=params.window)
     stats = history.statistics
     return {

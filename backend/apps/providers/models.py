@@ -17,6 +17,8 @@ from django.utils import timezone
 
 
 class Availability(models.TextChoices):
+    """Whether an offer can be rented now."""
+
     AVAILABLE = "available", "Available"
     LIMITED = "limited", "Limited"
     UNAVAILABLE = "unavailable", "Unavailable"

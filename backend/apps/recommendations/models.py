@@ -32,6 +32,8 @@ class RecommenderModel(models.Model):
 
 
 class InteractionKind(models.TextChoices):
+    """What a user did with an offer; `INTERACTION_KIND_WEIGHTS` says how much it counts."""
+
     VIEW = "view", "View"
     SELECT = "select", "Select"
     BOOK = "book", "Book"

@@ -25,6 +25,7 @@ def interaction_rows() -> list[tuple[str, str, str, float | None]]:
 
 
 def interaction_count_for_user(*, user_id: UUID) -> int:
+    """How many interactions a user has recorded."""
     return UserOfferInteraction.objects.filter(user_id=user_id).count()
 
 
@@ -55,6 +56,7 @@ def recommender_model_latest_id() -> int | None:
 
 
 def recommender_model_artefact(*, model_id: int) -> bytes | None:
+    """The serialised ALS model of a RecommenderModel row, or None when the id is unknown."""
     artefact = (
         RecommenderModel.objects.filter(id=model_id).values_list("artefact", flat=True).first()
     )

@@ -80,6 +80,8 @@ class _Candidate:
 
 @dataclass(frozen=True)
 class ScoreBreakdown:
+    """Each signal's 0..1 score for one offer (None when the signal was not used)."""
+
     topsis: float
     collaborative: float | None
     content_based: float | None
@@ -87,6 +89,8 @@ class ScoreBreakdown:
 
 @dataclass(frozen=True)
 class RecommendedOffer:
+    """One ranked candidate: its index in the request, GPU, price (USD/hour) and scores."""
+
     offer_id: str | None
     candidate_index: int
     gpu_model: str | None
@@ -98,6 +102,8 @@ class RecommendedOffer:
 
 @dataclass(frozen=True)
 class EnsembleRecommendation:
+    """`offers_recommend`'s answer: ranked offers, contributions, confidence and fallback notes."""
+
     recommendations: list[RecommendedOffer]
     algorithm_contributions: dict[str, float]
     confidence: float
@@ -348,6 +354,8 @@ RECOMMENDER_MODELS_KEPT = 5  # older artefacts are deleted so nightly training s
 
 @dataclass(frozen=True)
 class RecommenderTrainResult:
+    """The stored model's id (None when nothing was trained) and what it was trained on."""
+
     model_id: int | None
     interaction_count: int
     skipped_count: int

@@ -89,6 +89,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
     _detach_flow_control: Callable[[], None] | None = None
 
     async def connect(self) -> None:
+        """Accept; close with a code for a bad token or a full tenant, else start streaming."""
         self.outbox = Outbox(max_backlog=settings.WS_MAX_BACKLOG)
         self.filters = StreamFilters()
         identity: WsIdentity = self.scope.get("ws_identity", ANONYMOUS)
@@ -171,6 +172,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_message(message)
 
     async def receive_message(self, message: dict[str, Any]) -> None:
+        """Handle one message: `ping` -> `pong`, `subscribe` -> new filters and a snapshot."""
         message_type = message["type"]
         if message_type == "ping":
             self._queue_control(PONG_FRAME)
@@ -309,6 +311,7 @@ class UnknownPathConsumer(AsyncJsonWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self) -> None:
+        """Accept, send an `error` frame naming the path, close with 4404."""
         path = str(self.scope.get("path", ""))[:200]
         logger.info("ws path not found", extra={"path": path})
         await self.accept()

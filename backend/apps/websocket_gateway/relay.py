@@ -72,10 +72,12 @@ class PriceRelay:
 
     @property
     def subscriber_count(self) -> int:
+        """Sockets of this process the relay delivers to."""
         return len(self._subscribers)
 
     @property
     def is_subscribed(self) -> bool:
+        """True while the Redis subscription is live."""
         return self._subscribed.is_set()
 
     def register(self, subscriber: RelaySubscriber) -> None:
@@ -86,6 +88,7 @@ class PriceRelay:
             self._task = asyncio.create_task(self._run(), name="price-relay")
 
     def unregister(self, subscriber: RelaySubscriber) -> None:
+        """Remove a local socket (no-op when it is not registered)."""
         self._subscribers.pop(id(subscriber), None)
 
     async def wait_subscribed(self, seconds: float) -> bool:

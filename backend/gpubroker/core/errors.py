@@ -37,12 +37,16 @@ class ApiError(Exception):
 
 
 class BadRequest(ApiError):
+    """400: the request is well formed but the domain rejects it."""
+
     code = "BAD_REQUEST"
     http_status = 400
     default_message = "Bad request"
 
 
 class Unauthorized(ApiError):
+    """401: no valid credentials; adds `WWW-Authenticate: Bearer`."""
+
     code = "UNAUTHORIZED"
     http_status = 401
     default_message = "Authentication required"
@@ -53,36 +57,48 @@ class Unauthorized(ApiError):
 
 
 class Forbidden(ApiError):
+    """403: authenticated but not allowed."""
+
     code = "FORBIDDEN"
     http_status = 403
     default_message = "Forbidden"
 
 
 class NotFound(ApiError):
+    """404: no such resource."""
+
     code = "NOT_FOUND"
     http_status = 404
     default_message = "Not found"
 
 
 class Conflict(ApiError):
+    """409: the resource's state forbids the request (taken email, offer gone)."""
+
     code = "CONFLICT"
     http_status = 409
     default_message = "Conflict"
 
 
 class PayloadTooLarge(ApiError):
+    """413: the body exceeds MAX_REQUEST_BODY_BYTES."""
+
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
     default_message = "Request body too large"
 
 
 class ValidationFailed(ApiError):
+    """422: input that fails the schema's rules."""
+
     code = "VALIDATION_ERROR"
     http_status = 422
     default_message = "Validation error"
 
 
 class RateLimited(ApiError):
+    """429 with `Retry-After` (whole seconds, at least 1)."""
+
     code = "RATE_LIMITED"
     http_status = 429
     default_message = "Rate limit exceeded"
@@ -94,24 +110,32 @@ class RateLimited(ApiError):
 
 
 class InternalError(ApiError):
+    """500: a failure of ours; the message never carries internals."""
+
     pass
 
 
 class BadGateway(ApiError):
+    """502: an upstream provider or agent failed."""
+
     code = "BAD_GATEWAY"
     http_status = 502
     default_message = "Upstream provider error"
 
 
 class ServiceUnavailable(ApiError):
+    """503: a dependency (PostgreSQL) is down."""
+
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
     default_message = "Service unavailable"
 
 
 def field_error(field_name: str, message: str, **details: Any) -> BadRequest:
-    """A 400 BAD_REQUEST naming the request field: message "<field>: <message>", details
-    `{"field": field_name, **details}`."""
+    """A 400 BAD_REQUEST naming the request field.
+
+    Message "<field>: <message>", details `{"field": field_name, **details}`.
+    """
     return BadRequest(f"{field_name}: {message}", details={"field": field_name, **details})
 
 
@@ -135,6 +159,8 @@ def algorithm_input_errors(rename: Mapping[str, str] | None = None) -> Iterator[
 
 
 class MethodNotAllowed(ApiError):
+    """405: the route exists but not for this method."""
+
     code = "METHOD_NOT_ALLOWED"
     http_status = 405
     default_message = "Method not allowed"
@@ -175,6 +201,7 @@ def error_response(
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JsonResponse:
+    """The envelope as a JsonResponse; the code defaults to STATUS_CODES[status]."""
     response = JsonResponse(
         error_body(code or STATUS_CODES.get(status, "BAD_REQUEST"), message, details),
         status=status,
@@ -185,6 +212,7 @@ def error_response(
 
 
 def api_error_response(exc: ApiError) -> JsonResponse:
+    """The envelope of an ApiError, with its status, code, details and headers."""
     return error_response(
         exc.http_status, exc.message, code=exc.code, details=exc.details, headers=exc.headers
     )

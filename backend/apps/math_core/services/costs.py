@@ -38,6 +38,8 @@ MIN_CONFIDENCE = 0.1
 
 @dataclass(frozen=True)
 class CostPerTokenDetails:
+    """The throughput model's inputs and intermediate figures behind a cost per token."""
+
     method: str
     formula: str
     gpu_model: str
@@ -64,6 +66,8 @@ class CostPerTokenDetails:
 
 @dataclass(frozen=True)
 class CostPerTokenResult:
+    """USD per token and per million tokens, tokens/s, a 0..1 confidence and the details."""
+
     cost_per_token: float
     cost_per_million_tokens: float
     tokens_per_second: float
@@ -94,8 +98,9 @@ def cost_per_token_calculate(
     precision: str | None,
     gpu_count: int,
 ) -> CostPerTokenResult:
-    """Cost of one decoded token on ``gpu_count`` GPUs of ``gpu_type`` renting at
-    ``price_per_hour`` for the whole instance.
+    """Cost of one decoded token, USD, on ``gpu_count`` GPUs of ``gpu_type``.
+
+    ``price_per_hour`` is the whole instance's price, USD/hour.
 
     400 naming the field for an unknown GPU (gpu_type), an unreadable size (model_size), a
     precision the GPU lacks (precision) or a model whose weights need more GPUs than
@@ -208,6 +213,8 @@ GFLOP_BASE_CONFIDENCE = 0.9
 
 @dataclass(frozen=True)
 class CostPerGflopResult:
+    """USD per GFLOP and per TFLOP-hour at the dense peak of `gpu_count` GPUs, with a confidence."""
+
     cost_per_gflop: float
     cost_per_tflop_hour: float
     gpu_tflops: float

@@ -11,6 +11,8 @@ from gpubroker.core.errors import algorithm_input_errors, field_error
 
 @dataclass(frozen=True)
 class TopsisRanking:
+    """Row indices best first, closeness per row, and the ideal / anti-ideal points."""
+
     rankings: list[int]
     scores: list[float]
     ideal_solution: list[float]
@@ -23,8 +25,14 @@ def topsis_rank(
     weights: Sequence[float],
     criteria_types: Sequence[str],
 ) -> TopsisRanking:
-    """TOPSIS over the request's matrix. Sizes are checked on the lists before numpy sees them
-    (MAX_ALTERNATIVES rows, MAX_CRITERIA columns); every rejection is a 400 naming the field."""
+    """TOPSIS over the request's matrix.
+
+    Sizes are checked on the lists before numpy sees them (MAX_ALTERNATIVES rows,
+    MAX_CRITERIA columns).
+
+    Raises:
+        BadRequest: (400, naming the field) for any rejected input.
+    """
     if len(decision_matrix) > MAX_ALTERNATIVES:
         raise field_error(
             "decision_matrix",

@@ -12,6 +12,8 @@ from gpubroker.core.errors import algorithm_input_errors
 
 @dataclass(frozen=True)
 class PriceRange:
+    """A (min, max) cost in `currency`."""
+
     min: float
     max: float
     currency: str
@@ -19,6 +21,8 @@ class PriceRange:
 
 @dataclass(frozen=True)
 class WorkloadTier:
+    """One GPU model's way to run the workload: GPUs needed, throughput, cost range."""
+
     gpu_model: str
     gpus_needed: int
     est_throughput: float
@@ -28,6 +32,8 @@ class WorkloadTier:
 
 @dataclass(frozen=True)
 class WorkloadEstimateResult:
+    """VRAM (GB) needed, GPU tiers, overall cost range, 0..1 confidence and reasoning lines."""
+
     min_vram_gb: float
     recommended_vram_gb: float
     recommended_gpu_tiers: list[WorkloadTier]

@@ -102,6 +102,7 @@ class ProviderAdapter(ABC):
         status_code: int | None = None,
         secrets: Iterable[str] = (),
     ) -> AdapterError:
+        """An AdapterError prefixed with the provider's name, every secret in `secrets` redacted."""
         return AdapterError(
             redact(f"{self.name}: {message}", secrets),
             retryable=retryable,
@@ -111,11 +112,13 @@ class ProviderAdapter(ABC):
         )
 
     def require_api_key(self, credentials: Credentials | None) -> str:
+        """The API key of `credentials`; AdapterError(kind="config") when there is none."""
         if credentials is None or not credentials.api_key:
             raise self.error("an API key is required", kind="config")
         return credentials.api_key
 
     def url_for(self, path: str, credentials: Credentials | None = None) -> str:
+        """`path` under the credentials' api_url when set, else under the adapter's base URL."""
         base = credentials.api_url if credentials and credentials.api_url else self.base_url
         return f"{base.rstrip('/')}/{path.lstrip('/')}"
 
@@ -183,8 +186,11 @@ class ProviderAdapter(ABC):
         headers: Mapping[str, str],
         json_body: Any = None,
     ) -> bool:
-        """Call an authenticated endpoint: False when the provider rejects the credentials,
-        True when it answers; other failures propagate so "provider down" is not "bad key"."""
+        """Call an authenticated endpoint: whether the provider accepts the credentials.
+
+        False when the provider rejects them, True when it answers; other failures propagate
+        (AdapterError) so "provider down" is not "bad key".
+        """
         try:
             await self.request_json(
                 method, path, credentials=credentials, headers=headers, json_body=json_body
@@ -196,6 +202,7 @@ class ProviderAdapter(ABC):
         return True
 
     def decode_json(self, response: httpx.Response, where: str, secrets: Iterable[str]) -> Any:
+        """The JSON body; AdapterError(kind="bad_payload") for HTML or invalid JSON."""
         content_type = response.headers.get("content-type", "")
         body = response.content
         if "html" in content_type or body.lstrip()[:1] == b"<":
@@ -229,6 +236,7 @@ class ProviderAdapter(ABC):
         return current
 
     def expect_list(self, value: Any, label: str) -> list[Any]:
+        """`value` when it is a list; AdapterError(kind="bad_payload") naming `label` otherwise."""
         if not isinstance(value, list):
             raise self.error(
                 f"{label} should be a list, got {type(value).__name__}", kind="bad_payload"
@@ -236,6 +244,7 @@ class ProviderAdapter(ABC):
         return value
 
     def expect_mapping(self, value: Any, label: str) -> Mapping[str, Any]:
+        """`value` when it is an object; AdapterError(kind="bad_payload") naming `label` if not."""
         if not isinstance(value, Mapping):
             raise self.error(
                 f"{label} should be an object, got {type(value).__name__}", kind="bad_payload"

@@ -35,6 +35,8 @@ _GIB: Final = 1024**3
 
 
 class CloudRiftAdapter(ProviderAdapter):
+    """CloudRift: public instance-type listing, no key needed, no booking."""
+
     name = "cloudrift"
     display_name = "CloudRift"
     website_url = "https://www.cloudrift.ai"
@@ -45,6 +47,7 @@ class CloudRiftAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`POST /instance-types/list`: one offer per variant and datacenter (full: unavailable)."""
         body = {
             "version": API_VERSION,
             "data": {"selector": {"ByServiceAndLocation": {"services": ["vm"]}}},

@@ -176,6 +176,7 @@ class ProviderOffer:
 
     @property
     def price_per_gpu_hour(self) -> Decimal:
+        """The instance price divided by its GPU count, USD/hour, at storage precision."""
         return (self.price_per_hour / self.gpu_count).quantize(PRICE_QUANTUM, ROUND_HALF_UP)
 
 
@@ -204,6 +205,7 @@ class FetchResult:
 
 
 def merge_results(results: Iterable[FetchResult]) -> FetchResult:
+    """One FetchResult from several (offers concatenated, skips summed, errors bounded)."""
     offers: list[ProviderOffer] = []
     errors: list[str] = []
     skipped = 0

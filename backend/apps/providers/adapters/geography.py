@@ -79,8 +79,10 @@ def country_code(text: str | None) -> str | None:
 
 
 def country_from_tokens(text: str | None) -> str | None:
-    """The first country spelled in a region id ("helsinki-finland-1" -> "FI",
-    "eu-north-se-1" -> "SE", "us-east-1" -> "US"); None when no token is a country."""
+    """The first country spelled in a region id; None when no token is a country.
+
+    "helsinki-finland-1" -> "FI", "eu-north-se-1" -> "SE", "us-east-1" -> "US".
+    """
     if not text:
         return None
     for token in re.split(r"[-_,\s]+", text):

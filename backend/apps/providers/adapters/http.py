@@ -18,6 +18,7 @@ _BODY_EXCERPT_CHARS: Final = 200
 
 
 def bearer(token: str) -> dict[str, str]:
+    """The `Authorization: Bearer` header for a token."""
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -30,13 +31,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def body_excerpt(response: httpx.Response) -> str:
+    """The first characters of a response body on one line, for error messages."""
     text = response.text[:_BODY_EXCERPT_CHARS].strip().replace("\n", " ")
     return text or "<empty body>"
 
 
 def status_failure(status: int) -> tuple[str, bool]:
-    """(AdapterError kind, retryable) of an HTTP error status: 429 `rate_limited` and 5xx
-    `server` are retryable; 401/403 `auth` and other 4xx `client` are not."""
+    """(AdapterError kind, retryable) of an HTTP error status.
+
+    429 `rate_limited` and 5xx `server` are retryable; 401/403 `auth` and other 4xx `client`
+    are not.
+    """
     if status == 429:
         return "rate_limited", True
     if status >= 500:

@@ -45,6 +45,8 @@ _GPU_MEMORY: Final = re.compile(r"\((\d+(?:\.\d+)?)\s*GB", re.IGNORECASE)
 
 
 class LambdaAdapter(ProviderAdapter):
+    """Lambda Cloud: instance types with regional capacity (API key), booking by launch."""
+
     name = "lambda"
     display_name = "Lambda Cloud"
     website_url = "https://lambda.ai"
@@ -59,6 +61,7 @@ class LambdaAdapter(ProviderAdapter):
     ssh_key_names: ClassVar[tuple[str, ...]] = ("gpubroker",)
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /instance-types`: an offer per type and region with room (none: one unavailable)."""
         api_key = self.require_api_key(credentials)
         payload = await self.request_json(
             "GET", "/instance-types", credentials=credentials, headers=bearer(api_key)
@@ -117,6 +120,7 @@ class LambdaAdapter(ProviderAdapter):
             )
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
+        """Whether Lambda accepts the key (`GET /instance-types` with it)."""
         api_key = self.require_api_key(credentials)
         return await self.probe_auth(
             "GET", "/instance-types", credentials=credentials, headers=bearer(api_key)

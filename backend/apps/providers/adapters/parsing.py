@@ -60,6 +60,7 @@ def to_float(value: Any, label: str) -> float:
 
 
 def to_optional_float(value: Any, label: str) -> float | None:
+    """`to_float`, or None for a missing value."""
     return None if value is None else to_float(value, label)
 
 
@@ -77,6 +78,7 @@ def round_gb(value: float, places: int = 2) -> float:
 
 
 def cents_to_dollars(value: Any, label: str) -> Decimal:
+    """A price in cents as dollars (Decimal); RecordError naming `label` when unreadable."""
     return to_decimal(to_decimal(value, label) / 100, label)
 
 
@@ -150,6 +152,7 @@ def interconnect_from_name(text: str | None) -> str | None:
 
 
 def check_duration(duration_hours: float) -> None:
+    """AdapterError(kind="client") unless a booking duration is a positive finite hour count."""
     if not math.isfinite(duration_hours) or duration_hours <= 0:
         raise AdapterError(
             f"duration_hours must be a positive number, got {duration_hours}",

@@ -97,6 +97,7 @@ def replay_credentials(provider: str) -> Credentials | None:
 
 
 def find_route(request: httpx.Request) -> Route | None:
+    """The recorded route answering this request (method, host, path pattern), or None."""
     for route in ROUTES:
         if (
             route.method == request.method

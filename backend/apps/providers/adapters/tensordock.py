@@ -38,6 +38,8 @@ STANDARD_DISK_GB: Final = 100
 
 
 class TensorDockAdapter(ProviderAdapter):
+    """TensorDock marketplace: public host-node listing, no key needed, no booking."""
+
     name = "tensordock"
     display_name = "TensorDock"
     website_url = "https://tensordock.com"
@@ -48,6 +50,7 @@ class TensorDockAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /client/deploy/hostnodes`: one-GPU and all-GPU configurations per host and GPU."""
         payload = await self.request_json(
             "GET", "/client/deploy/hostnodes", credentials=credentials
         )

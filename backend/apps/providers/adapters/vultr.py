@@ -56,6 +56,8 @@ _MAX_PAGES: Final = 20
 
 
 class VultrAdapter(ProviderAdapter):
+    """Vultr Cloud GPU: public plan listing, no key needed, no booking."""
+
     name = "vultr"
     display_name = "Vultr"
     website_url = "https://www.vultr.com"
@@ -66,6 +68,7 @@ class VultrAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /plans?type=vcg`: whole-card plans per location (vGPU slices are left out)."""
         results: list[FetchResult] = []
         cursor: str | None = None
         for _ in range(_MAX_PAGES):

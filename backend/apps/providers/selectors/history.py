@@ -27,6 +27,8 @@ HISTORY_WINDOWS: Mapping[str, timedelta] = {
 
 @dataclass(frozen=True)
 class PriceHistoryPoint:
+    """One price observation: when, the price (USD/hour) and availability then."""
+
     timestamp: datetime
     price_per_hour: Decimal
     availability: str | None
@@ -34,6 +36,8 @@ class PriceHistoryPoint:
 
 @dataclass(frozen=True)
 class OfferPriceHistory:
+    """An offer's observations in a window and the statistics over them."""
+
     offer_id: uuid.UUID
     window: str
     start: datetime

@@ -169,6 +169,7 @@ class OfferQuery:
     per_page: int = 20
 
     def filter_params(self) -> dict[str, Any]:
+        """The set filters (no sort or paging): what the count's cache key depends on."""
         return {
             name: value
             for name, value in self.__dict__.items()
@@ -176,6 +177,7 @@ class OfferQuery:
         }
 
     def cache_params(self) -> dict[str, Any]:
+        """Filters, sort and paging: what a page's cache key depends on."""
         return {**self.filter_params(), "sort": self.sort, "page": self.page, "per": self.per_page}
 
 
@@ -347,8 +349,11 @@ def _cached_count(offers: QuerySet[Any], query: OfferQuery) -> int:
 
 
 def offer_is_stale(*, is_stale: bool, provider: ProviderFreshness | None) -> bool:
-    """Stale: the offer was not seen in its provider's last sync, or its provider is stale (no
-    success within STALE_AFTER_INTERVALS intervals) or its circuit breaker is open."""
+    """Whether the listing flags an offer stale.
+
+    Stale: the offer was not seen in its provider's last sync, or its provider is stale (no
+    success within STALE_AFTER_INTERVALS intervals) or its circuit breaker is open.
+    """
     return bool(is_stale or provider is None or provider.is_stale or provider.is_breaker_open)
 
 

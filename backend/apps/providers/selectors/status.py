@@ -101,6 +101,8 @@ def provider_freshness_list(*, now: datetime | None = None) -> list[ProviderFres
 
 @dataclass(frozen=True)
 class SyncRunStats:
+    """A provider's sync attempts, successes, uptime % and mean fetch latency (ms) over a window."""
+
     attempts: int
     successes: int
     uptime_pct: float | None
@@ -161,6 +163,8 @@ def sync_run_stats(
 
 @dataclass(frozen=True)
 class ProviderStatus:
+    """One provider's freshness, offer counts (all, listed, quarantined) and sync statistics."""
+
     freshness: ProviderFreshness
     offer_count: int
     listed_offer_count: int

@@ -111,6 +111,11 @@ def api_url_check(api_url: str) -> str:
 
 
 def credentials_from(provider_name: str, api_key: str | None, api_url: str | None) -> Credentials:
+    """Adapter credentials from a saved key (Verda's is client_id:client_secret).
+
+    Raises:
+        ValidationFailed: (422, field api_key) for a Verda key without both parts.
+    """
     if provider_name == "verda" and api_key:
         client_id, _, client_secret = api_key.partition(":")
         if not client_id or not client_secret:

@@ -203,8 +203,9 @@ def provider_sync(
     credentials: Credentials | None = None,
     breaker_registry: BreakerRegistry | None = None,
 ) -> SyncResult:
-    """Sync one provider. Never raises for provider faults: the result says what happened, and
-    one log line (`sync_log`) records it.
+    """Sync one provider; never raises for provider faults.
+
+    The result says what happened, and one log line (`sync_log`) records it.
 
     Synchronous: the database work runs in the caller's thread and only the adapter's HTTP
     fetch runs in an event loop (`_fetch`). `client` replaces the HTTP client of the mode in

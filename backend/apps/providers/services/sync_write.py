@@ -46,6 +46,8 @@ QUARANTINE_SAMPLE = 20
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What one sync attempt did: counts, fetch latency (ms), the error, the published updates."""
+
     provider: str
     status: SyncStatus
     offers_seen: int = 0

@@ -143,8 +143,11 @@ def price_history_backfill_insert(
     *,
     entries: Sequence[tuple[UUID, datetime, Decimal, str]],
 ) -> None:
-    """One price_history row per (offer_id, recorded_at, price, availability), each at its own
-    time (the demo market's simulated past; live observations use `price_history_bulk_insert`)."""
+    """One price_history row per (offer_id, recorded_at, price, availability).
+
+    Each at its own time: the demo market's simulated past (live observations use
+    `price_history_bulk_insert`).
+    """
     if not entries:
         return
     cursor.execute(

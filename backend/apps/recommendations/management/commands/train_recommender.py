@@ -17,12 +17,15 @@ from apps.recommendations.services import recommender_train
 
 
 class Command(BaseCommand):
+    """Fit implicit ALS on the recorded interactions and store the model."""
+
     help = (
         "Train the collaborative recommender (implicit ALS) on user_offer_interactions with "
         "weights view 1, select 3, book 10, and store it in recommender_models."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """ALS hyper-parameters (factors, iterations, regularization, alpha) and the random seed."""
         parser.add_argument("--factors", type=int, default=DEFAULT_FACTORS)
         parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
         parser.add_argument("--regularization", type=float, default=DEFAULT_REGULARIZATION)
@@ -30,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Run `recommender_train`; CommandError for a rejected hyper-parameter (nothing stored)."""
         try:
             result = recommender_train(
                 factors=options["factors"],
