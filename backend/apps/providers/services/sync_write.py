@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from django.db import transaction
 from django.db.models import F
@@ -28,7 +28,7 @@ from apps.providers.services.demo_market import (
     demo_history_backfill,
     demo_rows_drift,
 )
-from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row, row_values
+from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row
 from apps.providers.services.upsert import (
     bulk_cursor,
     offers_bulk_upsert,
@@ -126,7 +126,7 @@ def offers_apply(
                 market=demo,
                 provider=provider.name,
             )
-        values: list[dict[str, Any]] = []
+        values: list[tuple[uuid.UUID, OfferRow]] = []
         history: list[tuple[uuid.UUID, Decimal, str]] = []
         backfill: list[tuple[uuid.UUID, datetime, Decimal, str]] = []
         events: list[PriceUpdate] = []
@@ -134,7 +134,7 @@ def offers_apply(
         for external_id, row in rows.items():
             known = existing.get(external_id)
             offer_id = known[0] if known else uuid.uuid4()
-            values.append(row_values(row, offer_id=offer_id, provider_id=provider.id, now=now))
+            values.append((offer_id, row))
             if known is None:
                 inserted += 1
                 if demo is not None:
