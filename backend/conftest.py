@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
+from apps.auth_app.models import User
 from apps.gpus.services import gpu_specs_load
 from gpubroker.core.logging import ContextFilter, JsonFormatter
 
@@ -30,6 +32,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def specs(db: Any) -> None:
     """The GPU catalogue loaded into gpu_benchmarks."""
     gpu_specs_load()
+
+
+@pytest.fixture
+def staff_client(specs: None) -> Client:
+    """A Django test client logged in as a superuser, with the GPU specs loaded."""
+    client = Client()
+    client.force_login(User.objects.create_superuser("root@example.com", "pw-for-tests-only"))
+    return client
 
 
 @pytest.fixture(autouse=True)

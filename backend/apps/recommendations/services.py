@@ -26,7 +26,7 @@ from algorithms.collaborative import (
     train_als,
 )
 from algorithms.content_based import OfferFeatures, WorkloadProfile
-from algorithms.ensemble import DEFAULT_WEIGHTS, ensemble_recommend
+from algorithms.ensemble import DEFAULT_WEIGHTS, ScoreBreakdown, ensemble_recommend
 from algorithms.errors import AlgorithmInputError
 from apps.auth_app.models import User
 from apps.gpus.catalogue import GpuModel, gpu_by_model
@@ -76,15 +76,6 @@ class _Candidate:
     gpu_model: str | None
     gpu_count: int
     features: OfferFeatures
-
-
-@dataclass(frozen=True)
-class ScoreBreakdown:
-    """Each signal's 0..1 score for one offer (None when the signal was not used)."""
-
-    topsis: float
-    collaborative: float | None
-    content_based: float | None
 
 
 @dataclass(frozen=True)
@@ -331,11 +322,7 @@ def offers_recommend(
             gpu_count=candidates[item.index].gpu_count,
             price_per_hour=candidates[item.index].features.price_per_hour,
             ensemble_score=item.ensemble_score,
-            score_breakdown=ScoreBreakdown(
-                topsis=item.score_breakdown.topsis,
-                collaborative=item.score_breakdown.collaborative,
-                content_based=item.score_breakdown.content_based,
-            ),
+            score_breakdown=item.score_breakdown,
         )
         for item in result.recommendations
     ]

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
-from apps.auth_app.models import User
 from apps.gpus.models import GPUBenchmark
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(specs) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root@example.com", "pw-for-tests-only"))
-    return client
 
 
 def test_spec_list_and_detail_render_read_only(staff_client):
