@@ -33,12 +33,16 @@ test: install
 manage: install
 	cd backend && $(PY) -m gpubroker.embedded -- $(PY) manage.py $(ARGS)
 
-# ruff, mypy, then the deploy files offline (deploy/lint.sh: hadolint, docker-compose config,
-# promtool, the Kubernetes manifests).
+# ruff (lint + format), mypy, import-linter's layer contracts (pyproject.toml), no
+# non-test module over 500 lines, then the deploy files offline (deploy/lint.sh: hadolint,
+# docker-compose config, promtool, the Kubernetes manifests).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy backend
+	$(VENV)/bin/lint-imports
+	@! find backend bench -name '*.py' -not -path '*/tests/*' -not -path '*/migrations/*' \
+		-exec awk 'END { if (NR > 500) print FILENAME ": " NR " lines (the limit is 500)" }' {} \; | grep .
 	VENV_BIN=$(abspath $(VENV))/bin deploy/lint.sh
 
 format: install

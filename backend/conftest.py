@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
+from apps.auth_app.models import User
+from apps.gpus.services import gpu_specs_load
 from gpubroker.core.logging import ContextFilter, JsonFormatter
 from gpubroker.testing.system_tools import find_binary, install_hint
 
@@ -63,6 +66,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("SYSTEM PROGRAMS MISSING: SOME TESTS DID NOT RUN", sep="!")
     for name, count in sorted(_MISSING_SYSTEM_TOOLS.items()):
         terminalreporter.write_line(f"{count} test(s) not run: {install_hint(name)}")
+
+
+@pytest.fixture
+def specs(db: Any) -> None:
+    """The GPU catalogue loaded into gpu_benchmarks."""
+    gpu_specs_load()
+
+
+@pytest.fixture
+def staff_client(specs: None) -> Client:
+    """A Django test client logged in as a superuser, with the GPU specs loaded."""
+    client = Client()
+    client.force_login(User.objects.create_superuser("root@example.com", "pw-for-tests-only"))
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import sys
 
 
 def main() -> None:
+    """Run a management command; one line instead of a traceback when a server is unreachable."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError

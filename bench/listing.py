@@ -116,7 +116,7 @@ def recreate_database(url: str) -> None:
 def synthetic_offers(
     count: int, provider_ids: list[uuid.UUID], seed: int
 ) -> Iterator[tuple[Any, ...]]:
-    from apps.math_core.catalogue import all_gpus
+    from apps.gpus.catalogue import all_gpus
 
     rng = random.Random(seed)
     gpus = list(all_gpus())
@@ -257,21 +257,25 @@ def p95(samples: list[float]) -> float:
 
 
 def orm_statements(query_string: str, store: redis.Redis) -> list[str]:
-    """The SQL statements the listing sends for this query (providers, page, count), captured
-    from the real selector with the listing keys deleted first (so the count runs too)."""
+    """The SQL statements the listing sends for this query (providers, page, count).
+
+    Captured from the real selector with the listing keys deleted first (so the count runs
+    too).
+    """
     from urllib.parse import parse_qsl
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.providers import selectors
+    from apps.gpus.kpis import gpu_kpi_inputs
     from apps.providers.schemas import OfferFilterIn
+    from apps.providers.selectors.offers import offer_list
 
     query = OfferFilterIn(**dict(parse_qsl(query_string))).to_query()
-    selectors.gpu_kpi_inputs()  # the per-process map, loaded once, not part of a request
+    gpu_kpi_inputs()  # the per-process map, loaded once, not part of a request
     _unlink_listing_keys(store)
     with CaptureQueriesContext(connection) as captured:
-        selectors.offer_list(query=query)
+        offer_list(query=query)
     return [entry["sql"] for entry in captured.captured_queries]
 
 

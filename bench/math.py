@@ -1,4 +1,4 @@
-"""TOPSIS speed: apps.math_core.algorithms.topsis vs pymcdm on the same 10,000 x 6 matrix.
+"""TOPSIS speed: algorithms.topsis vs pymcdm on the same 10,000 x 6 matrix.
 
     .venv/bin/python bench/math.py [--rows 10000] [--columns 6] [--runs 51]
 
@@ -27,7 +27,7 @@ from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from apps.math_core.algorithms.topsis import topsis  # noqa: E402
+from algorithms.topsis import topsis  # noqa: E402
 
 
 def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:

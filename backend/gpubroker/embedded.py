@@ -79,6 +79,7 @@ class Owner:
 
     @classmethod
     def current(cls, command: list[str]) -> Owner:
+        """This process as the owner of servers it starts."""
         import psutil
 
         return cls(
@@ -88,6 +89,7 @@ class Owner:
         )
 
     def is_alive(self) -> bool:
+        """Whether the owning launcher still runs (same pid and start time)."""
         import psutil
 
         try:
@@ -142,6 +144,8 @@ def _write_state(directory: Path, state: Mapping[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Server:
+    """A running embedded server: its URL, pid and how to stop it."""
+
     url: str
     pid: int
     stop: Callable[[], None]
@@ -345,6 +349,7 @@ def print_env(directory: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start or share the embedded servers, run the command with their URLs, stop ours."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--instance", help="keep the servers in var/INSTANCE instead of var/ (make test: test)"

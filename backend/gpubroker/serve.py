@@ -29,6 +29,7 @@ REFERENCE_DATA_COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def prepare() -> None:
+    """Migrate and load the reference data (GPU specs, the demo market) before serving."""
     import django
     from django.core.management import call_command, get_commands
 
@@ -41,6 +42,7 @@ def prepare() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`make run`: prepare, then run the ingestion loop and daphne until interrupted."""
     parser = argparse.ArgumentParser(description="Migrate, load demo data and serve GPUBROKER.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -33,14 +33,20 @@ EXTERNAL_SECRETS = {"gpubroker-secrets", "gpubroker-tls"}
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
+    """Every non-empty YAML document of `path`, parsed."""
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
 
 
 def kustomizations() -> list[Path]:
+    """Every kustomization.yaml under deploy/k8s, sorted."""
     return sorted(K8S_DIR.rglob("kustomization.yaml"))
 
 
 def referenced_files(kustomization: Path) -> Iterator[Path]:
+    """The resource files a kustomization lists (recursing into listed directories).
+
+    Raises ValueError for deprecated kustomize fields this checker does not render.
+    """
     spec = documents(kustomization)[0]
     unsupported = set(spec) & {"patchesStrategicMerge", "patchesJson6902", "bases"}
     if unsupported:
@@ -57,11 +63,13 @@ def referenced_files(kustomization: Path) -> Iterator[Path]:
 
 
 def pod_specs(manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The pod specs a workload manifest (Deployment, Job) runs."""
     if manifest["kind"] in {"Deployment", "Job"}:
         yield manifest["spec"]["template"]["spec"]
 
 
 def semantic_problems(manifests: list[tuple[Path, dict[str, Any]]]) -> Iterator[str]:
+    """Cross-manifest mistakes a schema cannot see: selectors, targets, resources."""
     by_kind: dict[str, dict[str, dict[str, Any]]] = {}
     for _, manifest in manifests:
         by_kind.setdefault(manifest["kind"], {})[manifest["metadata"]["name"]] = manifest
@@ -105,6 +113,7 @@ def semantic_problems(manifests: list[tuple[Path, dict[str, Any]]]) -> Iterator[
 
 
 def image_names(manifests: list[tuple[Path, dict[str, Any]]]) -> set[str]:
+    """The image names (without tag) that the manifests' containers run."""
     return {
         container["image"].rsplit(":", 1)[0]
         for _, manifest in manifests
@@ -114,6 +123,7 @@ def image_names(manifests: list[tuple[Path, dict[str, Any]]]) -> set[str]:
 
 
 def problems() -> Iterator[str]:
+    """Every problem in deploy/k8s: schema validation per pinned version, then semantics."""
     found = kustomizations()
     if not found:
         yield f"no kustomization.yaml under {K8S_DIR}"
@@ -156,6 +166,7 @@ def problems() -> Iterator[str]:
 
 
 def main() -> int:
+    """Print each problem; return 0 when there is none, else 1."""
     found = list(problems())
     for problem in found:
         print(f"deploy/k8s: {problem}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""The AI assistant (wave 2): for now only `/ai/health`."""

@@ -10,12 +10,15 @@ router = Router(tags=["ai"])
 
 
 class AiHealthOut(Schema):
+    """`/ai/health`: whether an assistant agent is configured (SOMA_AGENT_URL)."""
+
     status: str
     agent_configured: bool
 
 
 @router.get("/health", response=AiHealthOut, auth=None)
 async def ai_health(request: HttpRequest) -> dict[str, object]:
+    """Report whether an agent is configured; never calls it."""
     configured = bool(settings.SOMA_AGENT_URL)
     return {
         "status": "configured" if configured else "not_configured",

@@ -14,18 +14,24 @@ from apps.auth_app.models import AuditLog, Tenant, User
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    """Tenants with their plan and limits (requests/s, WebSockets)."""
+
     list_display = ("name", "plan", "rate_limit_rps", "ws_limit", "created_at")
     list_filter = ("plan",)
     search_fields = ("name",)
 
 
 class UserCreationForm(BaseUserCreationForm):
+    """The admin's add-user form: email (the username) and full name."""
+
     class Meta:
         model = User
         fields = ("email", "full_name")
 
 
 class UserEditForm(UserChangeForm):
+    """The admin's change-user form over every field."""
+
     class Meta:
         model = User
         fields = "__all__"
@@ -33,6 +39,8 @@ class UserEditForm(UserChangeForm):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Users keyed by email; passwords go through the project's Argon2 hashers."""
+
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -71,13 +79,17 @@ class AuditLogAdmin(admin.ModelAdmin):
     ordering = ("-id",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """Every field: the audit log is append-only and hash-chained."""
         return [field.name for field in AuditLog._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        """Never: rows come from `audit_append`."""
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: an edit would break the hash chain."""
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: a deletion would break the hash chain."""
         return False

@@ -27,6 +27,7 @@ def _client(request: HttpRequest) -> services.ClientInfo:
 
 @router.post("/register", response={201: UserOut, 409: dict, 422: dict, 429: dict}, auth=None)
 async def register(request: HttpRequest, payload: RegisterIn) -> Status[User]:
+    """Create a user (201); 409 for a taken email, 422 for a weak password or bad email."""
     user = await services.user_register(
         email=payload.email,
         password=payload.password,
@@ -39,6 +40,7 @@ async def register(request: HttpRequest, payload: RegisterIn) -> Status[User]:
 
 @router.post("/login", response={200: TokenPairOut, **_ERRORS}, auth=None)
 async def login(request: HttpRequest, payload: LoginIn) -> services.TokenPair:
+    """Exchange email and password for a token pair; 401 with one message for any failure."""
     return await services.user_login(
         email=payload.email, password=payload.password, client=_client(request)
     )
@@ -46,6 +48,7 @@ async def login(request: HttpRequest, payload: LoginIn) -> services.TokenPair:
 
 @router.post("/refresh", response={200: TokenPairOut, **_ERRORS}, auth=None)
 async def refresh(request: HttpRequest, payload: RefreshIn) -> services.TokenPair:
+    """Rotate a refresh token into a new pair; a reused token revokes its family (401)."""
     return await sync_to_async(services.session_refresh)(
         refresh_token=payload.refresh_token, client=_client(request)
     )
@@ -53,6 +56,7 @@ async def refresh(request: HttpRequest, payload: RefreshIn) -> services.TokenPai
 
 @router.post("/logout", response={204: None, **_ERRORS}, auth=JWTAuth())
 async def logout(request: HttpRequest, payload: RefreshIn) -> Status[None]:
+    """Revoke the given refresh token's session (204)."""
     await sync_to_async(services.session_logout)(
         user=request.auth,  # type: ignore[attr-defined]
         refresh_token=payload.refresh_token,
@@ -63,5 +67,6 @@ async def logout(request: HttpRequest, payload: RefreshIn) -> Status[None]:
 
 @router.get("/me", response={200: MeOut, 401: dict}, auth=JWTAuth())
 async def me(request: HttpRequest) -> User:
+    """The caller's profile with role and tenant."""
     user: User = request.auth  # type: ignore[attr-defined]
     return user

@@ -36,6 +36,8 @@ AUDIT_ADVISORY_LOCK_KEY = 0x6175646974  # "audit"
 
 
 class AuditAction:
+    """The `action` values of the auth events written to the audit chain."""
+
     REGISTER = "auth.register"
     LOGIN_SUCCEEDED = "auth.login_succeeded"
     LOGIN_FAILED = "auth.login_failed"
@@ -73,6 +75,7 @@ def normalize_details(value: Any) -> Any:
 
 
 def utc_text(moment: datetime) -> str:
+    """A moment as UTC ISO 8601 with microseconds and "Z" (the hashed form of created_at)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -85,6 +88,7 @@ def _ip_text(value: Any) -> str | None:
 
 
 def canonical_json(row: AuditLog) -> str:
+    """The row's hashed content: sorted-key compact JSON, normalised (UUIDs, IPs, UTC)."""
     body = {
         "id": row.id,
         "tenant_id": _uuid_text(row.tenant_id),
@@ -100,6 +104,7 @@ def canonical_json(row: AuditLog) -> str:
 
 
 def row_hash(previous_hash: str, row: AuditLog) -> str:
+    """sha256 hex of the previous row's hash followed by this row's canonical JSON."""
     return hashlib.sha256((previous_hash + canonical_json(row)).encode()).hexdigest()
 
 
@@ -142,12 +147,15 @@ def audit_append(
 
 @dataclass(frozen=True)
 class ChainReport:
+    """What `audit_chain_verify` found: rows checked, and the first broken row with the reason."""
+
     rows_checked: int
     broken_row_id: int | None = None
     reason: str = ""
 
     @property
     def is_intact(self) -> bool:
+        """True when no row broke the chain."""
         return self.broken_row_id is None
 
 

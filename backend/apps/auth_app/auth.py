@@ -60,6 +60,7 @@ class Principal:
 
 
 def tenant_rate_limit(tenant: Tenant | None) -> int:
+    """Requests/s allowed: the tenant's override, else its plan's, else the anonymous rate."""
     if tenant is None:
         return int(settings.RATE_LIMIT_ANON_RPS)
     if tenant.rate_limit_rps:
@@ -75,12 +76,14 @@ def _principal(user: User | None, claims: dict[str, Any]) -> Principal:
 
 
 def authenticate_access_token(token: str) -> Principal:
+    """The active user and tenant of a valid access token; Unauthorized (401) otherwise."""
     claims = decode_token(token, typ=ACCESS)
     user = User.objects.select_related("tenant").filter(pk=claims["uid"]).first()
     return _principal(user, claims)
 
 
 async def aauthenticate_access_token(token: str) -> Principal:
+    """Async `authenticate_access_token` (one async ORM query); Unauthorized (401) when invalid."""
     claims = decode_token(token, typ=ACCESS)
     user = await User.objects.select_related("tenant").filter(pk=claims["uid"]).afirst()
     return _principal(user, claims)
@@ -141,6 +144,7 @@ class JWTAuth(HttpBearer):
     """Requires a valid RS256 access token; `request.auth` becomes the `User`."""
 
     async def authenticate(self, request: HttpRequest, token: str) -> User:
+        """The token's user (`request.auth`); Unauthorized (401) for an invalid or inactive one."""
         principal = await resolve(request, token)
         return principal.user
 
@@ -149,6 +153,7 @@ class OptionalJWTAuth(JWTAuth):
     """Anonymous callers pass (as `AnonymousUser`); a present but invalid token is a 401."""
 
     def __call__(self, request: HttpRequest) -> Any:
+        """Anonymous without an Authorization header; otherwise as JWTAuth."""
         if not request.headers.get(self.header):
             return self._anonymous(request)
         return super().__call__(request)

@@ -35,6 +35,7 @@ _executors: dict[int, ThreadPoolExecutor] = {}
 
 
 def is_v1_hash(encoded: str) -> bool:
+    """Whether a stored password is v1's passlib argon2id string (`$argon2id$v=19$...`)."""
     return bool(_V1_ARGON2.match(encoded or ""))
 
 
@@ -94,11 +95,13 @@ def password_make(raw_password: str | None) -> str:
 
 
 async def apassword_verify(raw_password: str, encoded: str) -> tuple[bool, bool]:
+    """`password_verify` in the bounded hashing pool: (is valid, needs rehash)."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor(), password_verify, raw_password, encoded)
 
 
 async def apassword_make(raw_password: str) -> str:
+    """`password_make` in the bounded hashing pool: the encoded hash."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor(), password_make, raw_password)
 

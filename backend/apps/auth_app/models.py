@@ -14,12 +14,16 @@ from apps.auth_app.hashers import apassword_make, apassword_verify, password_mak
 
 
 class Plan(models.TextChoices):
+    """A tenant's plan; it sets the default requests per second."""
+
     FREE = "free", "Free"
     PRO = "pro", "Pro"
     ENTERPRISE = "enterprise", "Enterprise"
 
 
 class Role(models.TextChoices):
+    """A user's role within the platform."""
+
     USER = "user", "User"
     ADMIN = "admin", "Tenant admin"
     OPERATOR = "operator", "Operator"
@@ -46,9 +50,12 @@ class Tenant(models.Model):
 
 
 class UserManager(BaseUserManager["User"]):
+    """Creates users keyed by a normalised email."""
+
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """A user with a hashed password (unusable when None); ValueError without an email."""
         if not email:
             raise ValueError("email is required")
         user = self.model(email=self.normalize_email(email).lower(), **fields)
@@ -57,6 +64,7 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """A staff superuser with the operator role."""
         fields.setdefault("is_staff", True)
         fields.setdefault("is_superuser", True)
         fields.setdefault("role", Role.OPERATOR)
@@ -105,10 +113,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Every hash goes through `apps.auth_app.hashers`: v1 strings verify, and at most
     # ARGON2_MAX_CONCURRENT_HASHES run at once in the process (admin logins included).
     def set_password(self, raw_password: str | None) -> None:
+        """Hash with the project's Argon2 hasher, in the bounded pool."""
         self.password = password_make(raw_password)
         self._password = raw_password
 
     def check_password(self, raw_password: str | None) -> bool:
+        """Verify (v1 hashes included) and upgrade the stored hash when it needs it."""
         if raw_password is None:
             return False
         is_valid, needs_rehash = password_verify(raw_password, self.password)
@@ -119,6 +129,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return is_valid
 
     async def acheck_password(self, raw_password: str | None) -> bool:
+        """Async `check_password`."""
         if raw_password is None:
             return False
         is_valid, needs_rehash = await apassword_verify(raw_password, self.password)

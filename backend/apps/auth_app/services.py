@@ -42,6 +42,8 @@ _USER_AGENT_MAX = 512
 
 @dataclass(frozen=True)
 class TokenPair:
+    """An issued access/refresh pair; `expires_in` in seconds (access token)."""
+
     access_token: str
     refresh_token: str
     expires_in: int
@@ -50,6 +52,8 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class ClientInfo:
+    """Where a request came from, recorded on sessions and audit rows."""
+
     ip_address: str | None
     user_agent: str = ""
 

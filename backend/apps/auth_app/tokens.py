@@ -47,6 +47,8 @@ _REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "jti", "typ")
 
 @dataclass(frozen=True)
 class Keyring:
+    """The signing key and every accepted verifying key by kid, parsed once."""
+
     private_pem: str
     kid: str
     public_keys: dict[str, str]  # kid -> public PEM (current and previous)
@@ -57,6 +59,8 @@ class Keyring:
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A signed token, its jti, expiry (aware datetime) and lifetime in seconds."""
+
     token: str
     jti: str
     expires_at: Any  # aware datetime
@@ -64,6 +68,7 @@ class IssuedToken:
 
 
 def key_id(public_pem: str) -> str:
+    """The kid of a public key: the first 16 hex digits of the sha256 of its DER form."""
     public = serialization.load_pem_public_key(public_pem.encode())
     der = public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -132,6 +137,7 @@ def _keyring(
 
 
 def keyring() -> Keyring:
+    """The keys from settings (or development keys under var/), cached per distinct setting."""
     return _keyring(
         settings.JWT_PRIVATE_KEY,
         settings.JWT_PUBLIC_KEY,
@@ -167,6 +173,7 @@ def _issue(claims: dict[str, Any], typ: str, ttl_seconds: int) -> IssuedToken:
 def issue_access_token(
     *, email: str, user_id: uuid.UUID, roles: list[str], tenant_id: uuid.UUID | None
 ) -> IssuedToken:
+    """An RS256 access token (JWT_ACCESS_TTL_SECONDS) with the user's roles and tenant."""
     claims = {
         "sub": email,
         "uid": str(user_id),
@@ -177,6 +184,7 @@ def issue_access_token(
 
 
 def issue_refresh_token(*, email: str, user_id: uuid.UUID) -> IssuedToken:
+    """An RS256 refresh token (JWT_REFRESH_TTL_SECONDS); its jti is recorded on the session."""
     return _issue(
         {"sub": email, "uid": str(user_id)}, REFRESH, int(settings.JWT_REFRESH_TTL_SECONDS)
     )

@@ -1,7 +1,7 @@
 """Ninja router of the KPI endpoints, mounted at /api/v2/kpi (SPEC.md "/kpi/*").
 
-Every route takes an optional access token; each calls one `KPIEngine` method (aggregate
-queries, see apps.kpi.services). 404 NOT_FOUND for an unknown GPU or provider, 503 "Database not
+Every route takes an optional access token; each calls one selector of apps.kpi.selectors
+(aggregate queries). 404 NOT_FOUND for an unknown GPU or provider, 503 "Database not
 available" when PostgreSQL is down.
 """
 
@@ -12,7 +12,16 @@ from ninja import Query, Router
 
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.kpi import schemas
-from apps.kpi.services import GpuKpis, KPIEngine, MarketInsights, Overview, ProviderKpis
+from apps.kpi.selectors import (
+    GpuKpis,
+    MarketInsights,
+    Overview,
+    ProviderKpis,
+    kpi_gpu_get,
+    kpi_market_insights,
+    kpi_overview,
+    kpi_provider_get,
+)
 from gpubroker.core.schemas import responses
 
 router = Router(tags=["kpi"], auth=OptionalJWTAuth())
@@ -24,7 +33,8 @@ router = Router(tags=["kpi"], auth=OptionalJWTAuth())
     summary="Market overview: cost per token, uptime, latency, offers, mean price",
 )
 def get_overview(request: HttpRequest) -> Overview:
-    return KPIEngine().overview()
+    """Market overview: mean cost per token and price, active providers, sync uptime and latency."""
+    return kpi_overview()
 
 
 @router.get(
@@ -35,7 +45,8 @@ def get_overview(request: HttpRequest) -> Overview:
 def get_gpu_kpis(
     request: HttpRequest, gpu_type: str, params: Query[schemas.GpuKpisQueryIn]
 ) -> GpuKpis:
-    return KPIEngine().gpu(gpu_type=gpu_type, provider_name=params.provider)
+    """Prices and costs of one GPU (canonical name or alias); 404 for an unknown GPU or provider."""
+    return kpi_gpu_get(gpu_type=gpu_type, provider_name=params.provider)
 
 
 @router.get(
@@ -44,7 +55,8 @@ def get_gpu_kpis(
     summary="A provider's offers, prices, volatility, uptime and latency",
 )
 def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
-    return KPIEngine().provider(provider_name=provider_name)
+    """A provider's offers, prices, volatility, uptime and latency; 404 for an unknown provider."""
+    return kpi_provider_get(provider_name=provider_name)
 
 
 @router.get(
@@ -53,4 +65,5 @@ def get_provider_kpis(request: HttpRequest, provider_name: str) -> ProviderKpis:
     summary="Market size, cheapest and dearest offers, mean price and 7-day trend",
 )
 def get_market_insights(request: HttpRequest) -> MarketInsights:
-    return KPIEngine().market_insights()
+    """Market size, cheapest and dearest offers, mean price and the 7-day trend."""
+    return kpi_market_insights()

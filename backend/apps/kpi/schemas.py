@@ -17,6 +17,8 @@ __all__ = [
 
 
 class OverviewOut(Schema):
+    """GET /kpi/overview. Prices in USD/hour for the instance, cost per token in USD."""
+
     cost_per_token: float | None = Field(
         description="Mean cost per token of the market's offers (7B fp16, batch 1)."
     )
@@ -29,10 +31,14 @@ class OverviewOut(Schema):
 
 
 class GpuKpisQueryIn(Schema):
+    """Query of GET /kpi/gpu/{gpu_type}: an optional provider name."""
+
     provider: str | None = Field(None, min_length=1, max_length=100)
 
 
 class GpuKpisOut(Schema):
+    """GET /kpi/gpu/{gpu_type}. `gpu_type` is the canonical name the path resolved to."""
+
     gpu_type: str = Field(description="The canonical GPU the path resolved to.")
     provider: str | None
     offer_count: int
@@ -46,6 +52,8 @@ class GpuKpisOut(Schema):
 
 
 class ProviderKpisOut(Schema):
+    """GET /kpi/provider/{provider_name}: offers, prices (USD/hour), uptime (%), latency (ms)."""
+
     provider: str
     display_name: str
     status: str
@@ -91,6 +99,8 @@ class MarketTrendOut(Schema):
 
 
 class MarketInsightsOut(Schema):
+    """GET /kpi/insights/market: size, extremes, mean price (USD/hour) and the 7-day trend."""
+
     total_providers: int
     total_offers: int
     cheapest_gpu_offer: OfferSummaryOut | None

@@ -9,12 +9,17 @@ names the field.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router
 
+from algorithms.content_based import WorkloadProfile
 from apps.auth_app.auth import OptionalJWTAuth
-from apps.math_core import schemas, selectors, services
+from apps.gpus import selectors as gpu_selectors
+from apps.math_core import schemas
+from apps.math_core.services import costs, ranking, workload
+from apps.recommendations.services import EnsembleRecommendation, InlineOffer, offers_recommend
 from gpubroker.core.schemas import responses
 
 router = Router(tags=["math"], auth=OptionalJWTAuth())
@@ -27,8 +32,9 @@ router = Router(tags=["math"], auth=OptionalJWTAuth())
 )
 def calculate_cost_per_token(
     request: HttpRequest, payload: schemas.CostPerTokenIn
-) -> services.CostPerTokenResult:
-    return services.cost_per_token_calculate(
+) -> costs.CostPerTokenResult:
+    """Cost per token of a GPU at a price; 400 naming a GPU, size or precision it cannot use."""
+    return costs.cost_per_token_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
         model_size=payload.model_size,
@@ -44,8 +50,9 @@ def calculate_cost_per_token(
 )
 def calculate_cost_per_gflop(
     request: HttpRequest, payload: schemas.CostPerGflopIn
-) -> services.CostPerGflopResult:
-    return services.cost_per_gflop_calculate(
+) -> costs.CostPerGflopResult:
+    """Cost per GFLOP and per TFLOP-hour at a GPU's peak; 400 for an unknown GPU or precision."""
+    return costs.cost_per_gflop_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
         precision=payload.precision,
@@ -58,8 +65,9 @@ def calculate_cost_per_gflop(
     response=responses(schemas.TopsisOut, 400, 401, 422),
     summary="Rank alternatives with TOPSIS",
 )
-def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.TopsisRanking:
-    return services.topsis_rank(
+def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> ranking.TopsisRanking:
+    """TOPSIS ranking of the alternatives; 400 naming the field for bad weights, shapes or types."""
+    return ranking.topsis_rank(
         decision_matrix=payload.decision_matrix,
         weights=payload.weights,
         criteria_types=payload.criteria_types,
@@ -73,14 +81,21 @@ def rank_topsis(request: HttpRequest, payload: schemas.TopsisIn) -> services.Top
 )
 def recommend_offers(
     request: HttpRequest, payload: schemas.EnsembleRecommendIn
-) -> services.EnsembleRecommendation:
+) -> EnsembleRecommendation:
+    """Rank candidate offers for a workload; 403 for another user's id without staff rights."""
     user = request.user
-    return services.offers_recommend(
-        candidate_offers=payload.candidate_offers,
-        workload_profile=payload.workload_profile,
+    weights = payload.weights
+    return offers_recommend(
+        candidate_offers=[
+            item if isinstance(item, UUID) else InlineOffer(**item.model_dump())
+            for item in payload.candidate_offers
+        ],
+        workload_profile=WorkloadProfile(**payload.workload_profile.model_dump()),
         top_k=payload.top_k,
         user_id=payload.user_id,
-        weights=payload.weights,
+        weights=None
+        if weights is None
+        else (weights.topsis, weights.collaborative, weights.content_based),
         requester_id=user.pk if user.is_authenticated else None,
         requester_is_staff=bool(user.is_authenticated and user.is_staff),
     )
@@ -93,8 +108,9 @@ def recommend_offers(
 )
 def estimate_workload(
     request: HttpRequest, payload: schemas.EstimateWorkloadIn
-) -> services.WorkloadEstimateResult:
-    return services.workload_estimate(
+) -> workload.WorkloadEstimateResult:
+    """Size a workload over the catalogue GPUs, priced with current offers; 400 if unknown."""
+    return workload.workload_estimate(
         workload_type=payload.workload_type,
         quantity=payload.quantity,
         duration_hours=payload.duration_hours,
@@ -109,7 +125,8 @@ def estimate_workload(
     summary="All GPU specifications",
 )
 def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
-    items = list(selectors.gpu_benchmark_list())
+    """Every loaded GPU spec (gpu_benchmarks), by gpu_model."""
+    items = list(gpu_selectors.gpu_benchmark_list())
     return {"total": len(items), "items": items}
 
 
@@ -119,4 +136,5 @@ def list_benchmarks(request: HttpRequest) -> dict[str, Any]:
     summary="One GPU specification by canonical name or alias",
 )
 def get_benchmark(request: HttpRequest, gpu_type: str) -> Any:
-    return selectors.gpu_benchmark_get(gpu_type=gpu_type)
+    """One GPU spec by canonical name or alias; 404 when it resolves to none."""
+    return gpu_selectors.gpu_benchmark_get(gpu_type=gpu_type)

@@ -16,8 +16,8 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import BeforeValidator, StrictInt
 
-from apps.math_core.algorithms.ensemble import MAX_TOP_K
-from apps.math_core.algorithms.kpi import MAX_GPU_COUNT
+from algorithms.ensemble import MAX_TOP_K
+from algorithms.kpi import MAX_GPU_COUNT
 
 
 def _lower(value: Any) -> Any:
@@ -56,6 +56,8 @@ MAX_CANDIDATE_OFFERS = 1_000
 
 
 class CostPerTokenIn(Schema):
+    """POST /math/cost-per-token: a price (USD/hour, whole instance), a GPU and a model size."""
+
     price_per_hour: Price = Field(
         ..., description="Price of the whole instance (all gpu_count GPUs) per hour."
     )
@@ -68,6 +70,8 @@ class CostPerTokenIn(Schema):
 
 
 class CostPerTokenDetails(Schema):
+    """How the figure was computed: the throughput model's inputs, bounds and confidence notes."""
+
     method: Literal["throughput_model"]
     formula: str
     gpu_model: str
@@ -93,6 +97,8 @@ class CostPerTokenDetails(Schema):
 
 
 class CostPerTokenOut(Schema):
+    """Cost per token (USD), per million tokens (USD), tokens/s and a 0..1 confidence."""
+
     cost_per_token: float
     cost_per_million_tokens: float
     tokens_per_second: float
@@ -104,6 +110,8 @@ class CostPerTokenOut(Schema):
 
 
 class CostPerGflopIn(Schema):
+    """POST /math/cost-per-gflop: a price (USD/hour, whole instance), a GPU and a precision."""
+
     price_per_hour: Price = Field(
         ..., description="Price of the whole instance (all gpu_count GPUs) per hour."
     )
@@ -113,6 +121,8 @@ class CostPerGflopIn(Schema):
 
 
 class CostPerGflopOut(Schema):
+    """USD per GFLOP and per TFLOP-hour at the dense peak, with the TFLOPS used."""
+
     cost_per_gflop: float
     cost_per_tflop_hour: float
     gpu_tflops: float = Field(..., description="Dense peak of one GPU (TOPS for int8).")
@@ -127,6 +137,8 @@ class CostPerGflopOut(Schema):
 
 
 class TopsisIn(Schema):
+    """POST /math/topsis: a decision matrix, weights summing to 1 and a type per criterion."""
+
     decision_matrix: list[list[FiniteNumber]] = Field(
         ..., description="Rows are alternatives, columns criteria."
     )
@@ -135,6 +147,8 @@ class TopsisIn(Schema):
 
 
 class TopsisOut(Schema):
+    """Rankings, closeness scores and the ideal / anti-ideal points."""
+
     rankings: list[int] = Field(..., description="Row indices, best first; ties: lower first.")
     scores: list[float] = Field(..., description="Closeness per row, in input order.")
     ideal_solution: list[float]
@@ -168,12 +182,16 @@ class InlineOfferIn(Schema):
 
 
 class EnsembleWeightsIn(Schema):
+    """Shares of the three signals in the ensemble score; they must sum to 1."""
+
     topsis: Weight
     collaborative: Weight
     content_based: Weight
 
 
 class EnsembleRecommendIn(Schema):
+    """POST /math/ensemble-recommend: candidates (offer ids or inline offers), a profile, top_k."""
+
     user_id: UUID | None = None
     workload_profile: WorkloadProfileIn = Field(default_factory=WorkloadProfileIn)
     candidate_offers: list[UUID | InlineOfferIn] = Field(
@@ -184,12 +202,16 @@ class EnsembleRecommendIn(Schema):
 
 
 class ScoreBreakdownOut(Schema):
+    """Each signal's 0..1 score for one offer (None when the signal was not used)."""
+
     topsis: float
     collaborative: float | None
     content_based: float | None
 
 
 class RecommendationOut(Schema):
+    """One ranked offer: its index in the request, GPU, price (USD/hour) and scores."""
+
     offer_id: str | None
     candidate_index: int
     gpu_model: str | None
@@ -200,12 +222,16 @@ class RecommendationOut(Schema):
 
 
 class AlgorithmContributionsOut(Schema):
+    """The weight each signal actually had (a missing signal's share is redistributed)."""
+
     topsis: float
     collaborative: float
     content_based: float
 
 
 class EnsembleRecommendOut(Schema):
+    """The ranked offers, the contributions, a 0..1 confidence and notes on the fallbacks taken."""
+
     recommendations: list[RecommendationOut]
     algorithm_contributions: AlgorithmContributionsOut
     confidence: float
@@ -218,6 +244,8 @@ class EnsembleRecommendOut(Schema):
 
 
 class EstimateWorkloadIn(Schema):
+    """POST /math/estimate-workload: a workload type, quantity, duration (hours) and quality."""
+
     workload_type: str = Field(..., min_length=1, max_length=64)
     quantity: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_QUANTITY)] = (
         Field(..., description="Units per workload_type (tokens, images, minutes, GB).")
@@ -231,12 +259,16 @@ class EstimateWorkloadIn(Schema):
 
 
 class PriceRangeOut(Schema):
+    """A (min, max) cost in `currency`."""
+
     min: float
     max: float
     currency: str
 
 
 class GpuTierOut(Schema):
+    """One way to run the workload: GPUs needed, throughput and cost over the duration."""
+
     gpu_model: str
     gpus_needed: int
     est_throughput: float
@@ -245,6 +277,8 @@ class GpuTierOut(Schema):
 
 
 class EstimateWorkloadOut(Schema):
+    """VRAM (GB) needed, GPU tiers, cost range, a 0..1 confidence and the reasoning."""
+
     min_vram_gb: float
     recommended_vram_gb: float
     recommended_gpu_tiers: list[GpuTierOut]
@@ -257,6 +291,8 @@ class EstimateWorkloadOut(Schema):
 
 
 class GpuBenchmarkOut(Schema):
+    """One gpu_benchmarks row: datasheet figures (dense), derived throughput and its source."""
+
     gpu_model: str
     family: str
     variant: str | None
@@ -281,5 +317,7 @@ class GpuBenchmarkOut(Schema):
 
 
 class GpuBenchmarkListOut(Schema):
+    """Every loaded spec."""
+
     total: int
     items: list[GpuBenchmarkOut]

@@ -21,8 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from apps.auth_app.auth import OptionalJWTAuth
-from apps.providers import schemas, selectors
+from apps.providers import schemas
 from apps.providers.cache import listing_cache_key, listing_page_aget, listing_page_aset
+from apps.providers.selectors import history as price_history
+from apps.providers.selectors import offers, status
 from gpubroker.core.schemas import responses
 
 router = Router(tags=["providers"], auth=OptionalJWTAuth())
@@ -30,8 +32,8 @@ router = Router(tags=["providers"], auth=OptionalJWTAuth())
 JSON = "application/json"
 
 
-def _render_listing(query: selectors.OfferQuery) -> bytes:
-    page = selectors.offer_list(query=query)
+def _render_listing(query: offers.OfferQuery) -> bytes:
+    page = offers.offer_list(query=query)
     body = schemas.OfferListOut.model_validate(
         {"total": page.total, "items": page.items, "warnings": page.warnings}
     )
@@ -45,6 +47,7 @@ def _render_listing(query: selectors.OfferQuery) -> bytes:
     summary="List GPU offers with filters, sorting and pagination",
 )
 async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn]) -> HttpResponse:
+    """One page of the listing; served from the Redis cache when the same query was rendered."""
     query = filters.to_query()
     key = listing_cache_key(query.cache_params())
     body = await listing_page_aget(key)
@@ -60,6 +63,7 @@ async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn
     summary="Health, freshness and sync statistics of every provider",
 )
 def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
+    """Health, freshness, offer counts and 7-day sync statistics of every provider."""
     return [
         {
             **_freshness_fields(item.freshness),
@@ -75,11 +79,11 @@ def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
             "uptime_pct": item.sync.uptime_pct,
             "avg_fetch_latency_ms": item.sync.avg_fetch_latency_ms,
         }
-        for item in selectors.provider_status_list()
+        for item in status.provider_status_list()
     ]
 
 
-def _freshness_fields(provider: selectors.ProviderFreshness) -> dict[str, Any]:
+def _freshness_fields(provider: status.ProviderFreshness) -> dict[str, Any]:
     return {
         "name": provider.name,
         "display_name": provider.display_name,
@@ -99,29 +103,11 @@ def _freshness_fields(provider: selectors.ProviderFreshness) -> dict[str, Any]:
     summary="One offer with its KPIs and its provider's freshness",
 )
 def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
-    detail = selectors.offer_get(offer_id=offer_id)
+    """One listed offer with its KPIs and its provider's freshness; 404 otherwise."""
+    detail = offers.offer_get(offer_id=offer_id)
     offer = detail.offer
-    count = offer.gpu_count or 1
     return {
-        "id": offer.id,
-        "provider": offer.provider.name,
-        "name": f"{count}x {offer.gpu_type}" if count > 1 else offer.gpu_type,
-        "gpu": offer.gpu_model,
-        "gpu_memory_gb": offer.gpu_memory_gb,
-        "price_per_hour": offer.price_per_hour,
-        "currency": offer.currency,
-        "availability": offer.availability_status,
-        "region": offer.region,
-        "tags": offer.compliance_tags,
-        "last_updated": offer.updated_at,
-        "gpu_count": offer.gpu_count,
-        "cpu_cores": offer.cpu_cores,
-        "ram_gb": offer.ram_gb,
-        "storage_gb": offer.storage_gb,
-        "spot": offer.spot_pricing,
-        "cost_per_token": detail.kpis.cost_per_token,
-        "cost_per_gflop": detail.kpis.cost_per_gflop,
-        "stale": detail.is_stale,
+        **detail.item,
         "external_id": offer.external_id,
         "gpu_name_raw": offer.gpu_name_raw,
         "spot_price_per_hour": offer.spot_price_per_hour,
@@ -145,7 +131,8 @@ def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
 def get_offer_history(
     request: HttpRequest, offer_id: UUID, params: Query[schemas.HistoryQueryIn]
 ) -> dict[str, Any]:
-    history = selectors.offer_price_history(offer_id=offer_id, window=params.window)
+    """A listed offer's price points over the window, with statistics; 404 otherwise."""
+    history = price_history.offer_price_history(offer_id=offer_id, window=params.window)
     stats = history.statistics
     return {
         "offer_id": history.offer_id,

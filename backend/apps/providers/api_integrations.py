@@ -54,6 +54,7 @@ def _ip(request: HttpRequest) -> str | None:
 
 @config_router.post("/integrations", response={200: IntegrationSavedOut, **_WRITE_ERRORS})
 async def save_integration(request: HttpRequest, payload: IntegrationIn) -> IntegrationSaved:
+    """Validate a tenant's provider key with the provider, then store it encrypted."""
     user, tenant = _caller(request)
     return await integration_save(
         tenant=tenant,
@@ -67,12 +68,14 @@ async def save_integration(request: HttpRequest, payload: IntegrationIn) -> Inte
 
 @config_router.get("/integrations", response={200: list[IntegrationOut], 401: dict, 403: dict})
 async def list_integrations(request: HttpRequest) -> list[IntegrationStatus]:
+    """Every provider with the tenant's integration status."""
     _, tenant = _caller(request)
     return await sync_to_async(integration_list)(tenant=tenant)
 
 
 @booking_router.post("/offers/{offer_id}/book", response={200: BookingOut, **_WRITE_ERRORS})
 async def book_offer(request: HttpRequest, offer_id: UUID, payload: BookingIn) -> BookingOutcome:
+    """Book an offer with the tenant's saved key; the price is snapshotted."""
     user, tenant = _caller(request)
     return await offer_book(
         tenant=tenant,

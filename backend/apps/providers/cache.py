@@ -27,6 +27,7 @@ LISTING_PREFIX = "providers:list:"
 
 
 def listing_cache_key(params: Mapping[str, Any]) -> str:
+    """The cache key of a listing query: the prefix and the sha256 of its sorted non-null params."""
     canonical = json.dumps(
         {key: params[key] for key in sorted(params) if params[key] is not None},
         sort_keys=True,
@@ -52,6 +53,7 @@ def listing_cache_get(key: str) -> Any | None:
 
 
 def listing_cache_set(key: str, value: Any, ttl_seconds: int) -> None:
+    """Cache a JSON value for `ttl_seconds`; a Redis failure is logged, never raised."""
     try:
         get_redis().set(cache.make_key(key), json.dumps(value), ex=ttl_seconds)
     except redis.RedisError as exc:
@@ -97,6 +99,7 @@ def _async_client() -> Any:
 
 
 async def listing_page_aget(key: str) -> bytes | None:
+    """A rendered listing page, or None (miss, or Redis unavailable: logged)."""
     try:
         body = await _async_client().get(cache.make_key(key))
     except (redis.RedisError, OSError) as exc:
@@ -106,6 +109,7 @@ async def listing_page_aget(key: str) -> bytes | None:
 
 
 async def listing_page_aset(key: str, body: bytes, ttl_seconds: int) -> None:
+    """Cache a rendered listing page for `ttl_seconds`; a Redis failure is logged, never raised."""
     try:
         await _async_client().set(cache.make_key(key), body, ex=ttl_seconds)
     except (redis.RedisError, OSError) as exc:

@@ -47,6 +47,8 @@ T = TypeVar("T")
 
 
 class BreakerState(StrEnum):
+    """A circuit breaker's state, mirrored to `Provider.breaker_state`."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"

@@ -34,6 +34,11 @@ def _dev_key(var_dir: Path) -> str:
 
 @functools.cache
 def integration_cipher() -> MultiFernet:
+    """The Fernet cipher over INTEGRATIONS_ENCRYPTION_KEY (first key encrypts, all decrypt).
+
+    Without keys, development generates one under var/; ImproperlyConfigured otherwise or for
+    an invalid key.
+    """
     keys = [key for key in settings.INTEGRATIONS_ENCRYPTION_KEY if key]
     if not keys:
         if not settings.INTEGRATIONS_GENERATE_DEV_KEY:
@@ -47,6 +52,7 @@ def integration_cipher() -> MultiFernet:
 
 
 def secret_encrypt(plaintext: str) -> bytes:
+    """A tenant's provider secret encrypted with the current key."""
     return integration_cipher().encrypt(plaintext.encode())
 
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 
 class Availability(models.TextChoices):
+    """Whether an offer can be rented now."""
+
     AVAILABLE = "available", "Available"
     LIMITED = "limited", "Limited"
     UNAVAILABLE = "unavailable", "Unavailable"
@@ -54,6 +56,12 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# An offer is listed once its GPU resolved to a canonical model; a NULL gpu_model means the
+# provider's GPU string is quarantined. The one definition: selectors.offers.offers_listed and
+# every count of listed offers use it.
+LISTED = Q(gpu_model__isnull=False)
 
 
 class GPUOffer(models.Model):
@@ -131,7 +139,7 @@ class GPUOffer(models.Model):
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
-            # GPU search resolves substrings to exact raw names (selectors.gpu_names_matching).
+            # GPU search resolves substrings to exact raw names (gpu_names_matching).
             models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
             # Case-insensitive substring search (`gpu=h100`) on display and raw names.
@@ -238,31 +246,3 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"booking {self.id} ({self.status})"
-
-
-class InteractionKind(models.TextChoices):
-    VIEW = "view", "View"
-    SELECT = "select", "Select"
-    BOOK = "book", "Book"
-
-
-class UserOfferInteraction(models.Model):
-    """Implicit feedback for the collaborative recommender (views, selections, bookings)."""
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(
-        "auth_app.User", on_delete=models.CASCADE, related_name="offer_interactions"
-    )
-    offer = models.ForeignKey(GPUOffer, on_delete=models.CASCADE, related_name="interactions")
-    kind = models.CharField(max_length=16, choices=InteractionKind.choices)
-    weight = models.FloatField(default=1.0)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "user_offer_interactions"
-        indexes: ClassVar = [
-            models.Index(fields=["user", "offer"], name="interactions_user_offer_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.offer_id}"

@@ -10,7 +10,7 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import Field, ValidationInfo, field_validator
 
-from apps.providers.selectors import OfferQuery, OfferSort
+from apps.providers.selectors.offers import OfferQuery, OfferSort
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 MAX_TEXT_FILTER = 100
@@ -25,8 +25,12 @@ TextFilter = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_FILTER)]
 
 
 class OfferFilterIn(Schema):
-    """Query of GET /providers. Filters combine with AND; unknown parameters are ignored, bad
-    values of known ones are a 422. Empty text parameters (`?gpu=`) mean "no filter"."""
+    """Query of GET /providers.
+
+    Filters combine with AND; unknown parameters are ignored, bad values of known ones are a
+    422. Empty text parameters (`?gpu=`) mean "no filter". Aliases kept from v1: `gpu_type`
+    is `gpu`; `price_min` and `max_price` bound the instance price, USD/hour.
+    """
 
     gpu: TextFilter | None = Field(
         None, description="Case-insensitive substring of the canonical or the provider's GPU name."
@@ -87,6 +91,7 @@ class OfferFilterIn(Schema):
         return value
 
     def to_query(self) -> OfferQuery:
+        """The validated query as the selectors take it."""
         return OfferQuery(**self.model_dump())
 
 
@@ -117,6 +122,8 @@ class OfferOut(Schema):
 
 
 class OfferListOut(Schema):
+    """GET /providers: the total over all pages, one page of items, and freshness warnings."""
+
     total: int
     items: list[OfferOut]
     warnings: list[str] | None = Field(
@@ -125,6 +132,8 @@ class OfferListOut(Schema):
 
 
 class ProviderStatusOut(Schema):
+    """One provider in GET /providers/status."""
+
     name: str
     display_name: str
     status: str
@@ -148,6 +157,8 @@ class ProviderStatusOut(Schema):
 
 
 class ProviderFreshnessOut(Schema):
+    """How current a provider's data is (seconds since its last successful sync)."""
+
     name: str
     display_name: str
     status: str
@@ -160,6 +171,8 @@ class ProviderFreshnessOut(Schema):
 
 
 class OfferKpisOut(Schema):
+    """An offer's cost KPIs: USD per token / million tokens / GFLOP / TFLOP-hour."""
+
     tokens_per_second: float | None = Field(description="7B fp16 decode, all GPUs as replicas.")
     cost_per_token: float | None
     cost_per_million_tokens: float | None
@@ -168,6 +181,8 @@ class OfferKpisOut(Schema):
 
 
 class OfferDetailOut(OfferOut):
+    """GET /providers/offers/{id}: the listing's keys, every stored column, KPIs, freshness."""
+
     external_id: str
     gpu_name_raw: str | None
     spot_price_per_hour: float | None
@@ -183,16 +198,22 @@ class OfferDetailOut(OfferOut):
 
 
 class HistoryQueryIn(Schema):
+    """Query of the history endpoint: the window."""
+
     window: Literal["24h", "7d", "30d"] = "24h"
 
 
 class PricePointOut(Schema):
+    """One observation: when, the price (USD/hour) and availability then."""
+
     timestamp: datetime
     price_per_hour: float
     availability: str | None
 
 
 class PriceStatisticsOut(Schema):
+    """Statistics over the window's prices (USD/hour)."""
+
     count: int
     min: float | None
     max: float | None
@@ -204,6 +225,8 @@ class PriceStatisticsOut(Schema):
 
 
 class OfferHistoryOut(Schema):
+    """GET /providers/offers/{id}/history: points and statistics (also flat, as v1 had them)."""
+
     offer_id: UUID
     window: str
     start: datetime

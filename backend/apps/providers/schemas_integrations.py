@@ -10,6 +10,8 @@ from ninja import Field, Schema
 
 
 class IntegrationIn(Schema):
+    """POST /config/integrations: a provider, its key and, where the provider has one, API URL."""
+
     provider: str = Field(..., min_length=1, max_length=64)
     # Verda/DataCrunch: "client_id:client_secret".
     api_key: str | None = Field(None, min_length=1, max_length=4096)
@@ -23,6 +25,8 @@ _SIMULATED = (
 
 
 class IntegrationSavedOut(Schema):
+    """The integration was validated and stored (`simulated` in replay mode)."""
+
     status: str
     provider: str
     simulated: bool = Field(..., description=_SIMULATED)
@@ -30,6 +34,8 @@ class IntegrationSavedOut(Schema):
 
 
 class IntegrationOut(Schema):
+    """One provider's integration status for the tenant."""
+
     provider: str
     status: str
     message: str
@@ -38,10 +44,14 @@ class IntegrationOut(Schema):
 
 
 class BookingIn(Schema):
+    """POST /providers/offers/{id}/book: the duration in hours."""
+
     duration_hours: Decimal = Field(..., gt=0, le=8760, max_digits=8, decimal_places=2)
 
 
 class BookingOut(Schema):
+    """The booking: id, status, snapshotted price (USD/hour) and estimated cost (USD)."""
+
     booking_id: UUID
     offer_id: UUID
     provider: str

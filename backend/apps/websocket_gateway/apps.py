@@ -1,6 +1,10 @@
+"""Django app config of the price stream."""
+
 from django.apps import AppConfig
 
 
 class WebsocketGatewayConfig(AppConfig):
+    """The `websocket_gateway` app: the `/ws/` price stream (top layer)."""
+
     name = "apps.websocket_gateway"
     label = "websocket_gateway"

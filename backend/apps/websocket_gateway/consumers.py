@@ -31,19 +31,19 @@ from django.db import DatabaseError
 
 from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
 from apps.websocket_gateway.flow_control import attach_flow_control
+from apps.websocket_gateway.frames import (
+    HEARTBEAT_FRAME,
+    PONG_FRAME,
+    UpdateFrame,
+    control_frame,
+    snapshot_frame,
+)
 from apps.websocket_gateway.middleware import ANONYMOUS, WsIdentity
 from apps.websocket_gateway.outbox import Outbox, SnapshotRequest
 from apps.websocket_gateway.relay import PriceRelay, get_relay
 from apps.websocket_gateway.selectors import tenant_id_for_user, tenant_ws_limit
 from apps.websocket_gateway.services import ws_slot_acquire, ws_slot_release, ws_slot_renew
 from apps.websocket_gateway.snapshots import get_snapshot_reader
-from apps.websocket_gateway.updates import (
-    HEARTBEAT_FRAME,
-    PONG_FRAME,
-    PriceUpdate,
-    control_frame,
-    snapshot_frame,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
     _detach_flow_control: Callable[[], None] | None = None
 
     async def connect(self) -> None:
+        """Accept; close with a code for a bad token or a full tenant, else start streaming."""
         self.outbox = Outbox(max_backlog=settings.WS_MAX_BACKLOG)
         self.filters = StreamFilters()
         identity: WsIdentity = self.scope.get("ws_identity", ANONYMOUS)
@@ -171,6 +172,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_message(message)
 
     async def receive_message(self, message: dict[str, Any]) -> None:
+        """Handle one message: `ping` -> `pong`, `subscribe` -> new filters and a snapshot."""
         message_type = message["type"]
         if message_type == "ping":
             self._queue_control(PONG_FRAME)
@@ -187,7 +189,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
 
     # --- relay → socket (RelaySubscriber) --------------------------------------------------
 
-    def deliver(self, update: PriceUpdate) -> None:
+    def deliver(self, update: UpdateFrame) -> None:
         """Queue an update the filters want; close the socket if it cannot keep up."""
         if self.is_closing or not self.filters.matches(update.data):
             return
@@ -309,6 +311,7 @@ class UnknownPathConsumer(AsyncJsonWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self) -> None:
+        """Accept, send an `error` frame naming the path, close with 4404."""
         path = str(self.scope.get("path", ""))[:200]
         logger.info("ws path not found", extra={"path": path})
         await self.accept()

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from apps.gpus.matching import gpu_text_matches
+
 MAX_FILTER_TEXT_LENGTH = 100
 _TEXT_FIELDS = ("gpu", "provider", "region")
 FILTER_FIELDS = (*_TEXT_FIELDS, "max_price")
@@ -32,7 +34,8 @@ class FilterError(ValueError):
 class StreamFilters:
     """What one client wants to see. Every unset field matches everything.
 
-    - `gpu`: case-insensitive substring of the GPU name (display, canonical or raw name).
+    - `gpu`: case-insensitive substring of the GPU name (`apps.gpus.matching`, the rule the
+      snapshot and the REST listing apply to the canonical and the provider's name).
     - `provider`: provider name (`Provider.name`), case-insensitive exact match.
     - `region`: region, case-insensitive exact match.
     - `max_price`: hourly price ceiling. An update matches when its old *or* new price is within
@@ -56,8 +59,8 @@ class StreamFilters:
         return (self.gpu, self.provider, self.region, self.max_price)
 
     def matches(self, update: Mapping[str, Any]) -> bool:
-        """Whether a validated price update (see `updates.parse_price_update`) is wanted."""
-        if self.gpu is not None and self.gpu not in str(update["gpu"]).lower():
+        """Whether a validated price update (`frames.UpdateFrame.data`) is wanted."""
+        if self.gpu is not None and not gpu_text_matches(self.gpu, [str(update["gpu"])]):
             return False
         if self.provider is not None and self.provider != str(update["provider"]).lower():
             return False

@@ -25,8 +25,10 @@ from typing import Any
 
 
 class _PauseProducer:
-    """`IPushProducer` relaying Twisted's pause/resume to the socket's outbox, then to the
-    producer it replaced (if any)."""
+    """`IPushProducer` relaying Twisted's pause/resume to the socket's outbox.
+
+    Then to the producer it replaced, if any.
+    """
 
     def __init__(
         self, on_pause: Callable[[], None], on_resume: Callable[[], None], previous: Any

@@ -32,6 +32,7 @@ class WsIdentity:
 
     @property
     def is_authenticated(self) -> bool:
+        """True when a valid token named a user."""
         return self.user_id is not None
 
 
@@ -72,6 +73,7 @@ class QueryTokenAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        """Put the socket's identity in `scope["ws_identity"]` and call the inner application."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[0]
         identity = await identity_from_token(token) if token else ANONYMOUS

@@ -26,6 +26,7 @@ class MissingOriginAllowedValidator(OriginValidator):
     """Channels' `OriginValidator`, except that a handshake without `Origin` is let through."""
 
     def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
+        """True without an Origin header (not a browser); else Channels' ALLOWED_HOSTS check."""
         if parsed_origin is None:
             return True
         return bool(self.validate_origin(parsed_origin))

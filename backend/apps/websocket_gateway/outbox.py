@@ -48,9 +48,11 @@ class Outbox:
 
     @property
     def is_paused(self) -> bool:
+        """True while Twisted's write buffer is full: only coalescing happens."""
         return self._is_paused
 
     def is_overflowing(self) -> bool:
+        """True when more frames wait than `max_backlog` (the socket is then closed with 4008)."""
         return self.backlog > self.max_backlog
 
     def put_update(self, offer_id: str, frame: str) -> bool:
@@ -71,8 +73,10 @@ class Outbox:
         return not self.is_overflowing()
 
     def put_heartbeat(self, frame: str) -> None:
-        """Queue a heartbeat unless one is already waiting or the transport is paused: a
-        stalled client must not accumulate heartbeats."""
+        """Queue a heartbeat unless one is already waiting or the transport is paused.
+
+        A stalled client must not accumulate heartbeats.
+        """
         if self._is_paused or frame in self._control:
             return
         self._control.append(frame)
@@ -89,9 +93,11 @@ class Outbox:
         self._wakeup.set()
 
     def pause(self) -> None:
+        """Stop handing out frames (the transport cannot take more)."""
         self._is_paused = True
 
     def resume(self) -> None:
+        """Hand out frames again and wake the sender."""
         self._is_paused = False
         self._wakeup.set()
 

@@ -28,13 +28,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from apps.providers.events import PRICE_UPDATES_CHANNEL, MalformedPriceUpdate
+from apps.websocket_gateway.frames import UpdateFrame, parse_price_update
 from apps.websocket_gateway.redis_clients import redis_url
-from apps.websocket_gateway.updates import (
-    PRICE_UPDATES_CHANNEL,
-    MalformedPriceUpdate,
-    PriceUpdate,
-    parse_price_update,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +45,7 @@ HEALTH_CHECK_SECONDS = 5
 class RelaySubscriber(Protocol):
     """A local socket as the relay sees it."""
 
-    def deliver(self, update: PriceUpdate) -> None:
+    def deliver(self, update: UpdateFrame) -> None:
         """Take an update if the socket's filters want it. Must not block or raise."""
 
     def resync(self) -> None:
@@ -76,10 +72,12 @@ class PriceRelay:
 
     @property
     def subscriber_count(self) -> int:
+        """Sockets of this process the relay delivers to."""
         return len(self._subscribers)
 
     @property
     def is_subscribed(self) -> bool:
+        """True while the Redis subscription is live."""
         return self._subscribed.is_set()
 
     def register(self, subscriber: RelaySubscriber) -> None:
@@ -90,6 +88,7 @@ class PriceRelay:
             self._task = asyncio.create_task(self._run(), name="price-relay")
 
     def unregister(self, subscriber: RelaySubscriber) -> None:
+        """Remove a local socket (no-op when it is not registered)."""
         self._subscribers.pop(id(subscriber), None)
 
     async def wait_subscribed(self, seconds: float) -> bool:

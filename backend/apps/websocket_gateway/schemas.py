@@ -6,6 +6,8 @@ from ninja import Schema
 
 
 class RelayStatusOut(Schema):
+    """This process's relay: state, channel, subscribers and message counters since start."""
+
     state: str
     channel: str
     subscribers: int

@@ -6,10 +6,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
-
 from apps.auth_app.models import Tenant, User
-from apps.providers.models import Availability, GPUOffer
+from apps.providers.selectors.offers import OfferQuery, offer_filter, offers_in_market
 from apps.websocket_gateway.filters import StreamFilters
 
 _SNAPSHOT_FIELDS = (
@@ -25,26 +23,21 @@ _SNAPSHOT_FIELDS = (
 
 
 def offer_snapshot(*, filters: StreamFilters, limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """Current offers matching `filters`, cheapest first, at most `limit` of them.
+    """Offers in the market matching `filters`, cheapest first, at most `limit` of them.
 
-    "Current" means not unavailable and not stale (an offer ingestion stopped seeing). Returns
-    the offers as JSON-ready dicts and whether more matched than `limit`. One query.
+    The offers the KPIs count (`offers_in_market`: listed, so never a quarantined GPU; not
+    unavailable, not stale, priced in USD), filtered exactly as the REST listing filters
+    (`offer_filter`: the same GPU text match, provider, region or country code, price cap).
+    Returns the offers as JSON-ready dicts and whether more matched than `limit`. One query
+    (plus the listing's cached raw-name lookup for a `gpu` filter).
     """
-    queryset = GPUOffer.objects.filter(is_stale=False).exclude(
-        availability_status=Availability.UNAVAILABLE
+    query = OfferQuery(
+        gpu=filters.gpu,
+        provider=filters.provider,
+        region=filters.region,
+        max_price=None if filters.max_price is None else Decimal(str(filters.max_price)),
     )
-    if filters.gpu is not None:
-        queryset = queryset.filter(
-            Q(gpu_type__icontains=filters.gpu)
-            | Q(gpu_model__icontains=filters.gpu)
-            | Q(gpu_name_raw__icontains=filters.gpu)
-        )
-    if filters.provider is not None:
-        queryset = queryset.filter(provider__name__iexact=filters.provider)
-    if filters.region is not None:
-        queryset = queryset.filter(region__iexact=filters.region)
-    if filters.max_price is not None:
-        queryset = queryset.filter(price_per_hour__lte=Decimal(str(filters.max_price)))
+    queryset = offer_filter(query=query, offers=offers_in_market())
     rows = list(queryset.order_by("price_per_hour", "id").values(*_SNAPSHOT_FIELDS)[: limit + 1])
     offers = [
         {

@@ -50,6 +50,7 @@ _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SnapshotReader] =
 
 
 def get_snapshot_reader() -> SnapshotReader:
+    """The running event loop's snapshot reader (identical concurrent requests share one query)."""
     loop = asyncio.get_running_loop()
     reader = _readers.get(loop)
     if reader is None:

@@ -1,0 +1,1 @@
+"""The one NinjaAPI (`api.v2`) and its project-level routes."""

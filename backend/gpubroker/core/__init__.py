@@ -1,0 +1,1 @@
+"""Cross-cutting code: errors, middleware, logging, health, metrics, events. Imports no app."""

@@ -18,6 +18,7 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{
 
 
 def new_trace_id() -> str:
+    """A fresh W3C trace id: 32 lowercase hex digits."""
     return secrets.token_hex(16)
 
 
@@ -35,8 +36,10 @@ def trace_id_from_traceparent(header: str | None) -> str | None:
 
 
 def current_trace_id() -> str:
+    """The trace id of the request being served ("" outside one)."""
     return trace_id_var.get()
 
 
 def set_user_id(user_id: object) -> None:
+    """Record the request's user id for its log lines ("" when anonymous)."""
     user_id_var.set(str(user_id) if user_id else "")

@@ -6,11 +6,13 @@ views render every error, whatever raised it, through `error_response`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from django.http import JsonResponse
 
+from algorithms.errors import AlgorithmInputError
 from gpubroker.core.context import current_trace_id
 
 
@@ -35,12 +37,16 @@ class ApiError(Exception):
 
 
 class BadRequest(ApiError):
+    """400: the request is well formed but the domain rejects it."""
+
     code = "BAD_REQUEST"
     http_status = 400
     default_message = "Bad request"
 
 
 class Unauthorized(ApiError):
+    """401: no valid credentials; adds `WWW-Authenticate: Bearer`."""
+
     code = "UNAUTHORIZED"
     http_status = 401
     default_message = "Authentication required"
@@ -51,36 +57,48 @@ class Unauthorized(ApiError):
 
 
 class Forbidden(ApiError):
+    """403: authenticated but not allowed."""
+
     code = "FORBIDDEN"
     http_status = 403
     default_message = "Forbidden"
 
 
 class NotFound(ApiError):
+    """404: no such resource."""
+
     code = "NOT_FOUND"
     http_status = 404
     default_message = "Not found"
 
 
 class Conflict(ApiError):
+    """409: the resource's state forbids the request (taken email, offer gone)."""
+
     code = "CONFLICT"
     http_status = 409
     default_message = "Conflict"
 
 
 class PayloadTooLarge(ApiError):
+    """413: the body exceeds MAX_REQUEST_BODY_BYTES."""
+
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
     default_message = "Request body too large"
 
 
 class ValidationFailed(ApiError):
+    """422: input that fails the schema's rules."""
+
     code = "VALIDATION_ERROR"
     http_status = 422
     default_message = "Validation error"
 
 
 class RateLimited(ApiError):
+    """429 with `Retry-After` (whole seconds, at least 1)."""
+
     code = "RATE_LIMITED"
     http_status = 429
     default_message = "Rate limit exceeded"
@@ -92,35 +110,74 @@ class RateLimited(ApiError):
 
 
 class InternalError(ApiError):
+    """500: a failure of ours; the message never carries internals."""
+
     pass
 
 
 class BadGateway(ApiError):
+    """502: an upstream provider or agent failed."""
+
     code = "BAD_GATEWAY"
     http_status = 502
     default_message = "Upstream provider error"
 
 
 class ServiceUnavailable(ApiError):
+    """503: a dependency (PostgreSQL) is down."""
+
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
     default_message = "Service unavailable"
 
 
-STATUS_CODES: dict[int, str] = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-    500: "INTERNAL_ERROR",
-    502: "BAD_GATEWAY",
-    503: "SERVICE_UNAVAILABLE",
-}
+def field_error(field_name: str, message: str, **details: Any) -> BadRequest:
+    """A 400 BAD_REQUEST naming the request field.
+
+    Message "<field>: <message>", details `{"field": field_name, **details}`.
+    """
+    return BadRequest(f"{field_name}: {message}", details={"field": field_name, **details})
+
+
+@contextmanager
+def algorithm_input_errors(rename: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Re-raise `AlgorithmInputError` from `algorithms` as `field_error` (400).
+
+    `rename` maps the algorithm's argument names to request field names: the name itself or
+    a dotted prefix (`{"offers": "candidate_offers"}` turns `offers.tflops` into
+    `candidate_offers.tflops`).
+    """
+    try:
+        yield
+    except AlgorithmInputError as exc:
+        name = exc.field
+        for prefix, replacement in (rename or {}).items():
+            if name == prefix or name.startswith(f"{prefix}."):
+                name = replacement + name[len(prefix) :]
+                break
+        raise field_error(name, exc.message) from exc
+
+
+class MethodNotAllowed(ApiError):
+    """405: the route exists but not for this method."""
+
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+    default_message = "Method not allowed"
+
+
+def _status_codes() -> dict[int, str]:
+    """HTTP status -> code, read from ApiError and its direct subclasses (the generic errors).
+
+    Domain errors subclass a generic one (OfferNotFound is a NotFound), so they share its
+    status and never need a row of their own.
+    """
+    generic: list[type[ApiError]] = [ApiError, *ApiError.__subclasses__()]
+    return {cls.http_status: cls.code for cls in generic}
+
+
+#: The code rendered for a bare status (Django error views, Ninja's HttpError).
+STATUS_CODES: dict[int, str] = _status_codes()
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -144,6 +201,7 @@ def error_response(
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JsonResponse:
+    """The envelope as a JsonResponse; the code defaults to STATUS_CODES[status]."""
     response = JsonResponse(
         error_body(code or STATUS_CODES.get(status, "BAD_REQUEST"), message, details),
         status=status,
@@ -154,6 +212,7 @@ def error_response(
 
 
 def api_error_response(exc: ApiError) -> JsonResponse:
+    """The envelope of an ApiError, with its status, code, details and headers."""
     return error_response(
         exc.http_status, exc.message, code=exc.code, details=exc.details, headers=exc.headers
     )

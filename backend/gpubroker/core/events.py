@@ -7,10 +7,8 @@ never the committed data.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import redis
 from django.db import transaction
@@ -19,12 +17,13 @@ from gpubroker.core.redis import get_redis
 
 logger = logging.getLogger(__name__)
 
-PRICE_UPDATES_CHANNEL = "price_updates"
 
+def publish_now(channel: str, messages: Iterable[str]) -> int:
+    """Publish each message (already serialised) on `channel` in one Redis pipeline.
 
-def publish_now(channel: str, messages: Iterable[Mapping[str, Any]]) -> int:
-    """Publish each message as JSON on `channel` in one pipeline; returns how many were sent."""
-    payloads = [json.dumps(message, default=str, separators=(",", ":")) for message in messages]
+    Returns how many were sent: 0 when there are none or Redis is unreachable (logged).
+    """
+    payloads = list(messages)
     if not payloads:
         return 0
     try:
@@ -44,8 +43,3 @@ def after_commit(*effects: Callable[[], object]) -> None:
     """Run each effect once the current transaction commits (immediately outside one)."""
     for effect in effects:
         transaction.on_commit(effect)
-
-
-def publish_after_commit(channel: str, messages: list[Mapping[str, Any]]) -> None:
-    if messages:
-        after_commit(lambda: publish_now(channel, messages))

@@ -53,6 +53,8 @@ def _validation_message(details: dict[str, Any]) -> str:
 
 
 def install_exception_handlers(api: NinjaAPI) -> None:
+    """Render every exception a route can raise as the SPEC envelope (the one outer boundary)."""
+
     def on_api_error(request: HttpRequest, exc: Any) -> HttpResponse:
         if exc.http_status >= 500:
             logger.error("api error %s: %s", exc.code, exc.message)

@@ -55,26 +55,37 @@ class InlineHooks:
 
 
 class SecurityMiddleware(InlineHooks, _SecurityMiddleware):
+    """Django's SecurityMiddleware with its hooks run inline on the event loop."""
+
     pass
 
 
 class CommonMiddleware(InlineHooks, _CommonMiddleware):
+    """Django's CommonMiddleware with its hooks run inline on the event loop."""
+
     pass
 
 
 class XFrameOptionsMiddleware(InlineHooks, _XFrameOptionsMiddleware):
+    """Django's XFrameOptionsMiddleware with its hooks run inline on the event loop."""
+
     pass
 
 
 class PrometheusBeforeMiddleware(InlineHooks, _PrometheusBeforeMiddleware):
+    """django-prometheus' first middleware with its hooks run inline on the event loop."""
+
     pass
 
 
 class PrometheusAfterMiddleware(InlineHooks, _PrometheusAfterMiddleware):
     # A coroutine process_view is awaited as is instead of being wrapped in sync_to_async.
+    """django-prometheus' last middleware with its hooks run inline on the event loop."""
+
     async def process_view(
         self, request: HttpRequest, view_func: Any, *view_args: Any, **view_kwargs: Any
     ) -> None:
+        """Count the view like django-prometheus does, without a thread hop."""
         super().process_view(request, view_func, *view_args, **view_kwargs)
 
 
@@ -89,6 +100,7 @@ class AnonymousUserMiddleware:
         markcoroutinefunction(self)
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        """Set `request.user` to AnonymousUser and continue."""
         request.user = AnonymousUser()
         return await self.get_response(request)
 
@@ -98,6 +110,7 @@ class ApiASGIHandler(ASGIHandler):
 
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler reads settings.MIDDLEWARE; swap the list in for the one-off load at start.
+        """Load settings.API_MIDDLEWARE as this handler's stack."""
         full_stack = settings.MIDDLEWARE
         settings.MIDDLEWARE = settings.API_MIDDLEWARE
         try:
@@ -107,6 +120,7 @@ class ApiASGIHandler(ASGIHandler):
 
 
 def is_api_path(path: str) -> bool:
+    """Whether a path is served by the API handler (/api/, /health, /metrics)."""
     return path.startswith(API_PATH_PREFIXES)
 
 
@@ -118,5 +132,6 @@ class HttpRouter:
         self.default_app = default_app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Dispatch one HTTP scope by its path."""
         app = self.api_app if is_api_path(scope.get("path", "")) else self.default_app
         await app(scope, receive, send)

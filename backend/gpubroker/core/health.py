@@ -38,6 +38,8 @@ def _conninfo() -> str:
 
 
 async def database_is_up() -> bool:
+    """Whether PostgreSQL answers `SELECT 1` on a fresh connection within the health deadline."""
+
     async def probe() -> bool:
         async with await psycopg.AsyncConnection.connect(_conninfo(), autocommit=True) as conn:
             await conn.execute("SELECT 1")
@@ -51,6 +53,7 @@ async def database_is_up() -> bool:
 
 
 async def cache_is_up() -> bool:
+    """Whether Redis answers PING within the health deadline."""
     client: Any = aioredis.from_url(
         settings.CACHES["default"]["LOCATION"],
         socket_connect_timeout=_deadline(),
@@ -66,6 +69,7 @@ async def cache_is_up() -> bool:
 
 
 async def health(request: HttpRequest) -> JsonResponse:
+    """GET /health: both probes at once; 503 with the envelope when PostgreSQL is down."""
     database_ok, cache_ok = await asyncio.gather(database_is_up(), cache_is_up())
     if not database_ok:
         status, http_status = "down", 503

@@ -83,11 +83,15 @@ class DualModeMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
+        """Handle one request (subclasses implement it for both modes)."""
         raise NotImplementedError
 
 
 class RequestContextMiddleware(DualModeMiddleware):
+    """Trace id, body cap (413), X-Trace-Id and one log line per request."""
+
     def __call__(self, request: HttpRequest) -> Any:
+        """Serve the request with its trace id set, in the mode of the stack (sync or async)."""
         if self.is_async:
             return self._acall(request)
         started = self._begin(request)
@@ -104,6 +108,7 @@ class RequestContextMiddleware(DualModeMiddleware):
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
         # Non-Ninja views (health, admin) get the same 503 as the API when PostgreSQL is gone.
+        """503 envelope when PostgreSQL is unreachable (for views outside Ninja); None otherwise."""
         if isinstance(exception, OperationalError | InterfaceError | DriverOperationalError) or (
             isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
         ):

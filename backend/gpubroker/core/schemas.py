@@ -8,6 +8,8 @@ from ninja import Schema
 
 
 class ErrorBodyOut(Schema):
+    """The `error` object of the envelope."""
+
     code: str
     message: str
     details: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Settings: base (complete), development, production (hardening), test (speed)."""

@@ -1,0 +1,1 @@
+"""Framework-free provider adapters: contract, HTTP and parsing helpers, one module each."""

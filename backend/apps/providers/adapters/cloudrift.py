@@ -17,14 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    RecordError,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.parsing import (
     cents_to_dollars,
-    country_from_tokens,
     interconnect_from_name,
     parse_records,
     require,
@@ -38,6 +35,8 @@ _GIB: Final = 1024**3
 
 
 class CloudRiftAdapter(ProviderAdapter):
+    """CloudRift: public instance-type listing, no key needed, no booking."""
+
     name = "cloudrift"
     display_name = "CloudRift"
     website_url = "https://www.cloudrift.ai"
@@ -48,6 +47,7 @@ class CloudRiftAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`POST /instance-types/list`: one offer per variant and datacenter (full: unavailable)."""
         body = {
             "version": API_VERSION,
             "data": {"selector": {"ByServiceAndLocation": {"services": ["vm"]}}},

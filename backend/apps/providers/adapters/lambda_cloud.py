@@ -21,17 +21,19 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     BookingResult,
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
     RecordError,
-    bearer,
+)
+from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     cents_to_dollars,
     check_duration,
-    country_code,
     interconnect_from_name,
     parse_records,
     require,
@@ -43,6 +45,8 @@ _GPU_MEMORY: Final = re.compile(r"\((\d+(?:\.\d+)?)\s*GB", re.IGNORECASE)
 
 
 class LambdaAdapter(ProviderAdapter):
+    """Lambda Cloud: instance types with regional capacity (API key), booking by launch."""
+
     name = "lambda"
     display_name = "Lambda Cloud"
     website_url = "https://lambda.ai"
@@ -57,6 +61,7 @@ class LambdaAdapter(ProviderAdapter):
     ssh_key_names: ClassVar[tuple[str, ...]] = ("gpubroker",)
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /instance-types`: an offer per type and region with room (none: one unavailable)."""
         api_key = self.require_api_key(credentials)
         payload = await self.request_json(
             "GET", "/instance-types", credentials=credentials, headers=bearer(api_key)
@@ -115,6 +120,7 @@ class LambdaAdapter(ProviderAdapter):
             )
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
+        """Whether Lambda accepts the key (`GET /instance-types` with it)."""
         api_key = self.require_api_key(credentials)
         return await self.probe_auth(
             "GET", "/instance-types", credentials=credentials, headers=bearer(api_key)

@@ -21,12 +21,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    country_from_tokens,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer
+from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.parsing import (
     parse_records,
     require,
     to_decimal,
@@ -56,6 +54,7 @@ class ManualPriceListAdapter(ProviderAdapter):
     region_countries: ClassVar[Mapping[str, str]] = {}
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """The offers of the shipped price list (no HTTP); bad entries are skipped and counted."""
         document = self.price_list()
         entries = self.expect_list(self.top_level(document, "offers"), "offers")
         meta = {"as_of": document.get("as_of"), "source": document.get("source")}
@@ -63,6 +62,7 @@ class ManualPriceListAdapter(ProviderAdapter):
         return parse_records(entries, lambda entry: self._parse_entry(entry, meta, currency))
 
     def price_list(self) -> Mapping[str, Any]:
+        """The parsed price list; AdapterError(kind="bad_payload") when it cannot be read."""
         try:
             return load_price_list(DATA_DIR / self.data_file)
         except (OSError, ValueError) as exc:
@@ -72,6 +72,7 @@ class ManualPriceListAdapter(ProviderAdapter):
             ) from None
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
+        """Always True: no API is called, so there is nothing to validate."""
         return True  # nothing to validate: no API is called
 
     def _parse_entry(

@@ -72,6 +72,7 @@ ALL_ADAPTERS: tuple[type[ProviderAdapter], ...] = (
 
 
 def build_default_registry() -> ProviderRegistry:
+    """A registry of every shipped adapter, keyed by provider name."""
     registry = ProviderRegistry()
     for adapter_class in ALL_ADAPTERS:
         registry.register(adapter_class.name, adapter_class)

@@ -19,7 +19,8 @@ from typing import Final, Literal
 
 import httpx
 
-from apps.providers.adapters.base import DEFAULT_TIMEOUT, Credentials
+from apps.providers.adapters.contract import Credentials
+from apps.providers.adapters.http import DEFAULT_TIMEOUT
 
 ProviderMode = Literal["replay", "live"]
 
@@ -96,6 +97,7 @@ def replay_credentials(provider: str) -> Credentials | None:
 
 
 def find_route(request: httpx.Request) -> Route | None:
+    """The recorded route answering this request (method, host, path pattern), or None."""
     for route in ROUTES:
         if (
             route.method == request.method

@@ -22,15 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     AdapterError,
     Availability,
     BookingResult,
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
-    bearer,
+)
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     check_duration,
     interconnect_from_name,
     parse_records,
@@ -93,6 +95,8 @@ _CLOUDS: Final = (
 
 
 class RunPodAdapter(ProviderAdapter):
+    """RunPod: GPU types with on-demand and spot prices over GraphQL (API key), booking."""
+
     name = "runpod"
     display_name = "RunPod"
     website_url = "https://www.runpod.io"
@@ -106,6 +110,7 @@ class RunPodAdapter(ProviderAdapter):
     container_disk_gb: ClassVar[int] = 40
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`POST /graphql` (gpuTypes): a Secure and a Community Cloud one-GPU offer per GPU type."""
         data = await self._graphql({"query": GPU_TYPES_QUERY}, credentials)
         gpu_types = self.expect_list(self.top_level(data, "gpuTypes"), "gpuTypes")
         return parse_records(gpu_types, self._parse_gpu_type)
@@ -148,6 +153,7 @@ class RunPodAdapter(ProviderAdapter):
             )
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
+        """Whether RunPod accepts the key (a GraphQL query with it)."""
         try:
             data = await self._graphql({"query": VALIDATE_QUERY}, credentials)
         except AdapterError as exc:

@@ -19,14 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    RecordError,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.parsing import (
     cents_to_dollars,
-    country_from_tokens,
     parse_records,
     require,
     to_float,
@@ -35,6 +32,8 @@ from apps.providers.adapters.base import (
 
 
 class ShadeformAdapter(ProviderAdapter):
+    """Shadeform: instance types of many clouds through one API (API key), no booking."""
+
     name = "shadeform"
     display_name = "Shadeform"
     website_url = "https://www.shadeform.ai"
@@ -45,6 +44,7 @@ class ShadeformAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /instances/types`: one offer per underlying cloud, instance type and region."""
         api_key = self.require_api_key(credentials)
         payload = await self.request_json(
             "GET", "/instances/types", credentials=credentials, headers={"X-API-KEY": api_key}
@@ -57,6 +57,7 @@ class ShadeformAdapter(ProviderAdapter):
         )
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
+        """Whether Shadeform accepts the key (`GET /instances/types` with it)."""
         api_key = self.require_api_key(credentials)
         return await self.probe_auth(
             "GET", "/instances/types", credentials=credentials, headers={"X-API-KEY": api_key}

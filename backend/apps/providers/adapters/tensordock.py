@@ -22,13 +22,10 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    RecordError,
-    country_code,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.parsing import (
     interconnect_from_name,
     parse_records,
     require,
@@ -41,6 +38,8 @@ STANDARD_DISK_GB: Final = 100
 
 
 class TensorDockAdapter(ProviderAdapter):
+    """TensorDock marketplace: public host-node listing, no key needed, no booking."""
+
     name = "tensordock"
     display_name = "TensorDock"
     website_url = "https://tensordock.com"
@@ -51,6 +50,7 @@ class TensorDockAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /client/deploy/hostnodes`: one-GPU and all-GPU configurations per host and GPU."""
         payload = await self.request_json(
             "GET", "/client/deploy/hostnodes", credentials=credentials
         )

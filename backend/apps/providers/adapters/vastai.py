@@ -17,16 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     BookingResult,
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
     RecordError,
-    bearer,
+)
+from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     check_duration,
-    country_code,
     interconnect_from_name,
     parse_records,
     require,
@@ -62,6 +64,8 @@ _RAW_KEYS: Final = (
 
 
 class VastAiAdapter(ProviderAdapter):
+    """Vast.ai marketplace: public offer search (`POST /bundles/`), booking by accepting an ask."""
+
     name = "vastai"
     display_name = "Vast.ai"
     website_url = "https://vast.ai"
@@ -76,6 +80,7 @@ class VastAiAdapter(ProviderAdapter):
     default_disk_gb: ClassVar[float] = 32.0
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`POST /bundles/`: one offer per machine bundle, `min_bid` as its spot price."""
         headers = bearer(credentials.api_key) if credentials and credentials.api_key else {}
         payload = await self.request_json(
             "POST", "/bundles/", credentials=credentials, headers=headers, json_body=SEARCH_QUERY
@@ -126,8 +131,11 @@ class VastAiAdapter(ProviderAdapter):
     async def book_instance(
         self, offer: ProviderOffer, duration_hours: float, credentials: Credentials | None
     ) -> BookingResult:
-        """Accept the ask: ``PUT /asks/{offer id}/``. Vast bills per second, so the duration
-        only has to be valid; the tenant destroys the instance when done."""
+        """Accept the ask: ``PUT /asks/{offer id}/``.
+
+        Vast bills per second, so the duration only has to be valid; the tenant destroys the
+        instance when done. Raises AdapterError as `request_json` does.
+        """
         check_duration(duration_hours)
         api_key = self.require_api_key(credentials)
         disk = min(offer.storage_gb or self.default_disk_gb, self.default_disk_gb)
@@ -159,7 +167,7 @@ class VastAiAdapter(ProviderAdapter):
 
 
 def _split_geolocation(value: Any) -> tuple[str | None, str | None]:
-    """ "California, US" -> ("California, US", "US"); "Sweden" -> ("Sweden", "SE")."""
+    """(region, ISO country) of a geolocation: "California, US" -> ("California, US", "US")."""
     if not value or not isinstance(value, str):
         return None, None
     *_, last = value.rsplit(",", 1)

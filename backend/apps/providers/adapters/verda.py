@@ -24,13 +24,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
-    AdapterError,
-    Credentials,
-    FetchResult,
-    ProviderAdapter,
-    ProviderOffer,
-    bearer,
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, Credentials, FetchResult, ProviderOffer
+from apps.providers.adapters.http import bearer
+from apps.providers.adapters.parsing import (
     interconnect_from_name,
     parse_records,
     require,
@@ -47,6 +44,8 @@ _LOCATION_COUNTRY: Final[Mapping[str, str]] = {"FIN": "FI", "ICE": "IS"}
 
 
 class VerdaAdapter(ProviderAdapter):
+    """Verda (DataCrunch): instance types and availability, OAuth client credentials, no booking."""
+
     name = "verda"
     display_name = "Verda (DataCrunch)"
     website_url = "https://verda.com"
@@ -57,6 +56,7 @@ class VerdaAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /instance-types` and `/instance-availability`: each type in each listed location."""
         token = await self._access_token(credentials)
         headers = bearer(token)
         types_payload = await self.request_json(
@@ -127,6 +127,7 @@ class VerdaAdapter(ProviderAdapter):
             )
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
+        """Whether Verda grants a token for the client id and secret (`POST /oauth2/token`)."""
         try:
             await self._access_token(credentials)
         except AdapterError as exc:

@@ -18,19 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from apps.providers.adapters.base import (
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import (
     Credentials,
     FetchResult,
-    ProviderAdapter,
     ProviderOffer,
     RecordError,
     merge_results,
-    parse_records,
-    require,
-    round_gb,
-    to_decimal,
-    to_float,
 )
+from apps.providers.adapters.parsing import parse_records, require, round_gb, to_decimal, to_float
 
 #: VRAM of one whole card for each ``gpu_type`` Vultr sells; used to tell whole-card plans
 #: (VRAM a multiple of this) from fractional slices and to derive the card count.
@@ -60,6 +56,8 @@ _MAX_PAGES: Final = 20
 
 
 class VultrAdapter(ProviderAdapter):
+    """Vultr Cloud GPU: public plan listing, no key needed, no booking."""
+
     name = "vultr"
     display_name = "Vultr"
     website_url = "https://www.vultr.com"
@@ -70,6 +68,7 @@ class VultrAdapter(ProviderAdapter):
     price_source = "api"
 
     async def fetch_offers(self, credentials: Credentials | None) -> FetchResult:
+        """`GET /plans?type=vcg`: whole-card plans per location (vGPU slices are left out)."""
         results: list[FetchResult] = []
         cursor: str | None = None
         for _ in range(_MAX_PAGES):

@@ -25,8 +25,11 @@ _RESOLVED_FIELDS = ("gpu_type", "gpu_memory_gb", "gpu_model", "gpu_name_raw", "g
 
 @dataclass(frozen=True)
 class AdoptionReport:
-    """What one run did: offers now listed, offers quarantined, and the quarantined GPU names
-    per provider name (sorted)."""
+    """What one run did.
+
+    Offers now listed, offers quarantined, and the quarantined GPU names per provider name
+    (sorted).
+    """
 
     offers_listed: int
     offers_quarantined: int
@@ -34,6 +37,7 @@ class AdoptionReport:
 
     @property
     def offers_adopted(self) -> int:
+        """Every v1 offer the run resolved, listed or quarantined."""
         return self.offers_listed + self.offers_quarantined
 
 

@@ -20,15 +20,11 @@ from django.db import transaction
 
 from apps.auth_app.audit import audit_append
 from apps.auth_app.models import Tenant, User
-from apps.providers.adapters.base import (
-    AdapterError,
-    BookingResult,
-    Credentials,
-    ProviderAdapter,
-    ProviderOffer,
-)
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, BookingResult, Credentials, ProviderOffer
 from apps.providers.adapters.registry import default_registry
-from apps.providers.models import Booking, GPUOffer, InteractionKind, UserOfferInteraction
+from apps.providers.errors import OfferNotFound, ProviderUnavailable
+from apps.providers.models import Booking, GPUOffer
 from apps.providers.services.integrations import integration_credentials, integration_mark_error
 from apps.providers.services.simulation import (
     REPLAY_BOOKING_ID_PREFIX,
@@ -37,13 +33,12 @@ from apps.providers.services.simulation import (
     provider_calls_simulated,
 )
 from apps.providers.services.sync import provider_http_client
-from gpubroker.core.errors import BadGateway, BadRequest, Conflict, NotFound
+from apps.providers.signals import offer_booked
+from gpubroker.core.errors import BadRequest, Conflict
 
 logger = logging.getLogger(__name__)
 
 BOOKING_CREATED = "booking.created"
-# Implicit-feedback weight of a booking for the recommender (views 1, selections 3).
-BOOKING_INTERACTION_WEIGHT = 10.0
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class BookingOutcome:
 def _offer_for_booking(offer_id: uuid.UUID) -> GPUOffer:
     offer = GPUOffer.objects.select_related("provider").filter(pk=offer_id).first()
     if offer is None:
-        raise NotFound(f"Offer {offer_id} not found")
+        raise OfferNotFound(f"Offer {offer_id} not found")
     if offer.availability_status == "unavailable" or offer.is_stale:
         raise Conflict("Offer is not available any more", details={"offer_id": str(offer_id)})
     return offer
@@ -136,9 +131,7 @@ def _record(
             status=result.status[:32],
             external_booking_id=result.external_booking_id[:255],
         )
-        UserOfferInteraction.objects.create(
-            user=user, offer=offer, kind=InteractionKind.BOOK, weight=BOOKING_INTERACTION_WEIGHT
-        )
+        offer_booked.send(sender=Booking, user=user, offer=offer)
         audit_append(
             action=BOOKING_CREATED,
             user_id=user.pk,
@@ -190,7 +183,7 @@ async def offer_book(
                 details=error_details({"provider": offer.provider.name}),
             ) from exc
         if exc.retryable:
-            raise BadGateway(
+            raise ProviderUnavailable(
                 f"{adapter_class.display_name} did not answer the booking; nothing was booked",
                 details=error_details({"provider": offer.provider.name}),
             ) from exc

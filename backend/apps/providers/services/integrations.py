@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from apps.auth_app.audit import audit_append
 from apps.auth_app.models import Tenant, User
-from apps.providers.adapters.base import AdapterError, Credentials, ProviderAdapter
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, Credentials
 from apps.providers.adapters.registry import default_registry
 from apps.providers.crypto import secret_decrypt, secret_encrypt
+from apps.providers.errors import ProviderUnavailable
 from apps.providers.models import ProviderIntegration
 from apps.providers.services.simulation import (
     REPLAY_NOTICE,
@@ -32,7 +34,7 @@ from apps.providers.services.simulation import (
     provider_calls_simulated,
 )
 from apps.providers.services.sync import provider_ensure, provider_http_client
-from gpubroker.core.errors import BadGateway, BadRequest, ValidationFailed
+from gpubroker.core.errors import BadRequest, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,11 @@ def api_url_check(api_url: str) -> str:
 
 
 def credentials_from(provider_name: str, api_key: str | None, api_url: str | None) -> Credentials:
+    """Adapter credentials from a saved key (Verda's is client_id:client_secret).
+
+    Raises:
+        ValidationFailed: (422, field api_key) for a Verda key without both parts.
+    """
     if provider_name == "verda" and api_key:
         client_id, _, client_secret = api_key.partition(":")
         if not client_id or not client_secret:
@@ -132,7 +139,7 @@ async def credentials_validate(
         accepted = await adapter.validate_credentials(credentials)
     except AdapterError as exc:
         if exc.retryable:
-            raise BadGateway(
+            raise ProviderUnavailable(
                 f"{adapter_class.display_name} could not be reached to check the key; try again",
                 details=error_details(),
             ) from exc

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from apps.math_core.catalogue import resolve_gpu_detailed
-from apps.providers.adapters.base import ProviderOffer
+from apps.gpus.catalogue import resolve_gpu_detailed
+from apps.providers.adapters.contract import ProviderOffer
 
 # gpu_offers.price_per_hour is DECIMAL(8,4).
 MAX_STORABLE_PRICE = Decimal("9999.9999")
@@ -27,7 +25,11 @@ class OfferRejected(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class OfferRow:
-    """One row of gpu_offers as ingestion writes it (id and timestamps added by the upsert)."""
+    """One row of gpu_offers as ingestion writes it (id and timestamps added by the upsert).
+
+    Every field but `quarantine_reason` is a gpu_offers column of the same name
+    (OFFER_COLUMNS); `services.upsert` writes exactly those.
+    """
 
     external_id: str
     gpu_type: str
@@ -54,6 +56,12 @@ class OfferRow:
     quarantine_reason: str | None
 
 
+#: OfferRow's fields that are gpu_offers columns (the upsert's per-row columns, id aside).
+OFFER_COLUMNS = frozenset(
+    name for name in OfferRow.__dataclass_fields__ if name != "quarantine_reason"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class GpuIdentity:
     """How one provider GPU string is stored on an offer.
@@ -76,7 +84,7 @@ def gpu_identity(raw_name: str, vram_gb: float | None) -> GpuIdentity:
     """Resolve a provider's GPU string through the catalogue, clipped to gpu_offers' columns.
 
     `vram_gb` is the reported memory of one GPU in GB (None when unknown); see
-    `apps.math_core.catalogue.resolve_gpu` for how it decides.
+    `apps.gpus.catalogue.resolve_gpu` for how it decides.
     """
     resolution = resolve_gpu_detailed(raw_name, vram_gb)
     gpu = resolution.gpu
@@ -149,36 +157,3 @@ def offer_row(offer: ProviderOffer) -> OfferRow:
         ),
         quarantine_reason=gpu.quarantine_reason,
     )
-
-
-def row_values(row: OfferRow, *, offer_id: Any, provider_id: Any, now: datetime) -> dict[str, Any]:
-    """Column → value for the bulk upsert."""
-    return {
-        "id": offer_id,
-        "provider_id": provider_id,
-        "external_id": row.external_id,
-        "gpu_type": row.gpu_type,
-        "gpu_memory_gb": row.gpu_memory_gb,
-        "cpu_cores": row.cpu_cores,
-        "ram_gb": row.ram_gb,
-        "storage_gb": row.storage_gb,
-        "storage_type": row.storage_type,
-        "price_per_hour": row.price_per_hour,
-        "currency": row.currency,
-        "region": row.region,
-        "availability_status": row.availability_status,
-        "min_rental_time": row.min_rental_time,
-        "spot_pricing": row.spot_pricing,
-        "preemptible": row.preemptible,
-        "network_speed_gbps": row.network_speed_gbps,
-        "gpu_count": row.gpu_count,
-        "gpu_model": row.gpu_model,
-        "gpu_name_raw": row.gpu_name_raw,
-        "spot_price_per_hour": row.spot_price_per_hour,
-        "country": row.country,
-        "interconnect": row.interconnect,
-        "reliability": row.reliability,
-        "created_at": now,
-        "updated_at": now,
-        "last_seen_at": now,
-    }

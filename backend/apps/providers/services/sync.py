@@ -1,7 +1,8 @@
 """Ingestion: fetch a provider's offers, normalise, upsert with price history, publish changes.
 
-`provider_sync` is the one entry point (the `sync_providers` command and tests call it). Per
-provider it holds a PostgreSQL advisory lock so several ingestion processes never do the same
+`provider_sync` is the one entry point (the `sync_providers` command and tests call it). It is
+synchronous: only the adapter's HTTP fetch runs in an event loop. Per provider it holds a
+PostgreSQL advisory lock so several ingestion processes never do the same
 work, calls the adapter through the provider's circuit breaker, and writes the whole batch in
 one transaction (`sync_write.offers_apply`): offers, history rows, gone offers, provider status
 and the sync-run record. Events and cache invalidation are registered after commit. Every
@@ -18,12 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from apps.providers.adapters.base import AdapterError, Credentials, ProviderAdapter
+from apps.providers.adapters.base import ProviderAdapter
+from apps.providers.adapters.contract import AdapterError, Credentials, FetchResult
 from apps.providers.adapters.registry import default_registry
 from apps.providers.adapters.replay import build_client, replay_credentials
 from apps.providers.circuit_breaker import BreakerRegistry, CircuitBreaker, CircuitOpenError
@@ -45,7 +47,6 @@ __all__ = [
     "SyncStatus",
     "offers_apply",
     "provider_sync",
-    "provider_sync_async",
     "providers_sync_all",
     "sync_failure_record",
 ]
@@ -135,14 +136,36 @@ def breaker_state_save(*, provider: Provider, breaker: CircuitBreaker) -> None:
 # ---- orchestration -----------------------------------------------------------------------------
 
 
-async def _refused(
-    provider: Provider, status: SyncStatus, message: str, now: datetime
-) -> SyncResult:
+def _refused(provider: Provider, status: SyncStatus, message: str, now: datetime) -> SyncResult:
     """Record an attempt that never reached the provider (no credentials, open circuit)."""
-    await sync_to_async(sync_failure_record)(
+    sync_failure_record(
         provider=provider, kind=status, message=message, fetch_latency_ms=None, now=now
     )
     return SyncResult(provider=provider.name, status=status, error=message)
+
+
+def _fetch(
+    adapter_class: type[ProviderAdapter],
+    *,
+    client: httpx.AsyncClient | None,
+    breaker: CircuitBreaker,
+    credentials: Credentials | None,
+) -> FetchResult:
+    """The adapter's fetch through the provider's circuit breaker: the only async step.
+
+    An owned HTTP client is opened and closed inside the same event loop as the fetch.
+    Raises whatever `breaker.call` raises (CircuitOpenError, AdapterError).
+    """
+
+    async def fetch() -> FetchResult:
+        http = client or provider_http_client()
+        try:
+            return await breaker.call(adapter_class(http).fetch_offers, credentials)
+        finally:
+            if client is None:
+                await http.aclose()
+
+    return async_to_sync(fetch)()
 
 
 def sync_log(result: SyncResult) -> None:
@@ -173,19 +196,26 @@ def sync_log(result: SyncResult) -> None:
         logger.warning("provider sync failed", extra=extra)
 
 
-async def provider_sync_async(
+def provider_sync(
     *,
     provider_name: str,
     client: httpx.AsyncClient | None = None,
     credentials: Credentials | None = None,
     breaker_registry: BreakerRegistry | None = None,
 ) -> SyncResult:
-    """Sync one provider. Never raises for provider faults: the result says what happened, and
-    one log line (`sync_log`) records it.
+    """Sync one provider; never raises for provider faults.
 
-    Raises `UnknownProviderError` for a name with no adapter.
+    The result says what happened, and one log line (`sync_log`) records it.
+
+    Synchronous: the database work runs in the caller's thread and only the adapter's HTTP
+    fetch runs in an event loop (`_fetch`). `client` replaces the HTTP client of the mode in
+    settings (replay or live), `credentials` the platform credentials, `breaker_registry` the
+    process's breakers.
+
+    Raises:
+        UnknownProviderError: `provider_name` has no adapter.
     """
-    result = await _provider_sync(
+    result = _provider_sync(
         provider_name=provider_name,
         client=client,
         credentials=credentials,
@@ -195,7 +225,7 @@ async def provider_sync_async(
     return result
 
 
-async def _provider_sync(
+def _provider_sync(
     *,
     provider_name: str,
     client: httpx.AsyncClient | None,
@@ -203,28 +233,25 @@ async def _provider_sync(
     breaker_registry: BreakerRegistry | None,
 ) -> SyncResult:
     adapter_class = default_registry.get_adapter(provider_name)
-    provider = await sync_to_async(provider_ensure)(adapter_class=adapter_class)
-    if not await sync_to_async(_try_lock)(provider_name):
+    provider = provider_ensure(adapter_class=adapter_class)
+    if not _try_lock(provider_name):
         return SyncResult(provider=provider_name, status="locked")
     breaker = (breaker_registry or breakers).get(provider_name)
-    own_client = client is None
-    http = client or provider_http_client()
     now = timezone.now()
     try:
         creds = credentials or platform_credentials(provider_name)
         if adapter_class.requires_credentials and creds is None:
             message = f"{provider_name}: no platform credentials configured for live ingestion"
-            return await _refused(provider, "not_configured", message, now)
-        adapter = adapter_class(http)
+            return _refused(provider, "not_configured", message, now)
         started = time.perf_counter()
         try:
-            fetch = await breaker.call(adapter.fetch_offers, creds)
+            fetch = _fetch(adapter_class, client=client, breaker=breaker, credentials=creds)
         except CircuitOpenError as exc:
             message = f"{provider_name}: circuit open, retry in {exc.retry_after:.0f}s"
-            return await _refused(provider, "circuit_open", message, now)
+            return _refused(provider, "circuit_open", message, now)
         except AdapterError as exc:
             latency = (time.perf_counter() - started) * 1000
-            await sync_to_async(sync_failure_record)(
+            sync_failure_record(
                 provider=provider,
                 kind=exc.kind,
                 message=exc.message,
@@ -240,7 +267,7 @@ async def _provider_sync(
                 retryable=exc.retryable,
             )
         latency = (time.perf_counter() - started) * 1000
-        return await sync_to_async(offers_apply)(
+        return offers_apply(
             provider=provider,
             fetch=fetch,
             fetch_latency_ms=latency,
@@ -248,26 +275,8 @@ async def _provider_sync(
             demo=demo_market_from_settings(),
         )
     finally:
-        await sync_to_async(breaker_state_save)(provider=provider, breaker=breaker)
-        await sync_to_async(_unlock)(provider_name)
-        if own_client:
-            await http.aclose()
-
-
-def provider_sync(
-    *,
-    provider_name: str,
-    client: httpx.AsyncClient | None = None,
-    credentials: Credentials | None = None,
-    breaker_registry: BreakerRegistry | None = None,
-) -> SyncResult:
-    """Synchronous form of `provider_sync_async` for commands and tests."""
-    return async_to_sync(provider_sync_async)(
-        provider_name=provider_name,
-        client=client,
-        credentials=credentials,
-        breaker_registry=breaker_registry,
-    )
+        breaker_state_save(provider=provider, breaker=breaker)
+        _unlock(provider_name)
 
 
 def providers_sync_all(*, names: list[str] | None = None) -> list[SyncResult]:

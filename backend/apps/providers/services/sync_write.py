@@ -12,14 +12,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.providers.adapters.base import FetchResult
+from apps.providers.adapters.contract import FetchResult
 from apps.providers.cache import listing_cache_invalidate
+from apps.providers.events import PriceUpdate, price_updates_publish_after_commit
 from apps.providers.models import Provider, ProviderSyncRun
 from apps.providers.services.demo_market import (
     DemoMarket,
@@ -27,7 +28,7 @@ from apps.providers.services.demo_market import (
     demo_history_backfill,
     demo_rows_drift,
 )
-from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row, row_values
+from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row
 from apps.providers.services.upsert import (
     bulk_cursor,
     offers_bulk_upsert,
@@ -35,7 +36,7 @@ from apps.providers.services.upsert import (
     price_history_backfill_insert,
     price_history_bulk_insert,
 )
-from gpubroker.core.events import PRICE_UPDATES_CHANNEL, after_commit, publish_now
+from gpubroker.core.events import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ QUARANTINE_SAMPLE = 20
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What one sync attempt did: counts, fetch latency (ms), the error, the published updates."""
+
     provider: str
     status: SyncStatus
     offers_seen: int = 0
@@ -60,30 +63,7 @@ class SyncResult:
     retryable: bool | None = None
     #: The demo market's round number when its simulated drift was applied (replay only).
     demo_round: int | None = None
-    events: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
-
-
-def _event(
-    *,
-    offer_id: uuid.UUID,
-    provider: str,
-    gpu: str,
-    region: str,
-    old_price: Decimal | None,
-    new_price: Decimal,
-    availability: str,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "offer_id": str(offer_id),
-        "provider": provider,
-        "gpu": gpu,
-        "region": region,
-        "old_price": None if old_price is None else float(old_price),
-        "new_price": float(new_price),
-        "availability_status": availability,
-        "timestamp": now.isoformat(),
-    }
+    events: list[PriceUpdate] = field(default_factory=list, repr=False, compare=False)
 
 
 def _normalise(fetch: FetchResult) -> tuple[dict[str, OfferRow], int]:
@@ -146,15 +126,15 @@ def offers_apply(
                 market=demo,
                 provider=provider.name,
             )
-        values: list[dict[str, Any]] = []
+        values: list[tuple[uuid.UUID, OfferRow]] = []
         history: list[tuple[uuid.UUID, Decimal, str]] = []
         backfill: list[tuple[uuid.UUID, datetime, Decimal, str]] = []
-        events: list[dict[str, Any]] = []
+        events: list[PriceUpdate] = []
         inserted = 0
         for external_id, row in rows.items():
             known = existing.get(external_id)
             offer_id = known[0] if known else uuid.uuid4()
-            values.append(row_values(row, offer_id=offer_id, provider_id=provider.id, now=now))
+            values.append((offer_id, row))
             if known is None:
                 inserted += 1
                 if demo is not None:
@@ -168,7 +148,7 @@ def offers_apply(
                 continue
             history.append((offer_id, row.price_per_hour, row.availability_status))
             events.append(
-                _event(
+                PriceUpdate.of_change(
                     offer_id=offer_id,
                     provider=provider.name,
                     gpu=row.gpu_type,
@@ -176,7 +156,7 @@ def offers_apply(
                     old_price=known[1] if known else None,
                     new_price=row.price_per_hour,
                     availability=row.availability_status,
-                    now=now,
+                    at=now,
                 )
             )
         gone_ids: list[uuid.UUID] = []
@@ -194,7 +174,7 @@ def offers_apply(
             if availability != "unavailable":
                 history.append((offer_id, price, "unavailable"))
                 events.append(
-                    _event(
+                    PriceUpdate.of_change(
                         offer_id=offer_id,
                         provider=provider.name,
                         gpu=gpu_type,
@@ -202,7 +182,7 @@ def offers_apply(
                         old_price=price,
                         new_price=price,
                         availability="unavailable",
-                        now=now,
+                        at=now,
                     )
                 )
         with bulk_cursor() as cursor:
@@ -236,10 +216,8 @@ def offers_apply(
             offers_quarantined=sum(1 for r in rows.values() if r.gpu_model is None),
         )
         if events or gone_ids:
-            after_commit(
-                lambda: publish_now(PRICE_UPDATES_CHANNEL, events),
-                listing_cache_invalidate,
-            )
+            price_updates_publish_after_commit(events)
+            after_commit(listing_cache_invalidate)
     if backfill:
         logger.info(
             "demo market: simulated price history backfilled",

@@ -7,7 +7,8 @@ expanded server-side with `unnest`, so 50,000 offers cost one round trip, not 50
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,31 +17,24 @@ from uuid import UUID
 import psycopg
 from django.db import connection
 
-# (column, PostgreSQL array type) for the per-row values of the upsert.
-_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "uuid"),
-    ("external_id", "text"),
-    ("gpu_type", "text"),
-    ("gpu_memory_gb", "int"),
-    ("cpu_cores", "int"),
-    ("ram_gb", "int"),
-    ("storage_gb", "int"),
-    ("storage_type", "text"),
-    ("price_per_hour", "numeric"),
-    ("currency", "text"),
-    ("region", "text"),
-    ("availability_status", "text"),
-    ("min_rental_time", "int"),
-    ("spot_pricing", "bool"),
-    ("preemptible", "bool"),
-    ("network_speed_gbps", "numeric"),
-    ("gpu_count", "int"),
-    ("gpu_model", "text"),
-    ("gpu_name_raw", "text"),
-    ("spot_price_per_hour", "numeric"),
-    ("country", "text"),
-    ("interconnect", "text"),
-    ("reliability", "numeric"),
+from apps.providers.models import GPUOffer
+from apps.providers.services.normalise import OFFER_COLUMNS, OfferRow
+
+# The per-row columns of the upsert: the offer's id and every column of OfferRow (the one list
+# of what ingestion writes), each with the PostgreSQL type of its model field for the
+# unnest(...) arrays. Assignment to the varchar columns still checks their lengths.
+_ARRAY_TYPES: Mapping[str, str] = {
+    "UUIDField": "uuid",
+    "CharField": "text",
+    "TextField": "text",
+    "IntegerField": "int",
+    "PositiveIntegerField": "int",
+    "DecimalField": "numeric",
+    "BooleanField": "bool",
+}
+_ROW_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, _ARRAY_TYPES[GPUOffer._meta.get_field(name).get_internal_type()])
+    for name in ("id", *(field.name for field in fields(OfferRow) if field.name in OFFER_COLUMNS))
 )
 _UPDATED_ON_CONFLICT = [name for name, _ in _ROW_COLUMNS if name not in ("id", "external_id")]
 
@@ -105,15 +99,21 @@ def bulk_cursor() -> Iterator[psycopg.Cursor[Any]]:
 def offers_bulk_upsert(
     cursor: Any,
     *,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[tuple[UUID, OfferRow]],
     provider_id: UUID,
     compliance_tags: list[str],
     now: datetime,
 ) -> None:
-    """INSERT … ON CONFLICT (provider_id, external_id) DO UPDATE for every row at once."""
+    """INSERT … ON CONFLICT (provider_id, external_id) DO UPDATE for every row at once.
+
+    `rows` are (offer id, normalised row): the id of the existing offer, or a new one. The
+    provider, its compliance tags and `now` (created/updated/last seen) apply to every row.
+    """
     if not rows:
         return
-    params: dict[str, Any] = {name: [row[name] for row in rows] for name, _ in _ROW_COLUMNS}
+    params: dict[str, Any] = {"id": [offer_id for offer_id, _ in rows]}
+    for name, _ in _ROW_COLUMNS[1:]:
+        params[name] = [getattr(row, name) for _, row in rows]
     params.update({"provider_id": provider_id, "tags": compliance_tags, "now": now})
     cursor.execute(UPSERT_SQL, params)
 
@@ -143,8 +143,11 @@ def price_history_backfill_insert(
     *,
     entries: Sequence[tuple[UUID, datetime, Decimal, str]],
 ) -> None:
-    """One price_history row per (offer_id, recorded_at, price, availability), each at its own
-    time (the demo market's simulated past; live observations use `price_history_bulk_insert`)."""
+    """One price_history row per (offer_id, recorded_at, price, availability).
+
+    Each at its own time: the demo market's simulated past (live observations use
+    `price_history_bulk_insert`).
+    """
     if not entries:
         return
     cursor.execute(

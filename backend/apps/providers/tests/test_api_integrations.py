@@ -12,17 +12,13 @@ from django.test import Client
 
 from apps.auth_app.models import AuditLog, Tenant, User
 from apps.auth_app.tokens import issue_access_token
-from apps.providers.models import (
-    Booking,
-    GPUOffer,
-    ProviderIntegration,
-    UserOfferInteraction,
-)
+from apps.providers.models import Booking, GPUOffer, ProviderIntegration
 from apps.providers.services import booking as booking_service
 from apps.providers.services import integrations as integrations_service
 from apps.providers.services.simulation import REPLAY_BOOKING_MESSAGE, REPLAY_VALIDATION_MESSAGE
 from apps.providers.services.sync import provider_sync
 from apps.providers.tests.conftest import FakeProviders
+from apps.recommendations.models import UserOfferInteraction
 
 pytestmark = pytest.mark.django_db
 

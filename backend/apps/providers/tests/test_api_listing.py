@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from apps.gpus.kpis import offer_kpis
 from apps.providers.models import GPUOffer
-from apps.providers.selectors import offer_kpis
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def api() -> Client:
 def market() -> dict[str, GPUOffer]:
     benchmarks_load()
     alpha, beta, gamma = provider_make("alpha"), provider_make("beta"), provider_make("gamma")
-    offers = {
+    return {
         "o1": offer_make(
             alpha,
             "H100 SXM",
@@ -91,7 +91,6 @@ def market() -> dict[str, GPUOffer]:
         # Quarantined: stored but never listed, whatever the filter.
         "q1": offer_make(gamma, None, "0.1000", external_id="q1", gpu_name_raw="Mystery GPU X1"),
     }
-    return offers
 
 
 def _get(api: Client, query: str = "") -> Any:

@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.providers.cache import listing_cache_invalidate, listing_cache_key
 from apps.providers.models import GPUOffer
-from apps.providers.selectors import OfferQuery
+from apps.providers.selectors.offers import OfferQuery
 from apps.providers.services.sync import provider_sync
 from apps.providers.tests.conftest import recorded
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 import redis.asyncio as redis_asyncio
@@ -10,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
+from apps.providers.models import GPUOffer
 from apps.websocket_gateway.consumers import STATS
 from apps.websocket_gateway.relay import current_relay
 from apps.websocket_gateway.services import ws_slot_key
@@ -55,6 +57,36 @@ async def test_connect_sends_snapshot_of_current_offers_cheapest_first(
         "availability_status": "available",
         "updated_at": offers["cheap"].updated_at.isoformat(),
     }
+
+
+async def test_snapshot_excludes_quarantined_offers(connect: Connect, gpu_tag: str) -> None:
+    offers = await sync_to_async(create_offers)(gpu_tag)
+
+    def quarantined_offer() -> GPUOffer:
+        # The provider's name matches the filter but the catalogue did not resolve it.
+        return GPUOffer.objects.create(
+            provider=offers["cheap"].provider,
+            external_id="quarantined",
+            gpu_type=f"NVIDIA {gpu_tag} Mystery",
+            gpu_model=None,
+            gpu_name_raw=f"NVIDIA {gpu_tag} Mystery",
+            gpu_memory_gb=80,
+            region="us-east",
+            price_per_hour=Decimal("0.2500"),
+        )
+
+    quarantined = await sync_to_async(quarantined_offer)()
+    communicator = await connect()
+    first_ids = [o["offer_id"] for o in communicator.first_snapshot["data"]["offers"]]
+    await communicator.send_json_to({"type": "subscribe", "filters": {"gpu": gpu_tag}})
+    snapshot = await next_frame(communicator)
+
+    assert str(quarantined.id) not in first_ids
+    assert [o["offer_id"] for o in snapshot["data"]["offers"]] == [
+        str(offers["cheap"].id),
+        str(offers["mid"].id),
+        str(offers["dear"].id),
+    ]
 
 
 async def test_first_snapshot_has_reason_connect_and_no_filters(connect: Connect) -> None:

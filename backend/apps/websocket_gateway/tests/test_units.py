@@ -8,12 +8,12 @@ import json
 import pytest
 
 from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
-from apps.websocket_gateway.outbox import Outbox, SnapshotRequest
-from apps.websocket_gateway.updates import (
+from apps.websocket_gateway.frames import (
     MalformedPriceUpdate,
     parse_price_update,
     snapshot_frame,
 )
+from apps.websocket_gateway.outbox import Outbox, SnapshotRequest
 
 UPDATE = {
     "offer_id": "o-1",

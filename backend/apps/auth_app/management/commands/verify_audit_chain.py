@@ -10,9 +10,12 @@ from apps.auth_app.audit import audit_chain_verify
 
 
 class Command(BaseCommand):
+    """Check the audit log's hash chain; exit non-zero at the first broken row."""
+
     help = "Verify the hash chain of audit_logs; report OK or the first broken row."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Print how many rows were checked, or raise CommandError naming the broken row."""
         report = audit_chain_verify()
         if not report.is_intact:
             raise CommandError(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apps.auth_app.tokens import issue_access_token
-from apps.math_core.services import recommender_train
 from apps.math_core.tests.conftest import assert_error
-from apps.providers.models import UserOfferInteraction
+from apps.recommendations.models import UserOfferInteraction
+from apps.recommendations.services import recommender_train
 
 pytestmark = pytest.mark.django_db
 

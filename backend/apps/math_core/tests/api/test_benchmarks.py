@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.math_core.catalogue import all_gpus
+from apps.gpus.catalogue import all_gpus
 from apps.math_core.tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db

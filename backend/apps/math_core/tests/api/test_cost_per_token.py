@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.math_core.models import GPUBenchmark
+from apps.gpus.models import GPUBenchmark
 from apps.math_core.tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,9 @@ import uuid
 
 import pytest
 
-from apps.math_core.models import RecommenderModel
-from apps.math_core.services import recommender_train
 from apps.math_core.tests.conftest import assert_error
-from apps.providers.models import UserOfferInteraction
+from apps.recommendations.models import RecommenderModel, UserOfferInteraction
+from apps.recommendations.services import recommender_train
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,1 @@
+"""`sync_providers` and `adopt_v1`."""

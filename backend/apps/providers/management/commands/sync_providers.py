@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
+    """Ingest offers from every provider (or one), once or in a loop."""
+
     help = (
         "Fetch offers from providers (replay or live) into the catalogue. One JSON log line per"
         " sync; -v 2 adds a plain summary line per provider."
@@ -31,6 +33,7 @@ class Command(BaseCommand):
     verbosity = 1
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """--provider, --loop and --interval (seconds)."""
         parser.add_argument("--provider", action="append", dest="providers", default=None)
         parser.add_argument("--loop", action="store_true", help="sync forever")
         parser.add_argument(
@@ -41,6 +44,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Sync, writing one JSON log line per provider (a plain summary too with -v 2)."""
         self.verbosity = int(options["verbosity"])
         names: list[str] = options["providers"] or default_registry.list_adapters()
         for name in names:

@@ -8,16 +8,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from apps.providers.adapters.base import (
-    AdapterError,
-    Credentials,
-    ProviderOffer,
-    RecordError,
-    country_from_tokens,
-    interconnect_from_name,
-)
+from apps.providers.adapters.contract import AdapterError, Credentials, ProviderOffer, RecordError
+from apps.providers.adapters.geography import country_from_tokens
 from apps.providers.adapters.lambda_cloud import LambdaAdapter
 from apps.providers.adapters.manual import PaperspaceAdapter
+from apps.providers.adapters.parsing import interconnect_from_name
 from apps.providers.adapters.registry import (
     ProviderRegistry,
     UnknownProviderError,
@@ -365,15 +360,6 @@ def test_default_registry_holds_every_adapter_under_its_own_name() -> None:
         "runpod",
         "lambda",
     }
-
-
-def test_adapters_import_no_web_framework() -> None:
-    adapters_dir = RECORDINGS_DIR.parents[2] / "adapters"
-    for path in adapters_dir.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        for framework in ("django", "ninja", "channels"):
-            assert f"import {framework}" not in source, path.name
-            assert f"from {framework}" not in source, path.name
 
 
 def test_build_client_rejects_unknown_mode() -> None:

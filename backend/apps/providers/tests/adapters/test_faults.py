@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.providers.adapters.base import AdapterError, FetchResult
+from apps.providers.adapters.contract import AdapterError, FetchResult
 from apps.providers.adapters.registry import default_registry
 from apps.providers.adapters.replay import replay_credentials
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from apps.providers.adapters.base import FetchResult, ProviderOffer
+from apps.providers.adapters.contract import FetchResult, ProviderOffer
 from apps.providers.adapters.registry import default_registry
 from apps.providers.adapters.replay import RECORDINGS_DIR, build_client, replay_credentials
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.math_core.models import GPUBenchmark
+from apps.gpus.kpis import gpu_kpi_inputs_reset
+from apps.gpus.models import GPUBenchmark
 from apps.providers.models import GPUOffer, Provider
-from apps.providers.selectors import gpu_kpi_inputs_reset
 
 _external_ids = itertools.count(1)
 

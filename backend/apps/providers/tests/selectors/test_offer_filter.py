@@ -7,14 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from apps.gpus.kpis import gpu_kpi_inputs, gpu_kpi_inputs_reset
 from apps.providers.models import GPUOffer
-from apps.providers.selectors import (
-    OfferQuery,
-    gpu_kpi_inputs,
-    gpu_kpi_inputs_reset,
-    gpu_names_matching,
-    offer_filter,
-)
+from apps.providers.selectors.offers import OfferQuery, gpu_names_matching, offer_filter
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.providers.adapters.base import ProviderOffer
+from apps.providers.adapters.contract import ProviderOffer
 from apps.providers.services.normalise import gpu_identity, offer_row
 
 

@@ -1,0 +1,31 @@
+"""Admin for GPU specs: read-only, because data/gpus.json is their source."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.gpus.models import GPUBenchmark
+from gpubroker.core.admin import ReadOnlyAdmin
+
+
+@admin.register(GPUBenchmark)
+class GPUBenchmarkAdmin(ReadOnlyAdmin):
+    """Edits would be overwritten by `load_gpu_specs`; change data/gpus.json instead."""
+
+    list_display = (
+        "gpu_model",
+        "vendor",
+        "architecture",
+        "vram_gb",
+        "memory_bandwidth_gbps",
+        "tflops_fp16",
+        "tokens_per_second_7b",
+        "verified_at",
+    )
+    list_filter = ("vendor", "architecture")
+    search_fields = ("gpu_model", "family")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """Never: offers and admins may still reference the spec."""
+        return False

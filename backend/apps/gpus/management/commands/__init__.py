@@ -1,0 +1,1 @@
+"""`load_gpu_specs`."""

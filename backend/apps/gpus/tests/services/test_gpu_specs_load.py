@@ -1,0 +1,137 @@
+"""gpu_specs_load: the catalogue copied into gpu_benchmarks with the throughput model's figures.
+
+Expected throughputs are written out from the constants: decode efficiency 0.6, fp16 = 2 bytes per
+parameter, fit when weights x 1.1 <= VRAM - 1 GB; SDXL = 30 steps x 5.4 TFLOPs at 20 % of fp16 peak.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+
+from apps.gpus.catalogue import all_gpus
+from apps.gpus.models import GPUBenchmark
+from apps.gpus.services import gpu_specs_load
+
+pytestmark = pytest.mark.django_db
+
+
+def test_first_load_creates_one_row_per_catalogue_gpu():
+    result = gpu_specs_load()
+
+    assert (result.created, result.updated, result.unchanged) == (len(all_gpus()), 0, 0)
+    assert GPUBenchmark.objects.count() == 43
+    assert sorted(GPUBenchmark.objects.values_list("gpu_model", flat=True)) == sorted(
+        gpu.gpu_model for gpu in all_gpus()
+    )
+
+
+def test_h100_sxm_row_copies_the_datasheet_and_computes_throughput():
+    gpu_specs_load()
+    row = GPUBenchmark.objects.get(gpu_model="H100 SXM")
+
+    assert (row.vendor, row.architecture, row.family, row.variant) == (
+        "nvidia",
+        "Hopper",
+        "H100",
+        "SXM5",
+    )
+    assert (row.vram_gb, row.memory_bandwidth_gbps, row.tflops_fp32) == (80.0, 3350.0, 67.0)
+    assert (row.tflops_fp16, row.tflops_bf16, row.tflops_fp8, row.tops_int8) == (
+        989.4,
+        989.4,
+        1978.9,
+        1978.9,
+    )
+    assert row.tdp_watts == 700.0
+    assert row.aliases == [
+        "H100 SXM",
+        "H100 SXM5",
+        "H100 SXM5 80GB",
+        "H100 80GB HBM3",
+        "H100-SXM5-80GB",
+    ]
+    assert row.source.startswith("NVIDIA H100 Tensor Core GPU datasheet")
+    assert row.verified_at == date(2026, 11, 26)
+    # 7B fp16 = 14 GB: memory bound 0.6 x 3350 / 14; compute bound 0.6 x 989.4e12 / 14e9 is larger.
+    assert row.tokens_per_second_7b == pytest.approx(0.6 * 3350 / 14, rel=1e-12)
+    assert row.tokens_per_second_7b == pytest.approx(143.571428571, rel=1e-9)
+    assert row.tokens_per_second_13b == pytest.approx(0.6 * 3350 / 26, rel=1e-12)
+    # 70B fp16 = 140 GB x 1.1 = 154 GB > 79 GB usable: does not fit, so no number.
+    assert row.tokens_per_second_70b is None
+    # SDXL: 0.2 x 989.4 TFLOPS / (30 x 5.4 TFLOPs) images/s x 60.
+    assert row.image_gen_per_minute == pytest.approx(0.2 * 989.4 / 162 * 60, rel=1e-12)
+    assert row.image_gen_per_minute == pytest.approx(73.288888889, rel=1e-9)
+
+
+def test_rtx_4090_fits_7b_only():
+    gpu_specs_load()
+    row = GPUBenchmark.objects.get(gpu_model="RTX 4090")
+
+    assert row.tokens_per_second_7b == pytest.approx(0.6 * 1008 / 14, rel=1e-12)  # 43.2
+    assert row.tokens_per_second_13b is None  # 26 GB x 1.1 = 28.6 > 23
+    assert row.tokens_per_second_70b is None
+    assert row.image_gen_per_minute == pytest.approx(0.2 * 165.2 / 162 * 60, rel=1e-12)
+
+
+def test_mi300x_fits_70b_on_one_gpu():
+    gpu_specs_load()
+    row = GPUBenchmark.objects.get(gpu_model="MI300X")
+
+    assert row.tokens_per_second_70b == pytest.approx(0.6 * 5300 / 140, rel=1e-12)  # 154 <= 191
+
+
+def test_small_gpu_gets_null_not_a_number_when_nothing_fits():
+    gpu_specs_load()
+    row = GPUBenchmark.objects.get(gpu_model="RTX 3080")  # 10 GB: 9 usable
+
+    assert row.tokens_per_second_7b is None  # 15.4 GB needed
+    assert row.image_gen_per_minute is None  # SDXL: (7 + 2) x 1.1 + 1 = 10.9 GB
+
+
+def test_throughput_model_names_the_model_and_its_constants():
+    gpu_specs_load()
+    text = GPUBenchmark.objects.get(gpu_model="A10").throughput_model
+
+    assert "decode_tokens_per_second" in text
+    assert "efficiency e = 0.6" in text
+    assert "fp16 weights, batch 1, one GPU" in text
+    assert "SDXL at 1024x1024, 30 steps x 5.4 TFLOPs per step at 0.2 of dense fp16 peak" in text
+
+
+def test_second_load_changes_nothing():
+    gpu_specs_load()
+    before = dict(GPUBenchmark.objects.values_list("gpu_model", "updated_at"))
+
+    result = gpu_specs_load()
+
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 43)
+    assert dict(GPUBenchmark.objects.values_list("gpu_model", "updated_at")) == before
+
+
+def test_load_repairs_an_edited_row_and_leaves_unknown_rows():
+    gpu_specs_load()
+    GPUBenchmark.objects.filter(gpu_model="L4").update(tflops_fp16=1.0, tokens_per_second_7b=999.0)
+    GPUBenchmark.objects.create(gpu_model="Retired X", vendor="nvidia", vram_gb=8, source="test")
+
+    result = gpu_specs_load()
+
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 42)
+    row = GPUBenchmark.objects.get(gpu_model="L4")
+    assert row.tflops_fp16 == 121.0
+    assert row.tokens_per_second_7b == pytest.approx(0.6 * 300 / 14, rel=1e-12)
+    assert GPUBenchmark.objects.filter(gpu_model="Retired X").exists()
+
+
+def test_command_reports_counts():
+    out = io.StringIO()
+    call_command("load_gpu_specs", stdout=out)
+    call_command("load_gpu_specs", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "GPU specs: 43 created, 0 updated, 0 unchanged",
+        "GPU specs: 0 created, 0 updated, 43 unchanged",
+    ]

@@ -1,0 +1,1 @@
+"""Services of the math endpoints, one module per entry point: costs, ranking, workload."""

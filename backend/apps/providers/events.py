@@ -1,0 +1,152 @@
+"""The one message contract between ingestion and the WebSocket gateway: `PriceUpdate`.
+
+Ingestion builds a `PriceUpdate` per changed offer and publishes `to_json()` on the Redis
+pub/sub channel PRICE_UPDATES_CHANNEL after its transaction commits; the gateway's relay reads
+the channel with `PriceUpdate.parse`. Any other process may publish the same JSON (SPEC.md
+"WebSocket", docs/websocket.md). Framework-free apart from the after-commit publishing helper.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from gpubroker.core.events import after_commit, publish_now
+
+PRICE_UPDATES_CHANNEL: Final = "price_updates"
+
+#: The SPEC `data` object's keys, in the order clients see them.
+SPEC_KEYS: Final = (
+    "offer_id",
+    "provider",
+    "gpu",
+    "region",
+    "old_price",
+    "new_price",
+    "availability_status",
+    "timestamp",
+)
+_TEXT_KEYS: Final = ("offer_id", "provider", "gpu", "region", "availability_status", "timestamp")
+
+
+class MalformedPriceUpdate(ValueError):
+    """A message on `price_updates` is not a valid SPEC data object; the relay skips it."""
+
+
+def _price(value: object, *, key: str) -> float | None:
+    """A finite price from a number or numeric string; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError as exc:
+            raise MalformedPriceUpdate(f"{key} must be a finite number") from exc
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise MalformedPriceUpdate(f"{key} must be a finite number")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdate:
+    """One offer's price or availability change, as published on PRICE_UPDATES_CHANNEL.
+
+    Attributes:
+        offer_id: The offer's UUID, as text.
+        provider: `Provider.name`.
+        gpu: The offer's GPU (`gpu_type`: the canonical model for a listed offer).
+        region: The offer's region.
+        old_price: The previous price, USD/hour for the instance; None for a new offer.
+        new_price: The current price, USD/hour for the instance.
+        availability_status: available, limited or unavailable.
+        timestamp: ISO 8601 time of the change (the sync's time).
+    """
+
+    offer_id: str
+    provider: str
+    gpu: str
+    region: str
+    old_price: float | None
+    new_price: float
+    availability_status: str
+    timestamp: str
+
+    @classmethod
+    def of_change(
+        cls,
+        *,
+        offer_id: uuid.UUID,
+        provider: str,
+        gpu: str,
+        region: str,
+        old_price: Decimal | None,
+        new_price: Decimal,
+        availability: str,
+        at: datetime,
+    ) -> PriceUpdate:
+        """The update ingestion publishes for one changed offer (prices from DECIMAL columns)."""
+        return cls(
+            offer_id=str(offer_id),
+            provider=provider,
+            gpu=gpu,
+            region=region,
+            old_price=None if old_price is None else float(old_price),
+            new_price=float(new_price),
+            availability_status=availability,
+            timestamp=at.isoformat(),
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        """The SPEC `data` object, keys in SPEC_KEYS order."""
+        return {key: getattr(self, key) for key in SPEC_KEYS}
+
+    def to_json(self) -> str:
+        """The message as published: compact JSON of `as_data()`."""
+        return json.dumps(self.as_data(), separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, raw: bytes | str) -> PriceUpdate:
+        """Validate one published message.
+
+        Contract: a JSON object with non-empty string `offer_id`, `provider`, `gpu`, `region`,
+        `availability_status`, `timestamp`, a numeric `new_price` and a numeric or null
+        `old_price` (null for a newly seen offer). Numeric strings are accepted for prices
+        because Decimal producers often emit them. Unknown keys are dropped.
+
+        Raises:
+            MalformedPriceUpdate: anything else (not JSON, not an object, a missing or empty
+                text key, a non-finite or non-numeric price).
+        """
+        try:
+            payload = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedPriceUpdate(f"not JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise MalformedPriceUpdate("not a JSON object")
+        text: dict[str, str] = {}
+        for key in _TEXT_KEYS:
+            value = payload.get(key)
+            if not isinstance(value, str) or not value:
+                raise MalformedPriceUpdate(f"{key} must be a non-empty string")
+            text[key] = value
+        new_price = _price(payload.get("new_price"), key="new_price")
+        if new_price is None:
+            raise MalformedPriceUpdate("new_price must be a finite number")
+        return cls(
+            old_price=_price(payload.get("old_price"), key="old_price"),
+            new_price=new_price,
+            **text,
+        )
+
+
+def price_updates_publish_after_commit(updates: Iterable[PriceUpdate]) -> None:
+    """Publish each update on PRICE_UPDATES_CHANNEL once the current transaction commits."""
+    payloads = [update.to_json() for update in updates]
+    if payloads:
+        after_commit(lambda: publish_now(PRICE_UPDATES_CHANNEL, payloads))

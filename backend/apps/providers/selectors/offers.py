@@ -1,0 +1,469 @@
+"""Reads of offers: which offers exist, the listing, one offer, and prices per GPU.
+
+The one offer read model: `offers_listed()` (the REST listing, one offer, its history) and
+`offers_in_market()` (the KPIs, the WebSocket snapshot, workload prices) define which offers
+exist; `offer_filter` applies the listing's filters, with one GPU text match
+(`gpu_text_match`), to either. Every function is keyword-only and read-only. The listing costs
+a bounded number of queries whatever the data size: providers (a handful of rows), the page,
+and the count (skipped or cached when it can be). KPIs per offer come from
+`apps.gpus.kpis.offer_kpis`, over a small per-process map of the canonical GPUs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
+
+from apps.gpus.catalogue import all_gpus
+from apps.gpus.kpis import OfferKpis, offer_kpis, token_cost_factors
+from apps.gpus.matching import gpu_text_fold, gpu_text_matches
+from apps.providers.cache import (
+    LISTING_PREFIX,
+    listing_cache_get,
+    listing_cache_key,
+    listing_cache_set,
+)
+from apps.providers.errors import OfferNotFound
+from apps.providers.models import LISTED, Availability, GPUOffer
+from apps.providers.selectors.status import (
+    ProviderFreshness,
+    provider_freshness,
+    provider_freshness_list,
+)
+
+OfferSort = Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"]
+
+# Every KPI and the WebSocket snapshot count prices in this currency only.
+MARKET_CURRENCY = "USD"
+
+
+def offers_listed() -> QuerySet[GPUOffer]:
+    """Offers whose GPU resolved to a canonical model (quarantined names are never listed).
+
+    What the REST listing, one offer and its history show, stale and unavailable ones
+    included (flagged).
+    """
+    return GPUOffer.objects.filter(LISTED)
+
+
+def offers_in_market() -> QuerySet[GPUOffer]:
+    """Listed offers a buyer could take now: what the KPIs and the WebSocket snapshot count.
+
+    Not unavailable, seen in its provider's last successful sync (not `is_stale`), priced
+    above zero in MARKET_CURRENCY.
+    """
+    return (
+        offers_listed()
+        .filter(is_stale=False, currency=MARKET_CURRENCY, price_per_hour__gt=0)
+        .exclude(availability_status=Availability.UNAVAILABLE)
+    )
+
+
+def price_per_gpu_expression(offer_path: str = "") -> ExpressionWrapper:
+    """SQL for an instance's price per GPU-hour: price_per_hour / gpu_count (NULL or 0: 1).
+
+    `offer_path` prefixes the offer's gpu_count when the price is another row's (e.g.
+    "offer__" for a price_history row).
+    """
+    return ExpressionWrapper(
+        F("price_per_hour") / Coalesce(NullIf(F(f"{offer_path}gpu_count"), Value(0)), Value(1)),
+        output_field=DecimalField(max_digits=14, decimal_places=8),
+    )
+
+
+_SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
+    "price": (F("price_per_hour").asc(), F("id").asc()),
+    "-price": (F("price_per_hour").desc(), F("id").asc()),
+    "gpu_memory": (F("gpu_memory_gb").desc(), F("id").asc()),
+    "cost_per_token": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
+    "updated": (F("updated_at").desc(), F("id").asc()),
+}
+_ITEM_COLUMNS = (
+    "id",
+    "provider_id",
+    "gpu_type",
+    "gpu_model",
+    "gpu_memory_gb",
+    "price_per_hour",
+    "currency",
+    "availability_status",
+    "region",
+    "compliance_tags",
+    "updated_at",
+    "gpu_count",
+    "cpu_cores",
+    "ram_gb",
+    "storage_gb",
+    "spot_pricing",
+    "is_stale",
+)
+
+
+def cost_per_token_expression() -> Case:
+    """SQL for an offer's cost_per_token in USD/token, `offer_kpis`'s figure (NULL when unknown).
+
+    price_per_hour / replicas x the GPU's `token_cost_factors` entry (USD per token at 1 USD/h):
+    the formula stays in `algorithms.kpi`. A CASE over the ~40 canonical models instead of a
+    join: gpu_offers has no foreign key to gpu_benchmarks, the factors come from the same
+    per-process map the items use (so order and figures agree), and PostgreSQL evaluates it only
+    over rows that already passed the filters.
+    """
+    factors = [
+        When(gpu_model=gpu_model, then=Value(factor))
+        for gpu_model, factor in token_cost_factors().items()
+    ]
+    factor = Case(*factors, default=Value(None), output_field=FloatField())
+    replicas = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
+    return Case(
+        When(
+            price_per_hour__gt=0,
+            then=Cast("price_per_hour", FloatField()) / replicas * factor,
+        ),
+        default=Value(None),
+        output_field=FloatField(),
+    )
+
+
+# ---- listing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferQuery:
+    """Validated listing parameters (see schemas.OfferFilterIn for their meaning)."""
+
+    gpu: str | None = None
+    gpu_type: str | None = None
+    region: str | None = None
+    provider: str | None = None
+    availability: str | None = None
+    compliance_tag: str | None = None
+    gpu_memory_min: int | None = None
+    gpu_memory_max: int | None = None
+    price_min: Decimal | None = None
+    max_price: Decimal | None = None
+    gpu_count_min: int | None = None
+    spot: bool | None = None
+    sort: OfferSort = "price"
+    page: int = 1
+    per_page: int = 20
+
+    def filter_params(self) -> dict[str, Any]:
+        """The set filters (no sort or paging): what the count's cache key depends on."""
+        return {
+            name: value
+            for name, value in self.__dict__.items()
+            if name not in ("sort", "page", "per_page") and value is not None
+        }
+
+    def cache_params(self) -> dict[str, Any]:
+        """Filters, sort and paging: what a page's cache key depends on."""
+        return {**self.filter_params(), "sort": self.sort, "page": self.page, "per": self.per_page}
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    """`items` are plain dicts with the response keys of schemas.OfferOut."""
+
+    total: int
+    items: list[dict[str, Any]]
+    warnings: list[str]
+
+
+RAW_NAMES_CACHE_KEY = LISTING_PREFIX + "raw-names"
+# A loose index scan over offers_gpu_raw_idx: one index probe per distinct name (a few hundred)
+# instead of reading every offer. Quarantined offers' names may appear; the listing's
+# `gpu_model IS NOT NULL` filter drops their rows anyway.
+_DISTINCT_RAW_NAMES_SQL = """
+WITH RECURSIVE names(name) AS (
+    (SELECT gpu_name_raw FROM gpu_offers WHERE gpu_name_raw IS NOT NULL
+     ORDER BY gpu_name_raw LIMIT 1)
+    UNION ALL
+    SELECT (SELECT o.gpu_name_raw FROM gpu_offers o WHERE o.gpu_name_raw > names.name
+            ORDER BY o.gpu_name_raw LIMIT 1)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def listed_raw_names() -> list[str]:
+    """Distinct provider GPU strings of listed offers (a few hundred).
+
+    Kept in the listing cache (same TTL, dropped by ingestion's invalidation with the pages),
+    so a name seen by the last sync is searchable as soon as the listing itself is fresh.
+    """
+    cached = listing_cache_get(RAW_NAMES_CACHE_KEY)
+    if isinstance(cached, list):
+        return cached
+    with connection.cursor() as cursor:
+        cursor.execute(_DISTINCT_RAW_NAMES_SQL)
+        names = [row[0] for row in cursor.fetchall()]
+    listing_cache_set(RAW_NAMES_CACHE_KEY, names, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    return names
+
+
+def gpu_names_matching(needle: str) -> tuple[list[str], list[str]]:
+    """Canonical models and raw provider names that `needle` matches (`apps.gpus.matching`).
+
+    Substring matching happens here over ~40 catalogue names and a few hundred distinct raw
+    names, so the database filters with equality on indexed columns instead of scanning every
+    offer with `UPPER(column) LIKE '%needle%'`. For listed offers gpu_type is the canonical
+    model, so matching gpu_model is matching gpu_type.
+    """
+    folded = gpu_text_fold(needle)
+    models = [gpu.gpu_model for gpu in all_gpus() if gpu_text_matches(folded, [gpu.gpu_model])]
+    raw_names = [name for name in listed_raw_names() if gpu_text_matches(folded, [name])]
+    return models, raw_names
+
+
+def gpu_text_match(needle: str) -> Q:
+    """The filter for offers whose GPU `needle` names, in the listing and the snapshot alike."""
+    models, raw_names = gpu_names_matching(needle)
+    return Q(gpu_model__in=models) | Q(gpu_name_raw__in=raw_names)
+
+
+def offer_filter(
+    *,
+    query: OfferQuery,
+    provider_ids: Sequence[uuid.UUID] | None = None,
+    offers: QuerySet[GPUOffer] | None = None,
+) -> QuerySet[GPUOffer]:
+    """`offers` (default `offers_listed()`) matching every filter of `query`, AND-combined.
+
+    `gpu` / `gpu_type` go through `gpu_text_match`; `region` is the region or the ISO country
+    code, exact and case-insensitive; `provider` is the provider name, case-insensitive, unless
+    `provider_ids` gives it already resolved. Prices are USD/hour for the whole instance,
+    memory GB per GPU, bounds inclusive.
+    """
+    offers = offers_listed() if offers is None else offers
+    for needle in (query.gpu, query.gpu_type):
+        if needle:
+            offers = offers.filter(gpu_text_match(needle))
+    if query.region:
+        offers = offers.filter(Q(region__iexact=query.region) | Q(country__iexact=query.region))
+    if provider_ids is not None:
+        offers = offers.filter(provider_id__in=provider_ids)
+    elif query.provider:
+        offers = offers.filter(provider__name__iexact=query.provider)
+    if query.availability:
+        offers = offers.filter(availability_status=query.availability)
+    if query.compliance_tag:
+        offers = offers.filter(compliance_tags__contains=[query.compliance_tag])
+    if query.gpu_memory_min is not None:
+        offers = offers.filter(gpu_memory_gb__gte=query.gpu_memory_min)
+    if query.gpu_memory_max is not None:
+        offers = offers.filter(gpu_memory_gb__lte=query.gpu_memory_max)
+    if query.price_min is not None:
+        offers = offers.filter(price_per_hour__gte=query.price_min)
+    if query.max_price is not None:
+        offers = offers.filter(price_per_hour__lte=query.max_price)
+    if query.gpu_count_min is not None:
+        offers = offers.filter(gpu_count__gte=query.gpu_count_min)
+    if query.spot is not None:
+        offers = offers.filter(spot_pricing=query.spot)
+    return offers
+
+
+def offer_list(*, query: OfferQuery) -> OfferPage:
+    """One page of the listing, its total and the providers' freshness.
+
+    Queries: providers (1), the page (1), the count (1, skipped when the first page is not full
+    and cached per filter set for the listing TTL), plus the GPU KPI map once per process TTL.
+    A page past the end is empty with the correct total.
+    """
+    freshness = provider_freshness_list()
+    by_id = {p.id: p for p in freshness}
+    provider_ids = None
+    relevant = freshness
+    if query.provider is not None:
+        wanted = query.provider.lower()
+        relevant = [p for p in freshness if p.name.lower() == wanted]
+        provider_ids = [p.id for p in relevant]
+    warnings = [w for w in (p.warning() for p in relevant) if w]
+    if provider_ids == []:
+        return OfferPage(total=0, items=[], warnings=warnings)
+
+    offers = offer_filter(query=query, provider_ids=provider_ids)
+    if query.sort == "cost_per_token":
+        offers = offers.annotate(cost_per_token=cost_per_token_expression())
+    offset = (query.page - 1) * query.per_page
+    rows = list(
+        offers.order_by(*_sort_order(query)).values(*_ITEM_COLUMNS)[
+            offset : offset + query.per_page
+        ]
+    )
+    if query.page == 1 and len(rows) < query.per_page:
+        total = len(rows)
+    else:
+        total = _cached_count(offers, query)
+    items = [offer_item(row, by_id.get(row["provider_id"])) for row in rows]
+    return OfferPage(total=total, items=items, warnings=warnings)
+
+
+def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
+    """ORDER BY for the page query.
+
+    With a GPU filter the matching rows are found through the gpu_model / gpu_name_raw indexes
+    and then sorted; walking the price index instead (what the planner picks for a LIMIT when it
+    underestimates how far the cheapest match lies, e.g. H100s among cheaper cards) scanned
+    tens of thousands of rows. `price_per_hour + 0` keeps the same order without offering the
+    planner that index.
+    """
+    if (query.gpu or query.gpu_type) and query.sort in ("price", "-price"):
+        price = ExpressionWrapper(F("price_per_hour") + 0, output_field=DecimalField())
+        first = price.asc() if query.sort == "price" else price.desc()
+        return (first, F("id").asc())
+    return _SORT_ORDER[query.sort]
+
+
+def _cached_count(offers: QuerySet[Any], query: OfferQuery) -> int:
+    # Under the listing prefix, so ingestion's invalidation drops counts with the pages.
+    key = listing_cache_key({**query.filter_params(), "kind": "count"})
+    cached = listing_cache_get(key)
+    if isinstance(cached, int):
+        return cached
+    total = offers.count()
+    listing_cache_set(key, total, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    return total
+
+
+def offer_is_stale(*, is_stale: bool, provider: ProviderFreshness | None) -> bool:
+    """Whether the listing flags an offer stale.
+
+    Stale: the offer was not seen in its provider's last sync, or its provider is stale (no
+    success within STALE_AFTER_INTERVALS intervals) or its circuit breaker is open.
+    """
+    return bool(is_stale or provider is None or provider.is_stale or provider.is_breaker_open)
+
+
+def offer_item(
+    row: Mapping[str, Any],
+    provider: ProviderFreshness | None,
+    *,
+    kpis: OfferKpis | None = None,
+) -> dict[str, Any]:
+    """One offer as the API shows it: v1's keys first, then v2's (schemas.OfferOut).
+
+    The one mapping from gpu_offers columns to response keys, for listing items and the
+    detail alike. `row` holds _ITEM_COLUMNS; `kpis` defaults to `offer_kpis` of the row.
+    """
+    if kpis is None:
+        kpis = offer_kpis(
+            price_per_hour=row["price_per_hour"],
+            gpu_model=row["gpu_model"],
+            gpu_count=row["gpu_count"],
+        )
+    count = row["gpu_count"] or 1
+    return {
+        "id": row["id"],
+        "provider": provider.name if provider else None,
+        "name": f"{count}x {row['gpu_type']}" if count > 1 else row["gpu_type"],
+        "gpu": row["gpu_model"],
+        "gpu_memory_gb": row["gpu_memory_gb"],
+        "price_per_hour": row["price_per_hour"],
+        "currency": row["currency"],
+        "availability": row["availability_status"],
+        "region": row["region"],
+        "tags": row["compliance_tags"],
+        "last_updated": row["updated_at"],
+        "gpu_count": row["gpu_count"],
+        "cpu_cores": row["cpu_cores"],
+        "ram_gb": row["ram_gb"],
+        "storage_gb": row["storage_gb"],
+        "spot": row["spot_pricing"],
+        "cost_per_token": kpis.cost_per_token,
+        "cost_per_gflop": kpis.cost_per_gflop,
+        "stale": offer_is_stale(is_stale=row["is_stale"], provider=provider),
+    }
+
+
+# ---- one offer ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferDetail:
+    """A listed offer with what its detail page shows beyond the model's columns.
+
+    Attributes:
+        offer: The row, with its provider loaded.
+        provider: The provider's freshness.
+        kpis: `offer_kpis` of the offer.
+        item: `offer_item` of the offer (the listing's keys).
+    """
+
+    offer: GPUOffer
+    provider: ProviderFreshness
+    kpis: OfferKpis
+    item: dict[str, Any]
+
+
+def offer_get(*, offer_id: uuid.UUID) -> OfferDetail:
+    """A listed offer with its KPIs and its provider's freshness.
+
+    Raises:
+        OfferNotFound: the id is unknown or the offer is not listed (quarantined GPU).
+    """
+    offer = offers_listed().select_related("provider").filter(id=offer_id).first()
+    if offer is None:
+        raise OfferNotFound(details={"offer_id": str(offer_id)})
+    provider = provider_freshness(offer.provider, timezone.now())
+    kpis = offer_kpis(
+        price_per_hour=offer.price_per_hour, gpu_model=offer.gpu_model, gpu_count=offer.gpu_count
+    )
+    row = {column: getattr(offer, column) for column in _ITEM_COLUMNS}
+    return OfferDetail(
+        offer=offer, provider=provider, kpis=kpis, item=offer_item(row, provider, kpis=kpis)
+    )
+
+
+def offers_by_ids(*, offer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, GPUOffer]:
+    """Offers (with their provider) for the given ids; missing ids are simply absent."""
+    wanted = set(offer_ids)
+    if not wanted:
+        return {}
+    return {
+        offer.id: offer
+        for offer in GPUOffer.objects.select_related("provider").filter(id__in=wanted)
+    }
+
+
+def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:
+    """(min, max) price per GPU-hour in MARKET_CURRENCY by canonical gpu_model.
+
+    Over the available offers in the market (`offers_in_market`, limited ones left out);
+    an instance's price is divided by its GPU count (`price_per_gpu_expression`). One query.
+    """
+    rows = (
+        offers_in_market()
+        .filter(availability_status=Availability.AVAILABLE)
+        .annotate(price_per_gpu=price_per_gpu_expression())
+        .values("gpu_model")
+        .annotate(low=Min("price_per_gpu"), high=Max("price_per_gpu"))
+        .order_by("gpu_model")
+    )
+    return {
+        str(row["gpu_model"]): (float(row["low"]), float(row["high"]))
+        for row in rows
+        if row["gpu_model"] is not None
+    }

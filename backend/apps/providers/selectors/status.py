@@ -1,0 +1,200 @@
+"""Reads of provider health: freshness of each provider's data and sync statistics.
+
+`/providers/status`, the listing's warnings and stale flags, and the provider KPIs all read
+provider health here. Which sync attempts count (`sync_runs_counted`) and the uptime formula
+(`uptime_pct`) are defined once, for the status page and the KPIs alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Avg, Count, Q, QuerySet
+from django.utils import timezone
+
+from apps.providers.models import LISTED, GPUOffer, Provider, ProviderSyncRun
+
+# A provider is stale when its last successful sync is older than this many sync intervals.
+STALE_AFTER_INTERVALS = 2
+# Uptime and latency are measured over this window of sync attempts.
+SYNC_STATS_WINDOW = timedelta(days=7)
+# Attempts that say nothing about the provider's health (our own missing configuration).
+NOT_PROVIDER_FAULTS = ("not_configured",)
+
+
+@dataclass(frozen=True)
+class ProviderFreshness:
+    """A provider row plus what the listing needs to know about how current its data is."""
+
+    id: uuid.UUID
+    name: str
+    display_name: str
+    status: str
+    last_sync_at: datetime | None
+    last_success_at: datetime | None
+    error_count: int
+    breaker_state: str
+    breaker_open_until: datetime | None
+    sync_interval_seconds: int
+    quarantined_names: list[str]
+    price_source: str
+    age_seconds: float | None
+    is_stale: bool
+    is_breaker_open: bool
+    is_down: bool
+
+    def warning(self) -> str | None:
+        """One human-readable line when the provider's offers should not be trusted as current."""
+        if self.is_down:
+            return (
+                f"{self.name}: provider is down (status {self.status}, circuit breaker "
+                f"{self.breaker_state}); its offers are the last known ones"
+            )
+        if self.is_stale:
+            if self.last_success_at is None:
+                return f"{self.name}: no successful sync yet; offers may be missing or outdated"
+            return (
+                f"{self.name}: offers are stale (last successful sync "
+                f"{self.last_success_at.isoformat()}, expected every "
+                f"{self.sync_interval_seconds} s)"
+            )
+        return None
+
+
+def provider_freshness(provider: Provider, now: datetime) -> ProviderFreshness:
+    """How current one provider's data is at `now` (no query: the row holds everything)."""
+    interval = provider.sync_interval_seconds or settings.PROVIDER_SYNC_INTERVAL_SECONDS
+    age = None
+    if provider.last_success_at is not None:
+        age = max(0.0, (now - provider.last_success_at).total_seconds())
+    is_breaker_open = provider.breaker_state == "open"
+    return ProviderFreshness(
+        id=provider.id,
+        name=provider.name,
+        display_name=provider.display_name,
+        status=provider.status,
+        last_sync_at=provider.last_sync_at,
+        last_success_at=provider.last_success_at,
+        error_count=provider.error_count,
+        breaker_state=provider.breaker_state,
+        breaker_open_until=provider.breaker_open_until,
+        sync_interval_seconds=interval,
+        quarantined_names=list(provider.quarantined_names),
+        price_source=provider.price_source,
+        age_seconds=age,
+        is_stale=age is None or age > STALE_AFTER_INTERVALS * interval,
+        is_breaker_open=is_breaker_open,
+        is_down=is_breaker_open or provider.status in ("error", "circuit_open"),
+    )
+
+
+def provider_freshness_list(*, now: datetime | None = None) -> list[ProviderFreshness]:
+    """Every provider with its freshness, by name (one query)."""
+    moment = now or timezone.now()
+    return [provider_freshness(p, moment) for p in Provider.objects.order_by("name")]
+
+
+@dataclass(frozen=True)
+class SyncRunStats:
+    """A provider's sync attempts, successes, uptime % and mean fetch latency (ms) over a window."""
+
+    attempts: int
+    successes: int
+    uptime_pct: float | None
+    avg_fetch_latency_ms: float | None
+
+
+def sync_runs_counted(
+    *, since: datetime, provider_id: uuid.UUID | None = None
+) -> QuerySet[ProviderSyncRun]:
+    """Sync attempts since `since` that say something about the provider's health.
+
+    Attempts that failed for our own configuration (NOT_PROVIDER_FAULTS) are not the
+    provider's fault and are left out of every uptime and latency figure.
+    """
+    runs = ProviderSyncRun.objects.filter(started_at__gte=since).exclude(
+        error_kind__in=NOT_PROVIDER_FAULTS
+    )
+    if provider_id is not None:
+        runs = runs.filter(provider_id=provider_id)
+    return runs
+
+
+SYNC_RUN_AGGREGATES: Mapping[str, Any] = {
+    "attempts": Count("id"),
+    "successes": Count("id", filter=Q(is_success=True)),
+    "latency": Avg("fetch_latency_ms"),
+}
+
+
+def uptime_pct(*, successes: int, attempts: int) -> float | None:
+    """Uptime in percent: successful attempts / attempts x 100; None with no attempt."""
+    return 100.0 * successes / attempts if attempts else None
+
+
+def sync_run_stats(
+    *, since: datetime, provider_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, SyncRunStats]:
+    """Per provider: sync attempts since `since`, successes, uptime % and mean fetch latency.
+
+    Over `sync_runs_counted`; latency = mean fetch_latency_ms of the attempts that have one
+    (failed fetches included: a timeout is the latency users would see). One query.
+    """
+    rows: Iterable[Mapping[str, Any]] = (
+        sync_runs_counted(since=since, provider_id=provider_id)
+        .values("provider_id")
+        .annotate(**SYNC_RUN_AGGREGATES)
+    )
+    return {
+        row["provider_id"]: SyncRunStats(
+            attempts=row["attempts"],
+            successes=row["successes"],
+            uptime_pct=uptime_pct(successes=row["successes"], attempts=row["attempts"]),
+            avg_fetch_latency_ms=row["latency"],
+        )
+        for row in rows
+    }
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """One provider's freshness, offer counts (all, listed, quarantined) and sync statistics."""
+
+    freshness: ProviderFreshness
+    offer_count: int
+    listed_offer_count: int
+    quarantined_offer_count: int
+    sync: SyncRunStats
+
+
+def provider_status_list() -> list[ProviderStatus]:
+    """Every provider's health, freshness, offer counts and sync statistics (three queries)."""
+    now = timezone.now()
+    freshness = provider_freshness_list(now=now)
+    counts = {
+        row["provider_id"]: row
+        for row in GPUOffer.objects.values("provider_id").annotate(
+            total=Count("id"),
+            listed=Count("id", filter=LISTED),
+        )
+    }
+    stats = sync_run_stats(since=now - SYNC_STATS_WINDOW)
+    empty_stats = SyncRunStats(0, 0, None, None)
+    result = []
+    for provider in freshness:
+        row = counts.get(provider.id, {"total": 0, "listed": 0})
+        result.append(
+            ProviderStatus(
+                freshness=provider,
+                offer_count=row["total"],
+                listed_offer_count=row["listed"],
+                quarantined_offer_count=row["total"] - row["listed"],
+                sync=stats.get(provider.id, empty_stats),
+            )
+        )
+    return result

@@ -1,0 +1,1 @@
+"""The recommender: interactions, trained ALS models and offer recommendations."""
