@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from gpubroker.core.logging import ContextFilter, JsonFormatter
+from gpubroker.core.logging import JsonFormatter
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,6 @@ def json_logs() -> Iterator[CapturedLogs]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     previous_level = root.level
     root.addHandler(handler)
