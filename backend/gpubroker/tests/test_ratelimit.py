@@ -43,9 +43,11 @@ def test_refusal_reports_the_window_that_frees_up_last() -> None:
 
 @pytest.mark.asyncio
 async def test_async_hits_share_the_sync_counters() -> None:
+    # The async path pipelines `limits`' script itself: same keys, counts and expiry.
     rules = [Rule("short", 2, 10), Rule("long", 2, 60)]
-    assert limiter.hit(rules).remaining == 1
-    assert (await limiter.ahit(rules)).remaining == 0
+    assert (await limiter.ahit(rules)).remaining == 1
+    assert 50 < get_redis().ttl("gpubroker:rl/long/2/60/second") <= 60
+    assert limiter.hit(rules).remaining == 0
     refused = await limiter.ahit(rules)
     assert (refused.allowed, refused.from_fallback) == (False, False)
     assert 10 < refused.retry_after <= 60
