@@ -9,9 +9,10 @@ combines several windows into one decision and keeps the service up when Redis i
   prefix, so every process agrees and the test suite's cache flush clears them. The async path
   (every API request under daphne) sends all its windows in one pipeline: one round trip.
 - When Redis cannot be reached the limiter fails open: it answers from `limits`' in-process
-  memory storage, logs a warning (at most every `_WARN_EVERY_SECONDS`) and does not try Redis
-  again for `RATE_LIMIT_REDIS_RETRY_SECONDS`, so an outage costs neither availability nor a
-  timeout per request.
+  memory storage (one per event loop on the async path, one per process on the sync path),
+  logs a warning (at most every `_WARN_EVERY_SECONDS`) and does not try Redis again for
+  `RATE_LIMIT_REDIS_RETRY_SECONDS`, so an outage costs neither availability nor a timeout per
+  request.
 
 The policy (who is limited at which rate) lives with the callers, e.g.
 `apps.auth_app.middleware.RateLimitMiddleware` and `apps.auth_app.services.login_throttle`.
@@ -35,6 +36,7 @@ import redis.asyncio as redis_async
 from django.conf import settings
 from django.http import HttpRequest
 from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.storage.redis import RedispyBridge
 from limits.storage import MemoryStorage, RedisStorage
@@ -160,6 +162,9 @@ class RateLimiter:
         self._async_storages: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, AsyncRedisStorage]
         ] = weakref.WeakKeyDictionary()
+        self._async_fallbacks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncMemoryStorage
+        ] = weakref.WeakKeyDictionary()
         self._down_until: dict[str, float] = {}
         self._last_warning = 0.0
 
@@ -209,11 +214,20 @@ class RateLimiter:
         return storage
 
     def _memory(self) -> MemoryStorage:
-        # Created on first use: `limits`' memory storage starts an expiry timer thread.
+        # The sync path's fallback. Created on first use: it starts expiry timer threads.
         with self._lock:
             if self._fallback is None:
                 self._fallback = MemoryStorage()
             return self._fallback
+
+    def _async_memory(self) -> AsyncMemoryStorage:
+        # The event loop's fallback expires keys with tasks, not threads: starting a thread
+        # waits for it to run, which on a busy core stalls every request on the loop.
+        loop = asyncio.get_running_loop()
+        storage = self._async_fallbacks.get(loop)
+        if storage is None:
+            storage = self._async_fallbacks[loop] = AsyncMemoryStorage()
+        return storage
 
     # --- health of the shared store --------------------------------------------------------------
     def _redis_usable(self, url: str) -> bool:
@@ -238,6 +252,7 @@ class RateLimiter:
         self._down_until.clear()
         self._last_warning = 0.0
         self._async_storages = weakref.WeakKeyDictionary()
+        self._async_fallbacks = weakref.WeakKeyDictionary()
 
     # --- hits ------------------------------------------------------------------------------------
     @staticmethod
@@ -250,15 +265,20 @@ class RateLimiter:
         return _decide(rules, counts, resets, fallback=isinstance(storage, MemoryStorage))
 
     @staticmethod
-    async def _acount(storage: AsyncRedisStorage, rules: Sequence[Rule]) -> Decision:
+    async def _acount(
+        storage: AsyncRedisStorage | AsyncMemoryStorage, rules: Sequence[Rule]
+    ) -> Decision:
         windows = _windows(rules)
-        counts = await _incr_pipelined(storage, windows)
+        if isinstance(storage, AsyncRedisStorage):
+            counts = await _incr_pipelined(storage, windows)
+        else:
+            counts = [await storage.incr(key, seconds) for key, seconds in windows]
         exceeded = _exceeded(rules, counts)
         resets: dict[int, float] = {}
         if exceeded:
             times = await asyncio.gather(*(storage.get_expiry(windows[i][0]) for i in exceeded))
             resets = dict(zip(exceeded, times, strict=True))
-        return _decide(rules, counts, resets, fallback=False)
+        return _decide(rules, counts, resets, fallback=isinstance(storage, AsyncMemoryStorage))
 
     def hit(self, rules: Sequence[Rule]) -> Decision:
         """Count one request against every rule (sync path: one round trip per rule).
@@ -284,7 +304,7 @@ class RateLimiter:
                 return await self._acount(self._async_storage(url), rules)
             except (redis.RedisError, OSError) as exc:
                 self._mark_down(url, exc)
-        return self._count(self._memory(), rules)
+        return await self._acount(self._async_memory(), rules)
 
 
 limiter = RateLimiter()
