@@ -15,7 +15,7 @@ from django.test import Client
 
 from apps.auth_app.models import User
 from apps.gpus.services import gpu_specs_load
-from gpubroker.core.logging import ContextFilter, JsonFormatter
+from gpubroker.core.logging import JsonFormatter
 from gpubroker.testing.system_tools import find_binary, install_hint
 
 # Tests not run because a system program is missing: {program: number of tests}.
@@ -107,7 +107,6 @@ def json_logs() -> Iterator[CapturedLogs]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     previous_level = root.level
     root.addHandler(handler)

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/listing.py [--offers 100000] [--seconds 10] [--runs 40]
 
-Needs PostgreSQL (DATABASE_URL's server; a dedicated database `gpubroker_bench_listing` is
-dropped and recreated) and Redis (REDIS_URL, default redis://127.0.0.1:6379/9, flushed), and
-`wrk` on PATH. Everything listens on 127.0.0.1 only.
+Needs PostgreSQL (DATABASE_URL's server; a dedicated database, `gpubroker_bench_listing` or
+BENCH_DB, is dropped and recreated) and Redis (BENCH_REDIS_URL, default
+redis://127.0.0.1:6379/9, flushed), and `wrk` on PATH. Everything listens on 127.0.0.1 only.
 
 1. Migrates the bench database, loads the GPU specs and COPYs `--offers` synthetic offers
    (catalogue GPUs weighted towards popular models, 1-8 GPUs, realistic per-GPU prices with
@@ -52,7 +52,8 @@ import redis  # noqa: E402
 
 from gpubroker import dburl  # noqa: E402
 
-BENCH_DB = "gpubroker_bench_listing"
+# Overridable so that several checkouts on one PostgreSQL server do not drop each other's copy.
+BENCH_DB = os.environ.get("BENCH_DB", "gpubroker_bench_listing")
 SERVER_CPU = 0
 CLIENT_CPU = 1
 CACHED_PATH = "/api/v2/providers?gpu=H100&per_page=20"

@@ -41,7 +41,14 @@ LIMITED_PATH_PREFIX = "/api/v2/"
 
 
 class JWTAuthenticationMiddleware(DualModeMiddleware):
+    """A valid RS256 bearer token becomes `request.user` / `request.tenant`.
+
+    A missing or invalid token leaves the request anonymous; whether a route needs a token is
+    decided per route by Ninja's auth classes, which answer 401 in the envelope.
+    """
+
     def __call__(self, request: HttpRequest) -> Any:
+        """Authenticate the request (sync or async, whichever the stack runs)."""
         if self.is_async:
             return self._acall(request)
         token = bearer_token(request)
@@ -103,7 +110,14 @@ def _with_headers(response: HttpResponseBase, decision: Decision) -> HttpRespons
 
 
 class RateLimitMiddleware(DualModeMiddleware):
+    """Per-tenant (or per-IP when anonymous) and per-IP-per-minute limits on /api/v2/.
+
+    Refused requests get the 429 envelope with `Retry-After`; every limited response carries
+    `X-RateLimit-Limit` and `X-RateLimit-Remaining`. Fails open when Redis is unreachable.
+    """
+
     def __call__(self, request: HttpRequest) -> Any:
+        """Count the request against its rules, then answer 429 or pass it on."""
         if self.is_async:
             return self._acall(request)
         rules = rate_limit_rules(request)

@@ -6,33 +6,37 @@ request can name its trace without threading the request object through domain c
 
 from __future__ import annotations
 
-import re
 import secrets
 from contextvars import ContextVar
+
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 trace_id_var: ContextVar[str] = ContextVar("trace_id", default="")
 user_id_var: ContextVar[str] = ContextVar("user_id", default="")
 
-# W3C Trace Context: version-traceid-parentid-flags, lowercase hex, ids not all zeros.
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+_W3C_TRACE_CONTEXT = TraceContextTextMapPropagator()
+# Longer headers are refused before parsing: OpenTelemetry would log a warning for each one
+# over 512 characters, and the header is the client's to choose.
+_TRACEPARENT_MAX_CHARS = 128
 
 
 def new_trace_id() -> str:
-    """A fresh W3C trace id: 32 lowercase hex digits."""
+    """A fresh W3C trace id: 32 lowercase hex digits (128 random bits)."""
     return secrets.token_hex(16)
 
 
 def trace_id_from_traceparent(header: str | None) -> str | None:
-    """Return the trace id of a valid `traceparent` header, else None."""
-    if not header or len(header) > 128:
+    """The trace id (32 hex digits) of a valid W3C `traceparent` header, else None.
+
+    Parsed by OpenTelemetry's W3C Trace Context propagator: lowercase hex only, trace and
+    parent ids not all zeros, version `ff` refused, later versions' extra fields tolerated.
+    """
+    if not header or len(header) > _TRACEPARENT_MAX_CHARS:
         return None
-    match = _TRACEPARENT.match(header.strip())
-    if match is None:
-        return None
-    trace_id, parent_id = match.groups()
-    if trace_id == "0" * 32 or parent_id == "0" * 16:
-        return None
-    return trace_id
+    extracted = _W3C_TRACE_CONTEXT.extract({"traceparent": header})
+    span_context = trace.get_current_span(extracted).get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else None
 
 
 def current_trace_id() -> str:

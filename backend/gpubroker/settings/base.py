@@ -266,18 +266,13 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or REPO_DIR / "staticfiles
 
 # --- Observability -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One JSON object per line on stdout, stdlib and structlog records alike (core/logging.py).
+LOGGING_CONFIG = "gpubroker.core.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "gpubroker.core.logging.ContextFilter"}},
     "formatters": {"json": {"()": "gpubroker.core.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "filters": ["context"],
-        }
-    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Django's own request logger duplicates our request line and prints tracebacks.

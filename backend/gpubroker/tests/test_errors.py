@@ -187,6 +187,22 @@ def test_invalid_traceparent_gets_a_fresh_trace_id(client: Client, header: str) 
     assert trace_id not in header.lower()
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # A later version may append fields; its trace id still counts (W3C Trace Context).
+        ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", True),
+        # Version ff is invalid, and version 00 has exactly four fields.
+        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", False),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", False),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", False),
+    ],
+)
+def test_traceparent_versions_follow_w3c(client: Client, header: str, expected: bool) -> None:
+    response = client.get("/api/v2/ping", headers={"traceparent": header})
+    assert (response["X-Trace-Id"] == "4bf92f3577b34da6a3ce929d0e0e4736") is expected
+
+
 def test_each_request_gets_its_own_trace_id(client: Client) -> None:
     first = client.get("/api/v2/ping")["X-Trace-Id"]
     second = client.get("/api/v2/ping")["X-Trace-Id"]

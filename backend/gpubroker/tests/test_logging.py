@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
+import structlog
 from django.test import Client
 
+from gpubroker.core.context import trace_id_var
 from gpubroker.core.logging import REDACTED, JsonFormatter, redact, redact_text
 
 
@@ -66,3 +68,29 @@ def test_formatter_emits_one_json_object_per_record() -> None:
     rendered = JsonFormatter().format(record)
     assert "\n" not in rendered
     assert json.loads(rendered)["message"] == "multi\nline"
+
+
+def test_structlog_loggers_write_the_same_lines(json_logs) -> None:
+    token = trace_id_var.set("4bf92f3577b34da6a3ce929d0e0e4736")
+    try:
+        structlog.get_logger("gpubroker.test").info("priced", offer_id="o-1", api_key="k-1")
+    finally:
+        trace_id_var.reset(token)
+    [line] = [r for r in json_logs.records if r["logger"] == "gpubroker.test"]
+    assert line["message"] == "priced"
+    assert line["level"] == "INFO"
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert (line["offer_id"], line["api_key"]) == ("o-1", REDACTED)
+    assert line["timestamp"].endswith("+00:00")
+
+
+def test_tracebacks_are_one_redacted_field(json_logs) -> None:
+    try:
+        raise ValueError("password=hunter2hunter2")
+    except ValueError:
+        logging.getLogger("gpubroker.test").exception("failed")
+    [line] = [r for r in json_logs.records if r["message"] == "failed"]
+    assert line["level"] == "ERROR"
+    assert line["exc_info"].startswith("Traceback (most recent call last):")
+    assert "ValueError: password=[REDACTED]" in line["exc_info"]
+    assert "hunter2hunter2" not in json_logs.text

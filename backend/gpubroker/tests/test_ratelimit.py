@@ -1,0 +1,67 @@
+"""The limiter itself (core/ratelimit.py): counters in Redis, combined decisions, failing open.
+
+The policy (which rules a request is charged to) is tested in apps/auth_app/tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import override_settings
+
+from gpubroker.core.ratelimit import Rule, limiter
+from gpubroker.core.redis import get_redis
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limiter() -> Iterator[None]:
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+def test_counters_live_in_redis_under_the_cache_prefix() -> None:
+    rule = Rule("tenant:7", 5, 60)
+    assert [limiter.hit([rule]).remaining for _ in range(2)] == [4, 3]
+    key = "gpubroker:rl/tenant:7/5/60/second"
+    assert get_redis().get(key) == b"2"
+    assert 0 < get_redis().ttl(key) <= 60
+    limiter.reset()  # new clients, empty process memory: the count comes back from Redis
+    decision = limiter.hit([rule])
+    assert (decision.remaining, decision.from_fallback) == (2, False)
+
+
+def test_refusal_reports_the_window_that_frees_up_last() -> None:
+    rules = [Rule("short", 1, 10), Rule("long", 1, 60)]
+    assert limiter.hit(rules).allowed is True
+    refused = limiter.hit(rules)
+    assert (refused.allowed, refused.limit, refused.remaining) == (False, 1, 0)
+    assert 10 < refused.retry_after <= 60
+    assert refused.headers()["Retry-After"] == str(refused.retry_after)
+
+
+@pytest.mark.asyncio
+async def test_async_hits_share_the_sync_counters() -> None:
+    # The async path pipelines `limits`' script itself: same keys, counts and expiry.
+    rules = [Rule("short", 2, 10), Rule("long", 2, 60)]
+    assert (await limiter.ahit(rules)).remaining == 1
+    assert 50 < get_redis().ttl("gpubroker:rl/long/2/60/second") <= 60
+    assert limiter.hit(rules).remaining == 0
+    refused = await limiter.ahit(rules)
+    assert (refused.allowed, refused.from_fallback) == (False, False)
+    assert 10 < refused.retry_after <= 60
+
+
+@pytest.mark.asyncio
+async def test_a_hung_redis_fails_open_after_the_socket_timeout(hung_port: int) -> None:
+    # Without the timeout passed to `limits`' client this would hang until pytest-timeout.
+    with override_settings(
+        RATE_LIMIT_REDIS_URL=f"redis://127.0.0.1:{hung_port}/0",
+        RATE_LIMIT_REDIS_TIMEOUT_SECONDS=0.2,
+    ):
+        first = await limiter.ahit([Rule("anon:192.0.2.9", 1, 60)])
+        second = await limiter.ahit([Rule("anon:192.0.2.9", 1, 60)])
+    assert (first.allowed, first.from_fallback) == (True, True)
+    assert (second.allowed, second.from_fallback) == (False, True)
+    assert second.retry_after == 60
