@@ -120,3 +120,18 @@ class HttpRouter:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         app = self.api_app if is_api_path(scope.get("path", "")) else self.default_app
         await app(scope, receive, send)
+
+
+class PathRouter:
+    """Send HTTP requests for `path` (and below it) to `app`, everything else to `fallback`."""
+
+    def __init__(self, path: str, app: Any, fallback: Any) -> None:
+        self.path = path.rstrip("/")
+        self.app = app
+        self.fallback = fallback
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        is_mounted = path == self.path or path.startswith(self.path + "/")
+        app = self.app if scope.get("type") == "http" and is_mounted else self.fallback
+        await app(scope, receive, send)
