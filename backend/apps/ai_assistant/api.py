@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
@@ -184,7 +184,7 @@ async def get_session_history(
     request: HttpRequest, session_id: UUID, params: Query[HistoryQueryIn]
 ) -> dict[str, Any]:
     user: Any = request.auth  # type: ignore[attr-defined]
-    body = await database_sync_to_async(_history)(session_id, user.pk, params.limit)
+    body = await sync_to_async(_history)(session_id, user.pk, params.limit)
     backend = backend_from_settings() if not configuration_errors() else None
     if isinstance(backend, SomaAgentBackend):
         try:

@@ -35,7 +35,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from apps.ai_assistant import limits
 from apps.ai_assistant.tool_inputs import ToolCaller
-from apps.ai_assistant.toolbox import arun_tool, tool_catalogue
+from apps.ai_assistant.toolbox import arun_tool_outside_request, tool_catalogue
 from apps.auth_app.auth import Principal, authenticate_access_token, bearer_token
 from gpubroker.core.context import new_trace_id, trace_id_var
 from gpubroker.core.errors import ApiError, RateLimited, error_body
@@ -75,7 +75,9 @@ def _caller(ctx: Any) -> ToolCaller:
 
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-    outcome = await arun_tool(params.name, params.arguments or {}, caller=_caller(ctx))
+    outcome = await arun_tool_outside_request(
+        params.name, params.arguments or {}, caller=_caller(ctx)
+    )
     if not outcome.ok or outcome.result is None:
         return types.CallToolResult(
             content=[types.TextContent(text=str(outcome.error))], is_error=True

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -188,7 +188,7 @@ class _Exchange:
             model=reply.model,
             elapsed_ms=round((time.perf_counter() - self.started) * 1000),
         )
-        await database_sync_to_async(chat_turn_store)(
+        await sync_to_async(chat_turn_store)(
             session_id=self.request.session_id,
             is_new_session=self.is_new_session,
             user_id=user_id,
@@ -205,7 +205,7 @@ async def _exchange(
 ) -> _Exchange:
     started, asked_at = time.perf_counter(), timezone.now()
     backend = backend_from_settings()
-    request, is_new = await database_sync_to_async(_prepare_sync)(
+    request, is_new = await sync_to_async(_prepare_sync)(
         caller=caller, message=message, session_id=session_id, context=context
     )
     return _Exchange(backend, request, is_new, started, asked_at)

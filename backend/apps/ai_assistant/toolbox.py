@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from pydantic import ValidationError
 
@@ -204,9 +205,12 @@ def run_tool(
     return ToolOutcome(name, stored, ok=True, result=result, elapsed_ms=elapsed, offers=offers)
 
 
-# Tools read the database: run them in Django's sync thread with connection hygiene, so the
-# same call is safe inside a request (REST chat) and outside one (the MCP endpoint).
-arun_tool = database_sync_to_async(run_tool)
+# Tools read the database. Inside a Django request (the chat endpoints) they run in the
+# request's sync thread, whose connections Django's request signals look after; outside one
+# (the MCP endpoint) `arun_tool_outside_request` also closes stale connections around the call,
+# as Channels consumers do.
+arun_tool = sync_to_async(run_tool)
+arun_tool_outside_request = database_sync_to_async(run_tool)
 
 
 def recommended_offers(outcomes: list[ToolOutcome], limit: int = 5) -> list[dict[str, Any]]:

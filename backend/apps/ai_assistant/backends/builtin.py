@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 
 from apps.ai_assistant import tools
 from apps.ai_assistant.backends import builtin_answer as answer
@@ -330,7 +330,7 @@ class BuiltinBackend(ChatBackend):
     model = None
 
     async def events(self, request: ChatRequest) -> AsyncIterator[str | BackendReply]:
-        result = await database_sync_to_async(_compose)(request)
+        result = await sync_to_async(_compose)(request)
         for piece in _chunks(result.text):
             yield piece
         # The offers the answer names: those recommend_offers ranked (or, should ranking fail,
@@ -346,7 +346,7 @@ class BuiltinBackend(ChatBackend):
         """ok when the market lists available offers; degraded when it is empty (the builtin
         backend then can only ask questions)."""
         started = time.perf_counter()
-        count = await database_sync_to_async(tools.market_offer_count)()
+        count = await sync_to_async(tools.market_offer_count)()
         latency = (time.perf_counter() - started) * 1000
         if count == 0:
             return Probe("degraded", latency, "no available offers to recommend")

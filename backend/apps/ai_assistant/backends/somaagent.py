@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 
 from apps.ai_assistant import tools
 from apps.ai_assistant.backends.base import (
@@ -136,7 +136,7 @@ class SomaAgentBackend(ChatBackend):
         if not isinstance(text, str) or not text.strip():
             raise BackendFailure("the agent's answer has no content", reason="bad_response")
         ids = _offer_ids(payload.get("recommendations"))
-        offers = await database_sync_to_async(tools.offers_by_ids)(ids) if ids else []
+        offers = await sync_to_async(tools.offers_by_ids)(ids) if ids else []
         yield text
         yield BackendReply(text=text, recommendations=tuple(offers), model=None)
 
