@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 MAX_MESSAGE_CHARS = 4000
 MAX_CONTEXT_KEYS = 50
@@ -18,7 +18,7 @@ Message = Annotated[
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class ChatFiltersIn(Schema):
+class ChatFiltersIn(BaseModel):
     """Listing filters the builtin backend applies to its offer search (LLM backends get them as
     data). Unknown keys are ignored, as in the listing."""
 
@@ -32,7 +32,10 @@ class ChatFiltersIn(Schema):
     spot: bool | None = None
 
 
-class ChatContextIn(Schema):
+class ChatContextIn(BaseModel):
+    """Plain pydantic models, not Ninja Schemas: Ninja reads attributes off any value, so
+    `"context": "x"` would pass as an empty object."""
+
     filters: ChatFiltersIn | None = None
     workload_profile: dict[str, Any] | None = Field(
         None, description="Free-form hints (v1's field), passed to LLM backends as data."

@@ -5,7 +5,8 @@ one `("done", ChatResult)`. Both read the session (the caller's own, else 404) a
 `AI_HISTORY_TURNS` turns, parse the message, give the backend `AI_TIMEOUT_SECONDS` for the
 whole answer and, only once it answered, store the user's message and the reply in one
 transaction (a new session is created in that same transaction). A backend failure or timeout
-raises `BadGateway` (502) and stores nothing.
+raises `BadGateway` (502) and stores nothing; a misconfigured backend is `ServiceUnavailable`
+(503).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.ai_assistant import selectors
-from apps.ai_assistant.backends import backend_from_settings
+from apps.ai_assistant.backends import backend_from_settings, configuration_errors
 from apps.ai_assistant.backends.base import (
     BackendFailure,
     BackendReply,
@@ -36,7 +37,7 @@ from apps.ai_assistant.models import ChatMessage, ChatSession
 from apps.ai_assistant.parser import parse_workload
 from apps.ai_assistant.parser_types import ParsedWorkload
 from apps.ai_assistant.tool_inputs import ToolCaller
-from gpubroker.core.errors import BadGateway
+from gpubroker.core.errors import BadGateway, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 TITLE_CHARS = 200
@@ -204,6 +205,9 @@ async def _exchange(
     *, caller: ChatCaller, message: str, session_id: UUID | None, context: dict[str, Any]
 ) -> _Exchange:
     started, asked_at = time.perf_counter(), timezone.now()
+    errors = configuration_errors()
+    if errors:
+        raise ServiceUnavailable("The AI backend is not configured correctly: " + "; ".join(errors))
     backend = backend_from_settings()
     request, is_new = await sync_to_async(_prepare_sync)(
         caller=caller, message=message, session_id=session_id, context=context

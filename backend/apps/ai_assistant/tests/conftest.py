@@ -155,7 +155,8 @@ class Received:
 class ScriptedServer:
     """Answers each request with the next scripted reply (the last one repeats).
 
-    A reply is a dict: `json` (body), `status` (default 200), `raw` (bytes sent as they are),
+    A reply is a dict: `json` (body), `status` (default 200), `raw` (bytes sent as they are,
+    as `content_type`),
     `sse` (a list of JSON objects sent as `data:` events, then `data: [DONE]`), `delay`
     (seconds to wait first), or a callable taking the `Received` request and returning one.
     """
@@ -189,7 +190,8 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-            request = Received(self.command, self.path, dict(self.headers.items()), body)
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            request = Received(self.command, self.path, headers, body)
             reply = server.next_reply(request)
             if reply.get("delay"):
                 time.sleep(reply["delay"])
@@ -201,7 +203,8 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 payload += b"data: [DONE]\n\n"
                 content_type = "text/event-stream"
             elif "raw" in reply:
-                payload, content_type = reply["raw"], "application/json"
+                payload = reply["raw"]
+                content_type = reply.get("content_type", "application/json")
             else:
                 payload, content_type = (
                     json.dumps(reply.get("json", {})).encode(),
