@@ -13,6 +13,24 @@ from apps.ai_assistant import parser_terms as terms
 
 T = TypeVar("T")
 
+# Every field of ParsedWorkload that the parser extracts, in the order answers list them.
+FIELD_NAMES = (
+    "workload_type",
+    "model",
+    "precision",
+    "context_length",
+    "throughput",
+    "concurrency",
+    "quantity",
+    "duration_hours",
+    "region",
+    "budget",
+    "vram_gb",
+    "gpu_preferences",
+    "gpu_exclusions",
+    "spot",
+)
+
 
 @dataclass(frozen=True)
 class Span:
@@ -117,26 +135,13 @@ class ParsedWorkload:
 
     def fields(self) -> dict[str, Any]:
         """Every field as JSON-ready `{value, start, end, text}` (None when absent)."""
-        single = (
-            "workload_type",
-            "model",
-            "precision",
-            "context_length",
-            "throughput",
-            "concurrency",
-            "quantity",
-            "duration_hours",
-            "region",
-            "budget",
-            "vram_gb",
-            "spot",
-        )
         out: dict[str, Any] = {}
-        for name in single:
-            found: Found[Any] | None = getattr(self, name)
-            out[name] = None if found is None else found.to_dict()
-        out["gpu_preferences"] = [item.to_dict() for item in self.gpu_preferences]
-        out["gpu_exclusions"] = [item.to_dict() for item in self.gpu_exclusions]
+        for name in FIELD_NAMES:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                out[name] = [item.to_dict() for item in value]
+            else:
+                out[name] = None if value is None else value.to_dict()
         return out
 
     def v1_summary(self) -> dict[str, Any]:

@@ -22,18 +22,10 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from pydantic import ValidationError
 
+from apps.ai_assistant import tool_inputs as inputs
 from apps.ai_assistant import tools
 from apps.ai_assistant.metrics import TOOL_CALLS
-from apps.ai_assistant.tool_inputs import (
-    CostPerTokenIn,
-    EstimateWorkloadIn,
-    GetGpuSpecsIn,
-    GetPriceHistoryIn,
-    RecommendOffersIn,
-    SearchOffersIn,
-    ToolCaller,
-    ToolInput,
-)
+from apps.ai_assistant.tool_inputs import ToolCaller, ToolInput
 from apps.ai_assistant.tools import ToolError
 from gpubroker.core.errors import ApiError
 
@@ -58,39 +50,39 @@ TOOLS: Mapping[str, Tool] = MappingProxyType(
                 "search_offers",
                 "Search current GPU rental offers (instance price per hour in USD, GPUs, memory, "
                 "region). Returns offers with their ids, cheapest first by default.",
-                SearchOffersIn,
+                inputs.SearchOffersIn,
                 tools.search_offers,
             ),
             Tool(
                 "estimate_workload",
                 "Size a workload: GPU memory needed, GPUs needed per GPU model, throughput and "
                 "the current price range per hour of each option.",
-                EstimateWorkloadIn,
+                inputs.EstimateWorkloadIn,
                 tools.estimate_workload,
             ),
             Tool(
                 "recommend_offers",
                 "Rank offers (ids from search_offers) for a workload by price, memory, compute "
                 "and reliability; drops offers with too little GPU memory.",
-                RecommendOffersIn,
+                inputs.RecommendOffersIn,
                 tools.recommend_offers,
             ),
             Tool(
                 "get_gpu_specs",
                 "Datasheet specs of a GPU: memory, bandwidth, TFLOPS per precision, power.",
-                GetGpuSpecsIn,
+                inputs.GetGpuSpecsIn,
                 tools.get_gpu_specs,
             ),
             Tool(
                 "get_price_history",
                 "Price history and statistics of one offer over 24h, 7d or 30d.",
-                GetPriceHistoryIn,
+                inputs.GetPriceHistoryIn,
                 tools.get_price_history,
             ),
             Tool(
                 "cost_per_token",
                 "Cost per million generated tokens of a model size on an offer or a GPU price.",
-                CostPerTokenIn,
+                inputs.CostPerTokenIn,
                 tools.cost_per_token,
             ),
         )

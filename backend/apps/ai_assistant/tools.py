@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -60,10 +60,6 @@ _CONSUMER_NAME = re.compile(r"^RTX \d{4}(?: Ti)?$")
 def gpu_is_consumer(gpu_model: str | None) -> bool:
     """Whether a canonical GPU model is a consumer (GeForce) card."""
     return bool(gpu_model and _CONSUMER_NAME.match(gpu_model))
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def offer_view(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -398,40 +394,22 @@ def get_gpu_specs(args: GetGpuSpecsIn, caller: ToolCaller) -> dict[str, Any]:
     resolved = gpu_spec_resolve(gpu_type=args.gpu)
     if resolved is None:
         raise ToolError(f"gpu: unknown or ambiguous GPU {args.gpu!r}; try e.g. 'H100 SXM'")
-    gpu = resolved.gpu
-    return {
-        "gpu_model": gpu.gpu_model,
-        "vendor": gpu.vendor,
-        "architecture": gpu.architecture,
-        "form_factor": gpu.form_factor,
-        "vram_gb": gpu.vram_gb,
-        "memory_bandwidth_gbps": gpu.memory_bandwidth_gbps,
-        "tflops_fp32": gpu.tflops_fp32,
-        "tflops_fp16": gpu.tflops_fp16,
-        "tflops_bf16": gpu.tflops_bf16,
-        "tflops_fp8": gpu.tflops_fp8,
-        "tops_int8": gpu.tops_int8,
-        "tdp_watts": gpu.tdp_watts,
-        "is_consumer": gpu_is_consumer(gpu.gpu_model),
-        "assumed_form_factor": resolved.used_default_form_factor,
-        "source": gpu.source,
-    }
+    specs = asdict(resolved.gpu)
+    specs.pop("aliases")
+    specs["verified_at"] = resolved.gpu.verified_at.isoformat()
+    specs["is_consumer"] = gpu_is_consumer(resolved.gpu.gpu_model)
+    specs["assumed_form_factor"] = resolved.used_default_form_factor
+    return specs
 
 
 def get_price_history(args: GetPriceHistoryIn, caller: ToolCaller) -> dict[str, Any]:
     """Price statistics of one offer over the window and its latest points (USD per hour)."""
     history = offer_price_history(offer_id=args.offer_id, window=args.window)
-    stats = history.statistics
     points = history.points[-HISTORY_POINTS_SHOWN:]
     return {
         "offer_id": str(history.offer_id),
         "window": history.window,
-        "min": _number(stats.min),
-        "max": _number(stats.max),
-        "mean": _number(stats.mean),
-        "p50": _number(stats.p50),
-        "p95": _number(stats.p95),
-        "volatility": _number(stats.volatility),
+        **asdict(history.statistics),
         "points": [
             {
                 "timestamp": point.timestamp.isoformat(),

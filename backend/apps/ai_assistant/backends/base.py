@@ -11,16 +11,19 @@ BAD_GATEWAY envelope and stores nothing.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 from uuid import UUID
 
 from apps.ai_assistant.parser_types import ParsedWorkload
 from apps.ai_assistant.tool_inputs import ToolCaller
 from apps.ai_assistant.toolbox import ToolOutcome
 
+ClientT = TypeVar("ClientT")
 FailureReason = Literal["timeout", "unavailable", "bad_response", "tool_loop"]
 ProbeStatus = Literal["ok", "degraded", "down"]
 
@@ -88,3 +91,22 @@ class ChatBackend(ABC):
             if isinstance(event, BackendReply):
                 return event
         raise BackendFailure(f"{self.name} ended without an answer", reason="bad_response")
+
+
+class PerLoop(Generic[ClientT]):
+    """One HTTP client per event loop and key: a client's connection pool belongs to the loop
+    that opened it, and daphne runs one loop per process, so in production this is one client
+    per configuration."""
+
+    def __init__(self, factory: Callable[..., ClientT]) -> None:
+        self._factory = factory
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Hashable, ClientT]
+        ] = weakref.WeakKeyDictionary()
+
+    def get(self, *key: Hashable) -> ClientT:
+        clients = self._by_loop.setdefault(asyncio.get_running_loop(), {})
+        client = clients.get(key)
+        if client is None:
+            client = clients[key] = self._factory(*key)
+        return client

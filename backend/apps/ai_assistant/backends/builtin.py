@@ -25,7 +25,7 @@ from apps.ai_assistant import tools
 from apps.ai_assistant.backends import builtin_answer as answer
 from apps.ai_assistant.backends.base import BackendReply, ChatBackend, ChatRequest, Probe
 from apps.ai_assistant.parser import parse_workload
-from apps.ai_assistant.parser_types import Budget, GpuMention, ParsedWorkload
+from apps.ai_assistant.parser_types import FIELD_NAMES, Budget, GpuMention, ParsedWorkload
 from apps.ai_assistant.toolbox import ToolOutcome, run_tool
 
 MAX_TIERS_SEARCHED = 6  # GPU options (cheapest first) whose offers are fetched
@@ -34,22 +34,6 @@ MAX_CANDIDATES = 60
 TOP_OFFERS = 3
 STREAM_CHUNK_CHARS = 48
 LLM_KINDS = ("inference", "batch")
-CARRIED_FIELDS = (
-    "workload_type",
-    "model",
-    "precision",
-    "context_length",
-    "throughput",
-    "concurrency",
-    "quantity",
-    "duration_hours",
-    "region",
-    "budget",
-    "vram_gb",
-    "gpu_preferences",
-    "gpu_exclusions",
-    "spot",
-)
 
 
 @dataclass
@@ -79,7 +63,7 @@ def with_earlier_answers(request: ChatRequest) -> tuple[ParsedWorkload, list[str
             break
         earlier = parse_workload(turn.user)
         changes: dict[str, Any] = {}
-        for name in CARRIED_FIELDS:
+        for name in FIELD_NAMES:
             if not getattr(parsed, name) and getattr(earlier, name):
                 changes[name] = getattr(earlier, name)
         # "Qwen2 72B", answering "which model?", only implies inference through the name; what

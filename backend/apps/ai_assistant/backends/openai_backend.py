@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +28,7 @@ from apps.ai_assistant.backends.base import (
     BackendReply,
     ChatBackend,
     ChatRequest,
+    PerLoop,
     Probe,
 )
 from apps.ai_assistant.tool_inputs import ToolCaller
@@ -73,30 +73,16 @@ def conversation(request: ChatRequest) -> list[dict[str, Any]]:
     return messages
 
 
-class _Clients:
-    """One SDK client per event loop and configuration."""
-
-    def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[tuple[str, str, float], AsyncOpenAI]
-        ] = weakref.WeakKeyDictionary()
-
-    def get(self, base_url: str, api_key: str, timeout: float) -> AsyncOpenAI:
-        clients = self._by_loop.setdefault(asyncio.get_running_loop(), {})
-        key = (base_url, api_key, timeout)
-        client = clients.get(key)
-        if client is None:
-            client = AsyncOpenAI(
-                base_url=base_url or None,
-                api_key=api_key or PLACEHOLDER_API_KEY,
-                timeout=timeout,
-                max_retries=0,
-            )
-            clients[key] = client
-        return client
+def _new_client(base_url: str, api_key: str, timeout: float) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        base_url=base_url or None,
+        api_key=api_key or PLACEHOLDER_API_KEY,
+        timeout=timeout,
+        max_retries=0,
+    )
 
 
-_clients = _Clients()
+_clients: PerLoop[AsyncOpenAI] = PerLoop(_new_client)
 
 
 def _failure(exc: Exception) -> BackendFailure:

@@ -14,10 +14,8 @@ dropped.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -31,6 +29,7 @@ from apps.ai_assistant.backends.base import (
     BackendReply,
     ChatBackend,
     ChatRequest,
+    PerLoop,
     Probe,
 )
 
@@ -39,22 +38,11 @@ MAX_RECOMMENDATIONS = 10
 DEFAULT_TENANT = "default"
 
 
-class _Clients:
-    def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]
-        ] = weakref.WeakKeyDictionary()
-
-    def get(self, base_url: str) -> httpx.AsyncClient:
-        clients = self._by_loop.setdefault(asyncio.get_running_loop(), {})
-        client = clients.get(base_url)
-        if client is None:
-            client = httpx.AsyncClient(base_url=base_url.rstrip("/"))
-            clients[base_url] = client
-        return client
+def _new_client(base_url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url.rstrip("/"))
 
 
-_clients = _Clients()
+_clients: PerLoop[httpx.AsyncClient] = PerLoop(_new_client)
 
 
 def _failure(exc: Exception) -> BackendFailure:

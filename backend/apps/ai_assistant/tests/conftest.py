@@ -8,7 +8,6 @@ httpx client talk real HTTP to them, and every request they received is kept for
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,9 +23,19 @@ from django.db import connections
 from django.test import AsyncClient, Client
 
 from apps.auth_app.models import Plan, Tenant, User
-from gpubroker.core.ratelimit import limiter
+
+# A fresh limiter per test (autouse) and a refused loopback port, as in the auth app's tests.
+from apps.auth_app.tests.conftest import _fresh_limiter, closed_port  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
+TOOL_NAMES = [
+    "search_offers",
+    "estimate_workload",
+    "recommend_offers",
+    "get_gpu_specs",
+    "get_price_history",
+    "cost_per_token",
+]
 
 
 @pytest_asyncio.fixture
@@ -35,13 +44,6 @@ async def async_db() -> AsyncIterator[None]:
     the test database can be dropped at the end of the run."""
     yield
     await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limiter() -> Iterator[None]:
-    limiter.reset()
-    yield
-    limiter.reset()
 
 
 @pytest.fixture
@@ -243,16 +245,6 @@ def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
     for httpd in started:
         httpd.shutdown()
         httpd.server_close()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port with nothing listening: connections are refused at once."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.bind(("127.0.0.1", 0))
-    port: int = probe.getsockname()[1]
-    probe.close()
-    return port
 
 
 def completion(content: str | None = None, tool_calls: list[dict[str, Any]] | None = None) -> Reply:

@@ -11,7 +11,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from apps.ai_assistant.models import ChatMessage, ChatSession
-from apps.ai_assistant.tests.conftest import Account, Api, stream
+from apps.ai_assistant.tests.conftest import TOOL_NAMES, Account, Api, stream
 from apps.auth_app.models import Plan
 
 
@@ -159,14 +159,7 @@ def test_parse_workload_takes_an_optional_token(api: Api, account: Account) -> N
 def test_tools_are_listed_with_their_json_schemas(api: Api) -> None:
     body = api.get("/tools").json()
     assert body["backend"] == "builtin"
-    assert [tool["name"] for tool in body["tools"]] == [
-        "search_offers",
-        "estimate_workload",
-        "recommend_offers",
-        "get_gpu_specs",
-        "get_price_history",
-        "cost_per_token",
-    ]
+    assert [tool["name"] for tool in body["tools"]] == TOOL_NAMES
     for tool in body["tools"]:
         assert tool["description"]
         assert tool["input_schema"]["type"] == "object"

@@ -15,6 +15,7 @@ from django.test import Client
 from mcp import Client as McpClient
 from mcp.client.streamable_http import streamable_http_client
 
+from apps.ai_assistant.tests.conftest import TOOL_NAMES
 from apps.auth_app.models import Plan, Tenant, User
 from apps.providers.models import GPUOffer
 from gpubroker.testing.processes import daphne_server
@@ -22,14 +23,6 @@ from gpubroker.testing.processes import daphne_server
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct horse battery staple"
-TOOL_NAMES = {
-    "search_offers",
-    "estimate_workload",
-    "recommend_offers",
-    "get_gpu_specs",
-    "get_price_history",
-    "cost_per_token",
-}
 
 
 def _token(email: str, plan: str = Plan.FREE) -> str:
@@ -76,7 +69,7 @@ def test_list_tools_and_search_offers_over_mcp(tmp_path: Path) -> None:
         by_token = asyncio.run(_session(url, token, work))
         metrics = httpx.get(f"{server.base_url}/metrics", timeout=5).text
 
-    assert {tool.name for tool in tools.tools} == TOOL_NAMES
+    assert [tool.name for tool in tools.tools] == TOOL_NAMES
     schema = next(tool for tool in tools.tools if tool.name == "search_offers").input_schema
     assert schema["type"] == "object"
     assert schema["properties"]["limit"]["maximum"] == 20

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from apps.ai_assistant.models import ChatMessage, ChatSession
 from apps.ai_assistant.tests.conftest import (
+    TOOL_NAMES,
     Account,
     Api,
     ScriptedServer,
@@ -25,15 +26,6 @@ from apps.ai_assistant.tests.conftest import (
     stream,
     tool_call,
 )
-
-TOOL_NAMES = [
-    "search_offers",
-    "estimate_workload",
-    "recommend_offers",
-    "get_gpu_specs",
-    "get_price_history",
-    "cost_per_token",
-]
 
 
 @pytest.fixture
