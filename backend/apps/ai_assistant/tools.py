@@ -1,15 +1,12 @@
 """The assistant's tools, and the one module of the assistant that calls into other apps.
 
 Every read of offers, prices, GPU specs, workload sizing and ranking goes through here, so the
-layout change of issue 11 (providers selectors split, math_core services split, the catalogue
-in apps/gpus, the recommender in apps/recommendations) and the serving model of issue 13 touch
-the imports below and nothing else in the assistant.
-
-Each tool takes its input model from `tool_inputs.py` and a `ToolCaller`, and returns a
-JSON-ready dict. Offers always appear as `offer_view()` dicts carrying their `id`, so chat
-recommendations are built from what the tools returned, never from model text. A tool refuses
-what it cannot answer with `ToolError` (a message written for the model); the services' own
-4xx errors (`ApiError`) are turned into tool errors by `toolbox.run_tool`.
+layout change of issue 11 and the serving model of issue 13 touch the imports below and
+nothing else in the assistant. Each tool takes its input model (`tool_inputs.py`) and a
+`ToolCaller` and returns a JSON-ready dict. Offers always appear as `offer_view()` dicts with
+their `id`, so chat recommendations come from what the tools returned, never from model text.
+A tool refuses what it cannot answer with `ToolError` (a message written for the model); the
+services' own 4xx errors (`ApiError`) become tool errors in `toolbox.run_tool`.
 """
 
 from __future__ import annotations
@@ -32,7 +29,9 @@ from apps.ai_assistant.tool_inputs import (
     SearchOffersIn,
     ToolCaller,
 )
-from apps.math_core.algorithms.model_profiles import MODEL_PROFILES
+from apps.math_core.algorithms.kpi import gpus_needed_for_memory
+from apps.math_core.algorithms.model_profiles import MODEL_PROFILES, resolve_model
+from apps.math_core.algorithms.workload import estimate_llm_vram
 from apps.math_core.schemas import WorkloadProfileIn
 from apps.math_core.selectors import gpu_spec_resolve, offer_map_by_ids
 from apps.math_core.services import cost_per_token_calculate, offers_recommend, workload_estimate
@@ -239,12 +238,6 @@ def _llm_sizing(args: EstimateWorkloadIn, notes: list[str]) -> tuple[str, float,
     else:
         quantity = 1.0
         notes.append("No throughput target: sized for memory only (one replica).")
-    if args.context_length is not None and args.context_length > MODELLED_CONTEXT_TOKENS:
-        notes.append(
-            f"A {args.context_length:,}-token context was asked for; the current estimate "
-            f"sizes the KV cache for {MODELLED_CONTEXT_TOKENS:,} tokens per sequence, so the "
-            "memory shown is a lower bound."
-        )
     if args.concurrency is not None:
         notes.append(
             f"{args.concurrency} concurrent sequences are not modelled: the current estimate "
@@ -252,6 +245,36 @@ def _llm_sizing(args: EstimateWorkloadIn, notes: list[str]) -> tuple[str, float,
             "throughput target needs."
         )
     return _QUALITY_BY_PRECISION[precision], quantity, hours
+
+
+@dataclass(frozen=True)
+class _ContextMemory:
+    """Memory of one sequence at the asked context (math_core's estimate_llm_vram)."""
+
+    model_memory_gb: float  # weights + KV cache, before overhead: what shards across GPUs
+    kv_cache_gb: float
+    min_vram_gb: float  # with overhead and runtime, on one GPU
+
+
+def _context_memory(args: EstimateWorkloadIn, precision: str) -> _ContextMemory | None:
+    """Memory at the context asked for, when it is longer than the estimate's own."""
+    if args.context_length is None or args.context_length <= MODELLED_CONTEXT_TOKENS:
+        return None
+    profile = resolve_model(str(args.model_name))  # known: the estimate accepted the name
+    architecture = profile.llm
+    if architecture is None:
+        return None
+    vram = estimate_llm_vram(
+        params_billion=profile.params_billion,
+        precision=precision,
+        context_length=args.context_length,
+        concurrency=1,
+        layers=architecture.layers,
+        kv_heads=architecture.kv_heads,
+        head_dim=architecture.head_dim,
+    )
+    total = math.ceil(vram.total_gb * 10) / 10
+    return _ContextMemory(vram.weights_gb + vram.kv_cache_gb, vram.kv_cache_gb, total)
 
 
 def _unnamed_model_message(params_billion: float) -> str:
@@ -272,7 +295,9 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
     """Memory, GPUs per GPU model and current prices for a workload (math_core's estimate).
 
     Only GPU models with current offers are listed as tiers; each tier's `price_per_hour`
-    range is for all its `gpus_needed` GPUs, USD per hour.
+    range is for all its `gpus_needed` GPUs, USD per hour. A context longer than the estimate's
+    own (4,096 tokens) is sized with math_core's `estimate_llm_vram` at that context, raising the
+    memory and, where needed, the GPU counts.
     """
     kind = _ESTIMATE_KINDS[args.workload_type]
     notes: list[str] = []
@@ -306,6 +331,17 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
                 + _unnamed_model_message(args.params_billion).split("; ", 1)[1]
             ) from exc
         raise
+    min_vram, recommended_vram = estimate.min_vram_gb, estimate.recommended_vram_gb
+    context = _context_memory(args, args.precision or DEFAULT_PRECISION)
+    if context is not None and kind == "llm_inference":
+        min_vram = max(min_vram, context.min_vram_gb)
+        recommended_vram = max(recommended_vram, math.ceil(min_vram * 12.5) / 10)
+        notes.append(
+            f"Sized for the {args.context_length:,}-token context you asked for: a "
+            f"{context.kv_cache_gb:.1f} GB KV cache, {context.min_vram_gb:g} GB on one GPU (the "
+            f"working above assumes {MODELLED_CONTEXT_TOKENS:,} tokens); GPU counts are raised "
+            "where that needs more memory."
+        )
     tiers = []
     unpriced = 0
     for tier in estimate.recommended_gpu_tiers:
@@ -314,19 +350,26 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
             continue
         resolved = gpu_spec_resolve(gpu_type=tier.gpu_model)
         vram = float(resolved.gpu.vram_gb) if resolved else None
+        gpus = tier.gpus_needed
+        if context is not None and vram and kind == "llm_inference":
+            gpus = max(
+                gpus,
+                gpus_needed_for_memory(model_memory_gb=context.model_memory_gb, vram_gb=vram),
+            )
+        scale = gpus / tier.gpus_needed / hours
         tiers.append(
             {
                 "gpu_model": tier.gpu_model,
-                "gpus_needed": tier.gpus_needed,
+                "gpus_needed": gpus,
                 "gpu_vram_gb": vram,
-                "total_vram_gb": vram * tier.gpus_needed if vram else None,
+                "total_vram_gb": vram * gpus if vram else None,
                 "vendor": resolved.gpu.vendor if resolved else None,
                 "is_consumer": gpu_is_consumer(tier.gpu_model),
                 "est_throughput": round(tier.est_throughput, 3),
                 "throughput_unit": tier.throughput_unit,
                 "price_per_hour": {
-                    "min": round(tier.est_cost_range.min / hours, 4),
-                    "max": round(tier.est_cost_range.max / hours, 4),
+                    "min": round(tier.est_cost_range.min * scale, 4),
+                    "max": round(tier.est_cost_range.max * scale, 4),
                 },
             }
         )
@@ -336,8 +379,8 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
         "workload_type": args.workload_type,
         "model_name": args.model_name,
         "precision": args.precision or (DEFAULT_PRECISION if kind == "llm_inference" else None),
-        "min_vram_gb": estimate.min_vram_gb,
-        "recommended_vram_gb": estimate.recommended_vram_gb,
+        "min_vram_gb": min_vram,
+        "recommended_vram_gb": recommended_vram,
         "tiers": tiers,
         "confidence": estimate.confidence,
         "reasoning": list(estimate.reasoning),

@@ -74,6 +74,23 @@ def test_estimate_reports_what_the_current_model_does_not_cover() -> None:
     assert (h100["vendor"], h100["is_consumer"], h100["gpu_vram_gb"]) == ("nvidia", False, 80.0)
 
 
+def test_a_long_context_raises_the_memory_and_the_gpu_counts() -> None:
+    short = _ok("estimate_workload", {"model_name": "Llama 3 70B", "precision": "fp8"})
+    long = _ok(
+        "estimate_workload",
+        {"model_name": "Llama 3 70B", "precision": "fp8", "context_length": 32768},
+    )
+    # 32,768 tokens of fp16 KV cache: 2 x 80 layers x 8 heads x 128 x 2 bytes x 32,768 = 10.7 GB.
+    assert short["min_vram_gb"] == 80.1
+    assert long["min_vram_gb"] == 90.5
+    assert "a 10.7 GB KV cache, 90.5 GB on one GPU" in " ".join(long["notes"])
+    counts = {tier["gpu_model"]: tier["gpus_needed"] for tier in short["tiers"]}
+    for tier in long["tiers"]:
+        assert tier["gpus_needed"] >= counts[tier["gpu_model"]]
+        assert tier["total_vram_gb"] >= long["min_vram_gb"] - 0.1  # min_vram is rounded up
+    assert next(t for t in long["tiers"] if t["gpu_model"] == "RTX 3060")["gpus_needed"] == 9
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
