@@ -7,7 +7,7 @@ from django.core import checks
 
 
 def check_ai_settings(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
-    """`manage.py check` (and migrate, run by `make run`) names a misconfigured AI backend."""
+    """`manage.py check` names a misconfigured AI backend (see backends.configuration_errors)."""
     from apps.ai_assistant.backends import configuration_errors
 
     return [
