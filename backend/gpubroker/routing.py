@@ -12,7 +12,7 @@ from apps.ai_assistant.mcp_server import MCP_PATH, McpApp
 from apps.websocket_gateway.middleware import QueryTokenAuthMiddleware
 from apps.websocket_gateway.origin import origin_validator
 from apps.websocket_gateway.routing import websocket_urlpatterns
-from gpubroker.core.fastpath import ApiASGIHandler, HttpRouter, PathRouter
+from gpubroker.core.fastpath import ApiASGIHandler, HttpRouter
 
 
 def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
@@ -22,7 +22,7 @@ def build_application(django_asgi_app: Any) -> ProtocolTypeRouter:
     # /mcp is the Model Context Protocol endpoint (apps/ai_assistant/mcp_server.py), served by
     # the mcp SDK outside Django's request handling; /api/, /health and /metrics go to the API
     # handler, the rest to Django's standard one.
-    http_app = PathRouter(MCP_PATH, McpApp(), HttpRouter(ApiASGIHandler(), default_app))
+    http_app = HttpRouter(ApiASGIHandler(), default_app, mounts={MCP_PATH: McpApp()})
     return ProtocolTypeRouter(
         {
             "http": http_app,
