@@ -83,6 +83,11 @@ def _context(payload: ChatIn) -> dict[str, Any]:
     summary="Ask the assistant; the answer recommends current offers",
 )
 async def chat(request: HttpRequest, payload: ChatIn) -> dict[str, Any]:
+    """Answer one message (token required): reply, recommendations, tool calls.
+
+    429 past the plan's chat limit, 404 for a session that is not yours, 502 when the backend
+    fails, 503 when it is misconfigured; nothing is stored unless the answer is complete.
+    """
     await _charge_chat(request)
     result = await services.chat_reply(
         caller=_caller(request),
@@ -129,6 +134,12 @@ async def _sse_stream(
     },
 )
 async def chat_stream(request: HttpRequest, payload: ChatIn) -> StreamingHttpResponse:
+    """`chat` as Server-Sent Events: `delta` events `{text}`, then one `done` event.
+
+    Errors before the first event are the usual JSON envelopes; a failure mid-stream is one
+    `error` event carrying the envelope. `X-Accel-Buffering: no` keeps nginx from holding
+    the events back.
+    """
     await _charge_chat(request)
     events = services.chat_events(
         caller=_caller(request),
@@ -152,6 +163,7 @@ async def chat_stream(request: HttpRequest, payload: ChatIn) -> StreamingHttpRes
     summary="Extract workload fields from text, each with the span it came from",
 )
 async def parse_workload_text(request: HttpRequest, payload: ParseWorkloadIn) -> dict[str, Any]:
+    """The deterministic parse of `text`: v1's keys, every field with its span, what is missing."""
     return services.parsed_workload_out(parse_workload(payload.text))
 
 
@@ -183,6 +195,11 @@ def _history(session_id: UUID, user_id: UUID, limit: int) -> dict[str, Any]:
 async def get_session_history(
     request: HttpRequest, session_id: UUID, params: Query[HistoryQueryIn]
 ) -> dict[str, Any]:
+    """The last `limit` messages of one of your sessions, oldest first (another's is a 404).
+
+    With the somaagent backend, `agent_history` adds the agent's own record (null when the
+    agent does not answer within `AI_HEALTH_TIMEOUT_SECONDS`).
+    """
     user: Any = request.auth  # type: ignore[attr-defined]
     body = await sync_to_async(_history)(session_id, user.pk, params.limit)
     backend = backend_from_settings() if not configuration_errors() else None
@@ -203,6 +220,7 @@ async def get_session_history(
     "/tools", auth=None, response=ToolListOut, summary="The assistant's tools and JSON Schemas"
 )
 async def list_tools(request: HttpRequest) -> dict[str, Any]:
+    """The assistant's tools with their JSON Schemas (and the agent's own, for somaagent)."""
     body: dict[str, Any] = {"backend": settings.AI_BACKEND, "tools": tool_catalogue()}
     backend = backend_from_settings() if not configuration_errors() else None
     if isinstance(backend, SomaAgentBackend):
@@ -222,6 +240,11 @@ async def list_tools(request: HttpRequest) -> dict[str, Any]:
     summary="Whether the configured AI backend answers (probed with a short deadline)",
 )
 async def ai_health(request: HttpRequest) -> dict[str, Any]:
+    """Probe the configured backend within `AI_HEALTH_TIMEOUT_SECONDS` seconds.
+
+    `status` is ok, degraded or down (down also when the backend is misconfigured, with the
+    reason in `detail`); `latency_ms` is the probe's time.
+    """
     body: dict[str, Any] = {
         "backend": settings.AI_BACKEND,
         "model": (settings.AI_MODEL or None) if settings.AI_BACKEND == "openai" else None,

@@ -25,4 +25,5 @@ class AiAssistantConfig(AppConfig):
     label = "ai_assistant"
 
     def ready(self) -> None:
+        """Register the AI settings check with `manage.py check`."""
         checks.register(check_ai_settings)

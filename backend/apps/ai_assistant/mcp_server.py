@@ -37,7 +37,13 @@ from apps.ai_assistant import limits
 from apps.ai_assistant.tool_inputs import ToolCaller
 from apps.ai_assistant.toolbox import arun_tool_outside_request, tool_catalogue
 from apps.auth_app.auth import Principal, authenticate_access_token, bearer_token
-from gpubroker.core.context import new_trace_id, trace_id_var
+from gpubroker.core.context import (
+    new_trace_id,
+    set_user_id,
+    trace_id_from_traceparent,
+    trace_id_var,
+    user_id_var,
+)
 from gpubroker.core.errors import ApiError, RateLimited, error_body
 from gpubroker.core.ratelimit import client_ip
 
@@ -89,6 +95,7 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
 
 
 def build_server() -> Server[Any]:
+    """The MCP server: the assistant's tools (list and call), no resources or prompts."""
     return Server(
         SERVER_NAME,
         version="2.0.0",
@@ -164,19 +171,28 @@ class McpApp:
         await started.wait()
         return manager
 
-    async def _caller(self, scope: dict[str, Any]) -> tuple[ToolCaller, Principal | None]:
+    @staticmethod
+    async def _caller(request: ASGIRequest) -> tuple[ToolCaller, Principal | None]:
         """The bearer token's user (Unauthorized for a bad token), or anonymous without one."""
-        request = ASGIRequest(scope, io.BytesIO())
         token = bearer_token(request)
         if token is None:
             return ToolCaller(), None
         principal = await database_sync_to_async(authenticate_access_token)(token)
         user = principal.user
+        set_user_id(user.pk)
         return ToolCaller(user_id=user.pk, is_staff=bool(user.is_staff)), principal
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        trace_id = new_trace_id()
+        """Serve one `/mcp` request: trace id, caller, limits, the SDK, one log line.
+
+        The trace id continues a valid W3C `traceparent` (else a new one) and is sent back in
+        `X-Trace-Id`; a bad token is a 401 envelope, a spent budget a 429 with Retry-After.
+        """
+        request = ASGIRequest(scope, io.BytesIO())
+        trace_id = trace_id_from_traceparent(request.META.get("HTTP_TRACEPARENT"))
+        trace_id = trace_id or new_trace_id()
         trace_id_var.set(trace_id)
+        set_user_id(None)
         started = time.perf_counter()
         status: dict[str, int] = {"code": 0}
 
@@ -190,7 +206,7 @@ class McpApp:
             await send(message)
 
         try:
-            await self._serve(scope, receive, send_traced)
+            await self._serve(request, scope, receive, send_traced)
         except ApiError as exc:
             await _send_json(
                 send_traced,
@@ -206,15 +222,16 @@ class McpApp:
                     "path": scope.get("path"),
                     "status": status["code"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": user_id_var.get() or None,
                 },
             )
 
-    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        caller, principal = await self._caller(scope)
-        ip = client_ip(ASGIRequest(scope, io.BytesIO()))
-        decision = await limits.mcp_limit_hit(
-            user_id=caller.user_id, tenant=principal.tenant if principal else None, ip=ip
-        )
+    async def _serve(
+        self, request: ASGIRequest, scope: dict[str, Any], receive: Any, send: Any
+    ) -> None:
+        caller, principal = await self._caller(request)
+        ip = client_ip(request)
+        decision = await limits.mcp_limit_hit(principal=principal, ip=ip)
         if not decision.allowed:
             raise RateLimited(
                 retry_after=decision.retry_after,

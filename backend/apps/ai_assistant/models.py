@@ -15,6 +15,8 @@ from django.utils import timezone
 
 
 class ChatSession(models.Model):
+    """One user's conversation (`ai_chat_sessions`): titled by its first message."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions"
@@ -32,8 +34,11 @@ class ChatSession(models.Model):
 
 
 class ChatMessage(models.Model):
-    """One message. Assistant messages keep what the response carried: the parse of the user's
-    message, the tool calls (name, arguments, outcome, offer ids) and the recommended offers."""
+    """One message of a session (`ai_chat_messages`).
+
+    Assistant messages keep what the response carried: the tool calls (name, arguments,
+    outcome, offer ids) and the recommended offers; user messages keep their parse.
+    """
 
     class Role(models.TextChoices):
         USER = "user", "User"

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 import pycountry
 
+from algorithms.kpi import MOE_TOTAL_PARAMS_BILLION
 from apps.ai_assistant import parser_terms as terms
 from apps.ai_assistant.parser_types import (
     Amount,
@@ -247,7 +248,7 @@ def _model_size(name: str) -> tuple[float | None, float | None]:
         activated = re.fullmatch(r"a(\d+(?:\.\d+)?)b", part)
         if moe:
             experts, size = int(moe[1]), float(moe[2]) / (1 if moe[3] == "b" else 1000)
-            total = terms.MOE_TOTAL_PARAMS_BILLION.get((experts, size), experts * size)
+            total = MOE_TOTAL_PARAMS_BILLION.get(f"{experts}x{size:g}b", experts * size)
             active = terms.MOE_ACTIVE_PARAMS_BILLION.get((experts, size))
         elif dense and total is None:
             total = float(dense[1]) / (1 if dense[2] == "b" else 1000)

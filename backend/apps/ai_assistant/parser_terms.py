@@ -1,6 +1,6 @@
 """Vocabulary of the workload parser: patterns, number words, region groups, model sizes.
 
-Framework-free (no Django), like `parser.py`, so both can move to `backend/algorithms/`.
+Framework-free (no Django), like `parser.py` (an import-linter contract in pyproject.toml).
 Every pattern is matched against the user's original text, so spans point into what they
 wrote. `NUMBER` accepts "1,000", "1000" and "1.5".
 """
@@ -138,12 +138,10 @@ MODEL_TAIL_PART = re.compile(
 QUANTISATION_PARTS = frozenset(
     {"awq", "gptq", "gguf", "exl2", "fp8", "fp16", "bf16", "int8", "int4", "2bit", "4bit", "8bit"}
 )
-# Total parameters (billions) of mixture-of-experts models whose name gives experts x size:
-# Mistral AI's model cards (Mixtral 8x7B: 46.7B total / 12.9B active; 8x22B: 141B / 39B). Shared
-# attention layers make the total smaller than experts x size, so unknown MoE names fall back to
-# that product as an upper bound. Mirrors math_core's kpi.MOE_TOTAL_PARAMS_BILLION until the
-# model registry of issue 13 is the one source.
-MOE_TOTAL_PARAMS_BILLION = MappingProxyType({(8, 7.0): 46.7, (8, 22.0): 141.0})
+# Active parameters (billions) per token of mixture-of-experts models whose name gives experts x
+# size: Mistral AI's model cards (Mixtral 8x7B: 12.9B active; 8x22B: 39B). Their totals come from
+# the estimate's own table (`algorithms.kpi.MOE_TOTAL_PARAMS_BILLION`); an unknown MoE name's
+# total falls back to experts x size, an upper bound (attention layers are shared).
 MOE_ACTIVE_PARAMS_BILLION = MappingProxyType({(8, 7.0): 12.9, (8, 22.0): 39.0})
 # Models whose usual name carries no size: DeepSeek-V3 technical report (arXiv 2412.19437),
 # 671B total / 37B active; R1 shares the architecture.

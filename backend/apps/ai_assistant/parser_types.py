@@ -34,6 +34,8 @@ FIELD_NAMES = (
 
 @dataclass(frozen=True)
 class Span:
+    """Where a field came from: `text[start:end]` of the message (`text`)."""
+
     start: int
     end: int
     text: str
@@ -41,10 +43,13 @@ class Span:
 
 @dataclass(frozen=True)
 class Found(Generic[T]):
+    """A field the parser found: its `value` and the `span` it came from."""
+
     value: T
     span: Span
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready `{value, start, end, text}`."""
         value = asdict(self.value) if is_dataclass(self.value) else self.value  # type: ignore[arg-type]
         return {"value": value, **asdict(self.span)}
 
@@ -61,24 +66,32 @@ class ModelMention:
 
 @dataclass(frozen=True)
 class PrecisionMention:
+    """A weight format (fp32, fp16, bf16, fp8, int8, int4) and its method (AWQ, GPTQ)."""
+
     format: str  # fp32 | fp16 | bf16 | fp8 | int8 | int4
     method: str | None = None  # awq | gptq when named
 
 
 @dataclass(frozen=True)
 class Rate:
+    """A throughput target: `value` requests or tokens per second."""
+
     value: float
     unit: str  # requests_per_second | tokens_per_second
 
 
 @dataclass(frozen=True)
 class Amount:
+    """A quantity of work: `value` `unit`s (images, tokens, documents, ...)."""
+
     value: float
     unit: str  # images | tokens | documents | videos | requests | samples | records | ...
 
 
 @dataclass(frozen=True)
 class RegionMention:
+    """A region as named, its kind and the ISO 3166-1 alpha-2 codes it covers."""
+
     name: str
     kind: str  # group | country | cloud_region
     countries: tuple[str, ...]  # ISO 3166-1 alpha-2
@@ -86,6 +99,8 @@ class RegionMention:
 
 @dataclass(frozen=True)
 class Budget:
+    """A budget: amount in `currency`, per hour/day/week/month or in total, per GPU or not."""
+
     amount: float
     currency: str  # USD | EUR | GBP
     period: str  # hour | day | week | month | total
@@ -94,6 +109,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class GpuMention:
+    """A GPU (model, family, memory in GB) or category ("consumer", "AMD") named."""
+
     name: str  # "H100", "A100 80GB", "RTX 4090", or a category: "consumer", "AMD", "NVIDIA"
     family: str
     memory_gb: int | None = None
@@ -101,6 +118,8 @@ class GpuMention:
 
 @dataclass(frozen=True)
 class ParsedWorkload:
+    """Everything the parser found in `text`; absent fields are None (or empty)."""
+
     text: str
     workload_type: Found[str] | None = None
     model: Found[ModelMention] | None = None

@@ -19,8 +19,10 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class ChatFiltersIn(BaseModel):
-    """Listing filters the builtin backend applies to its offer search (LLM backends get them as
-    data). Unknown keys are ignored, as in the listing."""
+    """Listing filters the builtin backend applies to its offer search.
+
+    LLM backends get them as data. Unknown keys are ignored, as in the listing.
+    """
 
     region: Text | None = Field(None, description="A region or ISO country code, exact.")
     provider: Text | None = None
@@ -33,8 +35,11 @@ class ChatFiltersIn(BaseModel):
 
 
 class ChatContextIn(BaseModel):
-    """Plain pydantic models, not Ninja Schemas: Ninja reads attributes off any value, so
-    `"context": "x"` would pass as an empty object."""
+    """The chat's `context`: listing filters and free-form workload hints.
+
+    Plain pydantic models, not Ninja Schemas: Ninja reads attributes off any value, so
+    `"context": "x"` would pass as an empty object.
+    """
 
     filters: ChatFiltersIn | None = None
     workload_profile: dict[str, Any] | None = Field(
@@ -43,12 +48,16 @@ class ChatContextIn(BaseModel):
 
 
 class ChatIn(Schema):
+    """A chat message: 1 to 4,000 characters, optionally in one of your sessions."""
+
     message: Message = Field(..., description="1 to 4,000 characters.")
     session_id: UUID | None = Field(None, description="Continue this session (yours).")
     context: ChatContextIn | None = None
 
 
 class SpanOut(Schema):
+    """A parsed field: its value and the text span it came from."""
+
     value: Any
     start: int
     end: int
@@ -70,10 +79,14 @@ class ParsedWorkloadOut(Schema):
 
 
 class ParseWorkloadIn(Schema):
+    """Text to parse: 1 to 4,000 characters."""
+
     text: Message
 
 
 class ToolCallOut(Schema):
+    """One tool call of an answer: arguments, outcome, offers returned, milliseconds."""
+
     name: str
     arguments: Any
     ok: bool
@@ -105,6 +118,8 @@ class RecommendedOfferOut(Schema):
 
 
 class ChatOut(Schema):
+    """The assistant's answer: reply, session, parse, recommended offers, tool calls."""
+
     reply: str
     session_id: UUID
     parsed_workload: ParsedWorkloadOut
@@ -117,10 +132,14 @@ class ChatOut(Schema):
 
 
 class HistoryQueryIn(Schema):
+    """How many of the latest messages to return (1 to 200)."""
+
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
 class HistoryMessageOut(Schema):
+    """One stored message, with the recommendations and tool calls of a reply."""
+
     role: str
     content: str
     created_at: datetime
@@ -130,6 +149,8 @@ class HistoryMessageOut(Schema):
 
 
 class HistoryOut(Schema):
+    """A session's messages, oldest first."""
+
     session_id: UUID
     title: str
     messages: list[HistoryMessageOut] = Field(..., description="Oldest first, the last `limit`.")
@@ -139,18 +160,24 @@ class HistoryOut(Schema):
 
 
 class ToolOut(Schema):
+    """One tool: name, description and the JSON Schema of its arguments."""
+
     name: str
     description: str
     input_schema: dict[str, Any]
 
 
 class ToolListOut(Schema):
+    """The assistant's tools (served over MCP and to LLM backends alike)."""
+
     backend: str
     tools: list[ToolOut]
     agent_tools: Any = Field(None, description="somaagent only: the agent's own `/v1/tools`.")
 
 
 class AiHealthOut(Schema):
+    """Whether the configured backend answers: status, model, probe latency (ms)."""
+
     backend: str
     status: Literal["ok", "degraded", "down"]
     model: str | None

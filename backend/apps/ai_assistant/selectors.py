@@ -10,8 +10,12 @@ from gpubroker.core.errors import NotFound
 
 
 def chat_session_get(*, session_id: UUID, user_id: UUID) -> ChatSession:
-    """The user's own session; NotFound for an unknown id and for another user's session alike
-    (so ids cannot be probed)."""
+    """The user's own session.
+
+    Raises:
+        NotFound: for an unknown id and for another user's session alike (so ids cannot be
+            probed).
+    """
     session = ChatSession.objects.filter(id=session_id, user_id=user_id).first()
     if session is None:
         raise NotFound("Session not found", details={"session_id": str(session_id)})

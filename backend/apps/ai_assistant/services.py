@@ -45,6 +45,8 @@ TITLE_CHARS = 200
 
 @dataclass(frozen=True)
 class ChatCaller:
+    """Who chats: the user, whether staff (for the recommender), and their tenant's id."""
+
     user_id: UUID
     is_staff: bool = False
     tenant_id: str | None = None
@@ -52,6 +54,8 @@ class ChatCaller:
 
 @dataclass(frozen=True)
 class ChatResult:
+    """One answered message, as stored and as the API returns it (`to_dict`)."""
+
     reply: str
     session_id: UUID
     parsed_workload: dict[str, Any]
@@ -62,6 +66,7 @@ class ChatResult:
     elapsed_ms: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The response body of `POST /ai/chat` (schemas.ChatOut)."""
         return {
             "reply": self.reply,
             "session_id": self.session_id,
@@ -76,8 +81,7 @@ class ChatResult:
 
 
 def parsed_workload_out(parsed: ParsedWorkload) -> dict[str, Any]:
-    """The parse as the API sends it: v1's plain keys, every field with its span, what is
-    missing."""
+    """The parse as the API sends it: v1's keys, every field with its span, what is missing."""
     return {**parsed.v1_summary(), "fields": parsed.fields(), "missing": list(parsed.missing)}
 
 

@@ -1,5 +1,6 @@
-"""Input models of the assistant's tools: one Pydantic model per tool, its JSON Schema is the
-tool's `parameters` for LLM function calling, `GET /ai/tools` and MCP.
+"""Input models of the assistant's tools: one Pydantic model per tool.
+
+Its JSON Schema is the tool's `parameters` for LLM function calling, `GET /ai/tools` and MCP.
 
 Arguments are validated as JSON in strict mode (a string "10" is not the number 10, a UUID is
 a string) and unknown keys are refused, so a model that sends the wrong shape gets a precise
@@ -35,6 +36,8 @@ class ToolCaller:
 
 
 class ToolInput(BaseModel):
+    """Base of the tools' inputs: strict JSON types, unknown keys refused, immutable."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
@@ -125,10 +128,14 @@ class RecommendOffersIn(ToolInput):
 
 
 class GetGpuSpecsIn(ToolInput):
+    """One GPU by any of its names."""
+
     gpu: Text = Field(..., description="GPU name or alias: 'H100', 'A100 SXM 80GB', 'RTX 4090'.")
 
 
 class GetPriceHistoryIn(ToolInput):
+    """One offer's price history over a window."""
+
     offer_id: UUID
     window: Literal["24h", "7d", "30d"] = "7d"
 

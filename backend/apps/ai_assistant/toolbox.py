@@ -36,6 +36,8 @@ MAX_STORED_ARGUMENT_CHARS = 2_000
 
 @dataclass(frozen=True)
 class Tool:
+    """One tool: its name, what it does (for the model), its input model and its function."""
+
     name: str
     description: str
     input_model: type[ToolInput]
@@ -206,8 +208,11 @@ arun_tool_outside_request = database_sync_to_async(run_tool)
 
 
 def recommended_offers(outcomes: list[ToolOutcome], limit: int = 5) -> list[dict[str, Any]]:
-    """The offers a chat recommends: those of the last successful `recommend_offers` call, else
-    of the last successful `search_offers` call; at most `limit`, each id once."""
+    """The offers a chat recommends, at most `limit`, each id once.
+
+    Those of the last successful `recommend_offers` call, else of the last successful
+    `search_offers` call.
+    """
     for preferred in ("recommend_offers", "search_offers"):
         for outcome in reversed(outcomes):
             if outcome.ok and outcome.name == preferred and outcome.offers:

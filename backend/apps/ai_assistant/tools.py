@@ -1,25 +1,29 @@
 """The assistant's tools, and the one module of the assistant that calls into other apps.
 
-Every read of offers, prices, GPU specs, workload sizing and ranking goes through here, so the
-layout change of issue 11 and the serving model of issue 13 touch the imports below and
-nothing else in the assistant. Each tool takes its input model (`tool_inputs.py`) and a
-`ToolCaller` and returns a JSON-ready dict. Offers always appear as `offer_view()` dicts with
-their `id`, so chat recommendations come from what the tools returned, never from model text.
-A tool refuses what it cannot answer with `ToolError` (a message written for the model); the
-services' own 4xx errors (`ApiError`) become tool errors in `toolbox.run_tool`.
+Every read of offers, prices, GPU specs, workload sizing and ranking goes through here, so a
+change of another app's API touches the imports below and nothing else in the assistant. Each
+tool takes its input model (`tool_inputs.py`) and a `ToolCaller` and returns a JSON-ready dict.
+Offers always appear as `offer_view()` dicts with their `id`, so chat recommendations come from
+what the tools returned, never from model text. A tool refuses what it cannot answer with
+`ToolError` (a message written for the model); the services' own 4xx errors (`ApiError`) become
+tool errors in `toolbox.run_tool`.
+
+The tools take plain values and dataclasses from the apps below (never their Ninja schemas).
+The workload estimate is reached through `estimate_workload` alone (see its docstring).
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
+from algorithms.content_based import WorkloadProfile
+from algorithms.kpi import PRECISION_BYTES
+from algorithms.model_profiles import MODEL_PROFILES
+from algorithms.workload_plans import DEFAULT_CONTEXT_TOKENS, LLM_PRECISION_BY_QUALITY
 from apps.ai_assistant.tool_inputs import (
     CostPerTokenIn,
     EstimateWorkloadIn,
@@ -29,14 +33,15 @@ from apps.ai_assistant.tool_inputs import (
     SearchOffersIn,
     ToolCaller,
 )
-from apps.math_core.algorithms.kpi import gpus_needed_for_memory
-from apps.math_core.algorithms.model_profiles import MODEL_PROFILES, resolve_model
-from apps.math_core.algorithms.workload import estimate_llm_vram
-from apps.math_core.schemas import WorkloadProfileIn
-from apps.math_core.selectors import gpu_spec_resolve, offer_map_by_ids
-from apps.math_core.services import cost_per_token_calculate, offers_recommend, workload_estimate
-from apps.providers.selectors import OfferQuery, offer_get, offer_list, offer_price_history
-from gpubroker.core.errors import BadRequest, NotFound
+from apps.ai_assistant.tool_results import SORT_KEYS, gpu_is_consumer, offer_view
+from apps.gpus.selectors import gpu_resolve
+from apps.math_core.services.costs import cost_per_token_calculate
+from apps.math_core.services.workload import WorkloadEstimateResult, workload_estimate
+from apps.providers.errors import OfferNotFound
+from apps.providers.selectors.history import offer_price_history
+from apps.providers.selectors.offers import OfferQuery, offer_get, offer_list, offers_by_ids
+from apps.recommendations.services import offers_recommend
+from gpubroker.core.errors import BadRequest
 
 
 class ToolError(Exception):
@@ -50,80 +55,35 @@ class ToolError(Exception):
 # The listing's page sizes (GET /providers `per_page`).
 _PAGE_SIZES = (10, 20, 50, 100)
 HISTORY_POINTS_SHOWN = 48
-# GeForce cards are the catalogue models named "RTX" + four digits (RTX 3090, RTX 4090 Ti);
-# workstation (RTX A6000, RTX 6000 Ada) and data-centre parts are named otherwise. The
-# catalogue has no market-segment field yet, so "no consumer cards" is decided by this name.
-_CONSUMER_NAME = re.compile(r"^RTX \d{4}(?: Ti)?$")
-
-
-def gpu_is_consumer(gpu_model: str | None) -> bool:
-    """Whether a canonical GPU model is a consumer (GeForce) card."""
-    return bool(gpu_model and _CONSUMER_NAME.match(gpu_model))
-
-
-def offer_view(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An offer as the tools return it, from a listing item (GET /providers keys).
-
-    `total_vram_gb` = per-GPU memory x GPU count; `price_per_hour` is the whole instance's, USD.
-    """
-    count = item["gpu_count"] or 1
-    price = float(item["price_per_hour"])
-    updated = item.get("last_updated")
-    return {
-        "id": str(item["id"]),
-        "provider": item["provider"],
-        "name": item["name"],
-        "gpu": item["gpu"],
-        "gpu_count": count,
-        "gpu_memory_gb": item["gpu_memory_gb"],
-        "total_vram_gb": item["gpu_memory_gb"] * count,
-        "price_per_hour": price,
-        "price_per_gpu_hour": round(price / count, 4),
-        "currency": item["currency"],
-        "availability": item["availability"],
-        "region": item["region"],
-        "spot": bool(item["spot"]),
-        "stale": bool(item["stale"]),
-        "last_updated": updated.isoformat() if updated is not None else None,
-    }
 
 
 def _detail_view(offer_id: UUID) -> dict[str, Any]:
-    detail = offer_get(offer_id=offer_id)
-    offer = detail.offer
-    count = offer.gpu_count or 1
-    return offer_view(
-        {
-            "id": offer.id,
-            "provider": offer.provider.name,
-            "name": f"{count}x {offer.gpu_type}" if count > 1 else offer.gpu_type,
-            "gpu": offer.gpu_model,
-            "gpu_count": offer.gpu_count,
-            "gpu_memory_gb": offer.gpu_memory_gb,
-            "price_per_hour": offer.price_per_hour,
-            "currency": offer.currency,
-            "availability": offer.availability_status,
-            "region": offer.region,
-            "spot": offer.spot_pricing,
-            "stale": detail.is_stale,
-            "last_updated": offer.updated_at,
-        }
-    )
+    """`offer_view` of one listed offer; raises OfferNotFound (a 404, a tool error)."""
+    return offer_view(offer_get(offer_id=offer_id).item)
 
 
-def offers_by_ids(offer_ids: list[UUID]) -> list[dict[str, Any]]:
-    """Listed offers for these ids, in that order; unknown or unlisted ids are left out."""
+def offer_views_by_ids(offer_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Listed offers for these ids, in that order; unknown or unlisted ids are left out.
+
+    Args:
+        offer_ids: Offer ids, e.g. those an external agent named.
+
+    Returns:
+        `offer_view` dicts with the catalogue's current figures.
+    """
     views = []
     for offer_id in offer_ids:
         try:
             views.append(_detail_view(offer_id))
-        except NotFound:
+        except OfferNotFound:
             continue
     return views
 
 
 @dataclass(frozen=True)
 class KnownModel:
+    """A model the workload estimate knows by name: total parameters (billions) and kind."""
+
     name: str
     params_billion: float
     kind: str  # llm | diffusion
@@ -144,7 +104,15 @@ def market_offer_count() -> int:
 
 
 def search_offers(args: SearchOffersIn, caller: ToolCaller) -> dict[str, Any]:
-    """Offers matching the listing filters, cheapest first by default; `countries` is any-of."""
+    """Offers matching the listing filters (GET /providers), cheapest first by default.
+
+    Args:
+        args: The filters; `countries` is any-of (one listing query per country).
+        caller: Unused (the listing is public).
+
+    Returns:
+        `{total, offers: [offer_view...] (at most args.limit), warnings}`.
+    """
     per_page = next(size for size in _PAGE_SIZES if size >= args.limit)
     regions: list[str | None] = (
         [code.upper() for code in args.countries] if args.countries else [args.region]
@@ -172,19 +140,8 @@ def search_offers(args: SearchOffersIn, caller: ToolCaller) -> dict[str, Any]:
         items.extend(page.items)
     offers = [offer_view(item) for item in items]
     if len(regions) > 1:
-        offers.sort(key=_SORT_KEYS[args.sort])
+        offers.sort(key=SORT_KEYS[args.sort])
     return {"total": total, "offers": offers[: args.limit], "warnings": sorted(warnings)}
-
-
-_SORT_KEYS: Mapping[str, Callable[[dict[str, Any]], Any]] = MappingProxyType(
-    {
-        "price": lambda offer: (offer["price_per_hour"], offer["id"]),
-        "-price": lambda offer: (-offer["price_per_hour"], offer["id"]),
-        "gpu_memory": lambda offer: (-offer["gpu_memory_gb"], offer["id"]),
-        "cost_per_token": lambda offer: (offer["price_per_gpu_hour"], offer["id"]),
-        "updated": lambda offer: (offer["last_updated"] or "", offer["id"]),
-    }
-)
 
 
 # --- estimate_workload --------------------------------------------------------------------------
@@ -200,27 +157,42 @@ _ESTIMATE_KINDS = MappingProxyType(
         "data_processing": "data_processing",
     }
 )
-# math_core's `quality` stands for the weight format of LLM serving (low int4, medium int8,
-# high fp16); fp8 has int8's size. Fine-tuning: low = QLoRA on an int4 base, medium = LoRA.
-_QUALITY_BY_PRECISION = MappingProxyType(
-    {"fp16": "high", "bf16": "high", "fp8": "medium", "int8": "medium", "int4": "low"}
-)
 DEFAULT_PRECISION = "fp16"
-MODELLED_CONTEXT_TOKENS = 4096  # math_core's workload estimate sizes the KV cache for this
+
+
+def _serving_quality(precision: str) -> str:
+    """The estimate's `quality` whose LLM weight format takes as many bytes as `precision`.
+
+    Today's estimate names the weight format by quality (`LLM_PRECISION_BY_QUALITY`: low int4,
+    medium int8, high fp16), so fp8 is sized as int8 and bf16 as fp16.
+    """
+    size = PRECISION_BYTES[precision]
+    for quality, weights in LLM_PRECISION_BY_QUALITY.items():
+        if PRECISION_BYTES[weights] == size:
+            return quality
+    modelled = ", ".join(LLM_PRECISION_BY_QUALITY.values())
+    raise ToolError(
+        f"precision: {precision} serving is not modelled by the current estimate (it sizes "
+        f"{modelled} weights); fp16 or bf16 holds the same model in half the memory of fp32"
+    )
 
 
 def _llm_sizing(args: EstimateWorkloadIn, notes: list[str]) -> tuple[str, float, float]:
     """(quality, quantity in output tokens, duration in hours) for an LLM serving estimate."""
     precision = args.precision or DEFAULT_PRECISION
-    if precision == "fp32":
-        raise ToolError(
-            "precision: fp32 serving is not modelled by the current estimate; fp16 or bf16 "
-            "holds the same model in half the memory"
-        )
+    quality = _serving_quality(precision)
     if args.precision is None:
         notes.append(f"No precision given: {DEFAULT_PRECISION} weights assumed.")
-    elif precision == "fp8":
-        notes.append("fp8 weights take one byte per parameter, as int8: sized as int8.")
+    elif precision != LLM_PRECISION_BY_QUALITY[quality]:
+        notes.append(
+            f"{precision} weights take as many bytes per parameter as "
+            f"{LLM_PRECISION_BY_QUALITY[quality]}: sized as {LLM_PRECISION_BY_QUALITY[quality]}."
+        )
+    if args.context_length is not None and args.context_length != DEFAULT_CONTEXT_TOKENS:
+        notes.append(
+            f"The {args.context_length:,}-token context you asked for is not modelled yet: the "
+            f"current estimate sizes the KV cache for {DEFAULT_CONTEXT_TOKENS:,} tokens."
+        )
     rate = args.tokens_per_second
     if rate is None and args.requests_per_second is not None:
         rate = args.requests_per_second * args.output_tokens_per_request
@@ -244,37 +216,7 @@ def _llm_sizing(args: EstimateWorkloadIn, notes: list[str]) -> tuple[str, float,
             "decodes one sequence at a time per replica (batch 1), which overstates the GPUs a "
             "throughput target needs."
         )
-    return _QUALITY_BY_PRECISION[precision], quantity, hours
-
-
-@dataclass(frozen=True)
-class _ContextMemory:
-    """Memory of one sequence at the asked context (math_core's estimate_llm_vram)."""
-
-    model_memory_gb: float  # weights + KV cache, before overhead: what shards across GPUs
-    kv_cache_gb: float
-    min_vram_gb: float  # with overhead and runtime, on one GPU
-
-
-def _context_memory(args: EstimateWorkloadIn, precision: str) -> _ContextMemory | None:
-    """Memory at the context asked for, when it is longer than the estimate's own."""
-    if args.context_length is None or args.context_length <= MODELLED_CONTEXT_TOKENS:
-        return None
-    profile = resolve_model(str(args.model_name))  # known: the estimate accepted the name
-    architecture = profile.llm
-    if architecture is None:
-        return None
-    vram = estimate_llm_vram(
-        params_billion=profile.params_billion,
-        precision=precision,
-        context_length=args.context_length,
-        concurrency=1,
-        layers=architecture.layers,
-        kv_heads=architecture.kv_heads,
-        head_dim=architecture.head_dim,
-    )
-    total = math.ceil(vram.total_gb * 10) / 10
-    return _ContextMemory(vram.weights_gb + vram.kv_cache_gb, vram.kv_cache_gb, total)
+    return quality, quantity, hours
 
 
 def _unnamed_model_message(params_billion: float) -> str:
@@ -291,18 +233,14 @@ def _unnamed_model_message(params_billion: float) -> str:
     )
 
 
-def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str, Any]:
-    """Memory, GPUs per GPU model and current prices for a workload (math_core's estimate).
+def _workload_call(
+    args: EstimateWorkloadIn, kind: str, notes: list[str]
+) -> tuple[WorkloadEstimateResult, float]:
+    """math_core's `workload_estimate` for the tool's arguments, and the hours it spans.
 
-    Only GPU models with current offers are listed as tiers; each tier's `price_per_hour`
-    range is for all its `gpus_needed` GPUs, USD per hour. A context longer than the estimate's
-    own (4,096 tokens) is sized with math_core's `estimate_llm_vram` at that context, raising the
-    memory and, where needed, the GPU counts.
+    The only call into the workload estimate: it translates the tool's fields into today's
+    (workload_type, quantity, duration_hours, quality, model_name) and notes every assumption.
     """
-    kind = _ESTIMATE_KINDS[args.workload_type]
-    notes: list[str] = []
-    if args.model_name is None and args.params_billion is not None:
-        raise ToolError(_unnamed_model_message(args.params_billion))
     quality, quantity, hours = "medium", args.quantity or 1.0, args.duration_hours or 1.0
     if kind == "llm_inference":
         quality, quantity, hours = _llm_sizing(args, notes)
@@ -331,45 +269,58 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
                 + _unnamed_model_message(args.params_billion).split("; ", 1)[1]
             ) from exc
         raise
-    min_vram, recommended_vram = estimate.min_vram_gb, estimate.recommended_vram_gb
-    context = _context_memory(args, args.precision or DEFAULT_PRECISION)
-    if context is not None and kind == "llm_inference":
-        min_vram = max(min_vram, context.min_vram_gb)
-        recommended_vram = max(recommended_vram, math.ceil(min_vram * 12.5) / 10)
-        notes.append(
-            f"Sized for the {args.context_length:,}-token context you asked for: a "
-            f"{context.kv_cache_gb:.1f} GB KV cache, {context.min_vram_gb:g} GB on one GPU (the "
-            f"working above assumes {MODELLED_CONTEXT_TOKENS:,} tokens); GPU counts are raised "
-            "where that needs more memory."
-        )
+    return estimate, hours
+
+
+def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str, Any]:
+    """Memory, GPUs per GPU model and current prices for a workload (math_core's estimate).
+
+    Only GPU models with current offers are listed as tiers. The sizing is math_core's
+    `workload_estimate` alone (`_workload_call`); this tool adds the GPUs' memory and current
+    prices for the tiers and says in `notes` what it assumed or could not model.
+
+    Args:
+        args: The workload; an LLM needs a `model_name` the estimate knows.
+        caller: Unused.
+
+    Returns:
+        `{workload_type, model_name, precision, min_vram_gb, recommended_vram_gb (GB), tiers:
+        [{gpu_model, gpus_needed, gpu_vram_gb, total_vram_gb, vendor, is_consumer,
+        est_throughput, throughput_unit, price_per_hour: {min, max}}], confidence (0..1),
+        reasoning, notes}`; a tier's `price_per_hour` is for all its `gpus_needed` GPUs, USD
+        per hour.
+
+    Raises:
+        ToolError: a model the estimate does not know, training without quantity and
+            duration, or a weight format it does not model.
+    """
+    kind = _ESTIMATE_KINDS[args.workload_type]
+    notes: list[str] = []
+    if args.model_name is None and args.params_billion is not None:
+        raise ToolError(_unnamed_model_message(args.params_billion))
+    estimate, hours = _workload_call(args, kind, notes)
     tiers = []
     unpriced = 0
     for tier in estimate.recommended_gpu_tiers:
         if tier.est_cost_range is None:
             unpriced += 1
             continue
-        resolved = gpu_spec_resolve(gpu_type=tier.gpu_model)
+        resolved = gpu_resolve(name=tier.gpu_model)
         vram = float(resolved.gpu.vram_gb) if resolved else None
-        gpus = tier.gpus_needed
-        if context is not None and vram and kind == "llm_inference":
-            gpus = max(
-                gpus,
-                gpus_needed_for_memory(model_memory_gb=context.model_memory_gb, vram_gb=vram),
-            )
-        scale = gpus / tier.gpus_needed / hours
         tiers.append(
             {
                 "gpu_model": tier.gpu_model,
-                "gpus_needed": gpus,
+                "gpus_needed": tier.gpus_needed,
                 "gpu_vram_gb": vram,
-                "total_vram_gb": vram * gpus if vram else None,
+                "total_vram_gb": vram * tier.gpus_needed if vram else None,
                 "vendor": resolved.gpu.vendor if resolved else None,
                 "is_consumer": gpu_is_consumer(tier.gpu_model),
                 "est_throughput": round(tier.est_throughput, 3),
                 "throughput_unit": tier.throughput_unit,
+                # The estimate's cost range covers the whole job; per hour of all its GPUs:
                 "price_per_hour": {
-                    "min": round(tier.est_cost_range.min * scale, 4),
-                    "max": round(tier.est_cost_range.max * scale, 4),
+                    "min": round(tier.est_cost_range.min / hours, 4),
+                    "max": round(tier.est_cost_range.max / hours, 4),
                 },
             }
         )
@@ -379,8 +330,8 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
         "workload_type": args.workload_type,
         "model_name": args.model_name,
         "precision": args.precision or (DEFAULT_PRECISION if kind == "llm_inference" else None),
-        "min_vram_gb": min_vram,
-        "recommended_vram_gb": recommended_vram,
+        "min_vram_gb": estimate.min_vram_gb,
+        "recommended_vram_gb": estimate.recommended_vram_gb,
         "tiers": tiers,
         "confidence": estimate.confidence,
         "reasoning": list(estimate.reasoning),
@@ -392,9 +343,23 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
 
 
 def recommend_offers(args: RecommendOffersIn, caller: ToolCaller) -> dict[str, Any]:
-    """Rank candidate offers; offers with less total GPU memory than `min_vram_gb` are dropped
-    first, so every recommendation holds the workload."""
-    stored = offer_map_by_ids(offer_ids=args.offer_ids)
+    """Rank candidate offers with the recommender (TOPSIS + collaborative + content-based).
+
+    Offers with less total GPU memory than `min_vram_gb` are dropped first, so every
+    recommendation holds the workload.
+
+    Args:
+        args: Offer ids, the memory the workload needs (GB, whole instance), the budget
+            (USD/hour) and how many to return.
+        caller: Whose interactions personalise the ranking.
+
+    Returns:
+        `{offers: [offer_view + rank + score], dropped_for_memory, confidence, notes}`.
+
+    Raises:
+        ToolError: an unknown offer id, or no offer with enough memory.
+    """
+    stored = offers_by_ids(offer_ids=args.offer_ids)
     unknown = [str(offer_id) for offer_id in args.offer_ids if offer_id not in stored]
     if unknown:
         raise ToolError(f"offer_ids: unknown offers {', '.join(unknown[:5])}")
@@ -410,7 +375,7 @@ def recommend_offers(args: RecommendOffersIn, caller: ToolCaller) -> dict[str, A
             raise ToolError(f"none of the offers has {args.min_vram_gb:g} GB of GPU memory")
     ranking = offers_recommend(
         candidate_offers=candidates,
-        workload_profile=WorkloadProfileIn(
+        workload_profile=WorkloadProfile(
             vram_gb=args.min_vram_gb, price_per_hour=args.max_price_per_hour
         ),
         top_k=min(args.top_k, len(candidates)),
@@ -433,8 +398,12 @@ def recommend_offers(args: RecommendOffersIn, caller: ToolCaller) -> dict[str, A
 
 
 def get_gpu_specs(args: GetGpuSpecsIn, caller: ToolCaller) -> dict[str, Any]:
-    """Datasheet figures of one GPU (per GPU, dense TFLOPS, GB/s) from the catalogue."""
-    resolved = gpu_spec_resolve(gpu_type=args.gpu)
+    """Datasheet figures of one GPU from the catalogue (per GPU, dense TFLOPS, GB, GB/s).
+
+    Raises:
+        ToolError: the name is unknown or ambiguous.
+    """
+    resolved = gpu_resolve(name=args.gpu)
     if resolved is None:
         raise ToolError(f"gpu: unknown or ambiguous GPU {args.gpu!r}; try e.g. 'H100 SXM'")
     specs = asdict(resolved.gpu)
@@ -446,7 +415,12 @@ def get_gpu_specs(args: GetGpuSpecsIn, caller: ToolCaller) -> dict[str, Any]:
 
 
 def get_price_history(args: GetPriceHistoryIn, caller: ToolCaller) -> dict[str, Any]:
-    """Price statistics of one offer over the window and its latest points (USD per hour)."""
+    """Price statistics of one offer over the window and its latest points (USD per hour).
+
+    Returns:
+        `{offer_id, window, <statistics>, points: [{timestamp, price_per_hour}] (the last
+        HISTORY_POINTS_SHOWN), points_omitted}`; an unknown offer is a 404 (a tool error).
+    """
     history = offer_price_history(offer_id=args.offer_id, window=args.window)
     points = history.points[-HISTORY_POINTS_SHOWN:]
     return {
@@ -465,7 +439,13 @@ def get_price_history(args: GetPriceHistoryIn, caller: ToolCaller) -> dict[str, 
 
 
 def cost_per_token(args: CostPerTokenIn, caller: ToolCaller) -> dict[str, Any]:
-    """USD per million output tokens of `model_size` on an offer or a priced GPU (batch 1)."""
+    """USD per million output tokens of `model_size` on an offer or a priced GPU (batch 1).
+
+    Returns:
+        `{offer_id, gpu_model, gpu_count, price_per_hour (USD/hour), model_size, precision,
+        tokens_per_second, cost_per_million_tokens (USD), confidence, basis}`; math_core's
+        400s (a model too big for the GPUs, an unknown GPU) become tool errors.
+    """
     if args.offer_id is not None:
         offer = _detail_view(args.offer_id)
         price, gpu_type, gpu_count = offer["price_per_hour"], offer["gpu"], offer["gpu_count"]
@@ -492,10 +472,3 @@ def cost_per_token(args: CostPerTokenIn, caller: ToolCaller) -> dict[str, Any]:
         "basis": f"one sequence at a time (batch {details.batch_size}), analytic decode model; "
         "batched serving costs less per token",
     }
-
-
-def model_size_label(params_billion: float) -> str:
-    """'70b', '46.7b' or '125m': the size label cost_per_token reads."""
-    if params_billion < 1:
-        return f"{math.floor(params_billion * 1000)}m"
-    return f"{params_billion:g}b"

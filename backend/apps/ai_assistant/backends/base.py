@@ -38,6 +38,8 @@ class ChatTurn:
 
 @dataclass(frozen=True)
 class ChatRequest:
+    """What a backend answers: the message, its parse, who asks and the earlier turns."""
+
     message: str
     parsed: ParsedWorkload
     session_id: UUID
@@ -50,15 +52,19 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class BackendReply:
+    """A backend's whole answer: text, tool calls, the offers they returned, the LLM's name."""
+
     text: str
     outcomes: tuple[ToolOutcome, ...] = ()
-    # Offer dicts as the tools returned them (tools.offer_view), never read from model text.
+    # Offer dicts as the tools returned them (tool_results.offer_view), never read from model text.
     recommendations: tuple[dict[str, Any], ...] = ()
     model: str | None = None
 
 
 @dataclass(frozen=True)
 class Probe:
+    """A health probe's result: status, latency (milliseconds) and why, when not ok."""
+
     status: ProbeStatus
     latency_ms: float
     detail: str | None = None
@@ -74,6 +80,8 @@ class BackendFailure(Exception):
 
 
 class ChatBackend(ABC):
+    """A way to answer chat messages (`AI_BACKEND`): builtin, openai or somaagent."""
+
     name: ClassVar[str]
     model: str | None = None
 
@@ -94,9 +102,11 @@ class ChatBackend(ABC):
 
 
 class PerLoop(Generic[ClientT]):
-    """One HTTP client per event loop and key: a client's connection pool belongs to the loop
-    that opened it, and daphne runs one loop per process, so in production this is one client
-    per configuration."""
+    """One HTTP client per event loop and key.
+
+    A client's connection pool belongs to the loop that opened it, and daphne runs one loop
+    per process, so in production this is one client per configuration.
+    """
 
     def __init__(self, factory: Callable[..., ClientT]) -> None:
         self._factory = factory
@@ -105,6 +115,7 @@ class PerLoop(Generic[ClientT]):
         ] = weakref.WeakKeyDictionary()
 
     def get(self, *key: Hashable) -> ClientT:
+        """The running loop's client for `key`, made by the factory on first use."""
         clients = self._by_loop.setdefault(asyncio.get_running_loop(), {})
         client = clients.get(key)
         if client is None:

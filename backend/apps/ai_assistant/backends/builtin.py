@@ -21,7 +21,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from apps.ai_assistant import tools
+from apps.ai_assistant import tool_results, tools
 from apps.ai_assistant.backends import builtin_answer as answer
 from apps.ai_assistant.backends.base import BackendReply, ChatBackend, ChatRequest, Probe
 from apps.ai_assistant.parser import parse_workload
@@ -286,7 +286,7 @@ def _token_costs(
     for offer in offers:
         arguments: dict[str, Any] = {
             "offer_id": offer["id"],
-            "model_size": tools.model_size_label(model.params_billion),
+            "model_size": tool_results.model_size_label(model.params_billion),
         }
         if parsed.precision is not None and parsed.precision.value.format != "fp32":
             arguments["precision"] = parsed.precision.value.format
@@ -310,10 +310,13 @@ def _chunks(text: str) -> list[str]:
 
 
 class BuiltinBackend(ChatBackend):
+    """Offline and deterministic: parse, estimate, search, rank, price, templated answer."""
+
     name = "builtin"
     model = None
 
     async def events(self, request: ChatRequest) -> AsyncIterator[str | BackendReply]:
+        """The answer in word-aligned chunks of about 48 characters, then the reply."""
         result = await sync_to_async(_compose)(request)
         for piece in _chunks(result.text):
             yield piece
@@ -327,8 +330,10 @@ class BuiltinBackend(ChatBackend):
         )
 
     async def probe(self, *, timeout_seconds: float) -> Probe:
-        """ok when the market lists available offers; degraded when it is empty (the builtin
-        backend then can only ask questions)."""
+        """Ok when the market lists available offers; degraded when it lists none.
+
+        With no offers the builtin backend can only ask questions.
+        """
         started = time.perf_counter()
         count = await sync_to_async(tools.market_offer_count)()
         latency = (time.perf_counter() - started) * 1000

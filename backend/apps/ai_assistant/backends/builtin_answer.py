@@ -59,6 +59,7 @@ def _understood(parsed: ParsedWorkload) -> str:
 
 
 def ask_for_workload(parsed: ParsedWorkload) -> str:
+    """The question when neither a workload nor a model was named."""
     return (
         "I size GPU rentals from live offers. "
         + _understood(parsed)
@@ -68,6 +69,7 @@ def ask_for_workload(parsed: ParsedWorkload) -> str:
 
 
 def embeddings_not_sized(parsed: ParsedWorkload) -> str:
+    """The answer to an embeddings workload, which the estimate does not size."""
     return (
         "Embedding workloads are not sized yet: the workload estimate covers LLM serving, "
         "training and fine-tuning, image generation, video and data processing. "
@@ -78,6 +80,7 @@ def embeddings_not_sized(parsed: ParsedWorkload) -> str:
 
 
 def ask_for_model(parsed: ParsedWorkload, kind: str) -> str:
+    """The question when the workload needs a model and none was named."""
     verb = VERBS.get(kind, "run")
     return (
         _understood(parsed)
@@ -87,6 +90,7 @@ def ask_for_model(parsed: ParsedWorkload, kind: str) -> str:
 
 
 def cannot_size(parsed: ParsedWorkload, error: str) -> str:
+    """The answer when `estimate_workload` refused, with its reason and a question."""
     model = parsed.model.value if parsed.model else None
     name = model.name if model and model.name else "this workload"
     reason = error.split(": ", 1)[-1] if error.startswith(("model_name:", "precision:")) else error
@@ -155,8 +159,10 @@ def sized(
     budget_per_hour: float | None,
     per_gpu_budget: bool,
 ) -> str:
-    """What the workload needs and why, the best offers with $/h and $/M tokens, and a
-    question when no offer fits."""
+    """What the workload needs and why, and the best offers with $/h and $/M tokens.
+
+    Ends with a question when no offer fits.
+    """
     lines = [
         f"{_subject(parsed, sizing)} needs about {sizing['min_vram_gb']:g} GB of GPU memory "
         f"({sizing['recommended_vram_gb']:g} GB with headroom)."

@@ -1,5 +1,6 @@
-"""Any OpenAI-compatible chat-completions server (OpenAI, vLLM, Ollama, LM Studio, llama.cpp)
-through the official `openai` SDK, with function calling over the assistant's tools.
+"""Any OpenAI-compatible chat-completions server, with function calling over our tools.
+
+OpenAI, vLLM, Ollama, LM Studio and llama.cpp's server, through the official `openai` SDK.
 
 Each round sends the conversation and the tool schemas; tool calls are validated and run by
 `toolbox` (a bad call becomes a tool error the model reads, never an exception here) and their
@@ -100,6 +101,8 @@ def _failure(exc: Exception) -> BackendFailure:
 
 
 class OpenAIBackend(ChatBackend):
+    """`AI_BACKEND=openai`: `AI_BASE_URL`, `AI_API_KEY`, `AI_MODEL`; at most 5 tool rounds."""
+
     name = "openai"
 
     def __init__(
@@ -164,9 +167,11 @@ class OpenAIBackend(ChatBackend):
         return [await arun_tool(name, arguments, caller=caller) for _, name, arguments in calls]
 
     def events(self, request: ChatRequest) -> AsyncIterator[str | BackendReply]:
+        """The answer streamed from the server (`stream=True`), then the reply."""
         return self._events(request, stream=True)
 
     async def reply(self, request: ChatRequest) -> BackendReply:
+        """The whole answer from non-streamed completions."""
         async for event in self._events(request, stream=False):
             if isinstance(event, BackendReply):
                 return event
@@ -227,8 +232,10 @@ class OpenAIBackend(ChatBackend):
                 )
 
     async def probe(self, *, timeout_seconds: float) -> Probe:
-        """ok when the server lists the configured model, degraded when it answers without it,
-        down when it does not answer within `timeout_seconds`."""
+        """Ok when the server lists the configured model, degraded when it answers without it.
+
+        Down when it does not answer within `timeout_seconds`.
+        """
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_seconds):

@@ -7,9 +7,9 @@ session history. Every call carries the tenant (in the body and as `X-Tenant-Id`
 timeout; one `httpx.AsyncClient` is reused per event loop.
 
 The agent has its own tools, so this backend runs none of ours. Offers it names in a
-`recommendations` list are looked up by id in our catalogue (`tools.offers_by_ids`): the chat
-response carries our current offer data for them, never the agent's prices; unknown ids are
-dropped.
+`recommendations` list are looked up by id in our catalogue (`tools.offer_views_by_ids`): the
+chat response carries our current offer data for them, never the agent's prices; unknown ids
+are dropped.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ def _offer_ids(items: Any) -> list[UUID]:
 
 
 class SomaAgentBackend(ChatBackend):
+    """`AI_BACKEND=somaagent` (or `SOMA_AGENT_URL` alone): v1's agent over HTTP."""
+
     name = "somaagent"
     model = None
 
@@ -119,18 +121,21 @@ class SomaAgentBackend(ChatBackend):
         return payload
 
     async def events(self, request: ChatRequest) -> AsyncIterator[str | BackendReply]:
+        """The agent's whole answer as one delta (it does not stream), then the reply."""
         payload = await self.invoke(request)
         text = payload.get("content") or payload.get("reply")
         if not isinstance(text, str) or not text.strip():
             raise BackendFailure("the agent's answer has no content", reason="bad_response")
         ids = _offer_ids(payload.get("recommendations"))
-        offers = await sync_to_async(tools.offers_by_ids)(ids) if ids else []
+        offers = await sync_to_async(tools.offer_views_by_ids)(ids) if ids else []
         yield text
         yield BackendReply(text=text, recommendations=tuple(offers), model=None)
 
     async def probe(self, *, timeout_seconds: float) -> Probe:
-        """`GET /v1/health`: ok on a 2xx whose `status` is absent or healthy, degraded on any
-        other reported status, down otherwise."""
+        """`GET /v1/health`: ok on a 2xx whose `status` is absent or healthy.
+
+        Degraded on any other reported status, down when it does not answer.
+        """
         started = time.perf_counter()
         try:
             body = await self._get("/v1/health", tenant=DEFAULT_TENANT, deadline=timeout_seconds)

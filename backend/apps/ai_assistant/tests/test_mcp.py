@@ -87,6 +87,9 @@ def test_list_tools_and_search_offers_over_mcp(tmp_path: Path) -> None:
     assert 'gpubroker_ai_tool_calls_total{outcome="ok",tool="search_offers"} 2.0' in metrics
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
 def test_mcp_refuses_a_bad_token_and_applies_the_callers_limits(tmp_path: Path) -> None:
     token = _token("limited@example.com")
     # Anonymous callers get 2 requests a second per IP, a free tenant 6: a burst of 12 is
@@ -97,13 +100,17 @@ def test_mcp_refuses_a_bad_token_and_applies_the_callers_limits(tmp_path: Path) 
     bearer = {**headers, "Authorization": f"Bearer {token}"}
     with daphne_server(tmp_path, env=env) as server, httpx.Client(timeout=5) as http:
         url = f"{server.base_url}/mcp"
-        refused = http.post(url, json=body, headers={**headers, "Authorization": "Bearer nope"})
+        refused = http.post(
+            url,
+            json=body,
+            headers={**headers, "Authorization": "Bearer nope", "traceparent": TRACEPARENT},
+        )
         anonymous = [http.post(url, json=body, headers=headers) for _ in range(12)]
         signed_in = [http.post(url, json=body, headers=bearer).status_code for _ in range(12)]
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "UNAUTHORIZED"
     assert refused.headers["WWW-Authenticate"] == "Bearer"
-    assert refused.headers["X-Trace-Id"]
+    assert refused.headers["X-Trace-Id"] == TRACEPARENT.split("-")[1]  # the caller's trace
     statuses = [response.status_code for response in anonymous]
     assert set(statuses) == {200, 429}
     limited = next(response for response in anonymous if response.status_code == 429)

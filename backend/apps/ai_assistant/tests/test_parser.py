@@ -100,7 +100,7 @@ def test_parsing_is_deterministic_and_leaves_the_text_alone() -> None:
 
 
 def test_the_parser_needs_no_django() -> None:
-    # It moves to backend/algorithms/ with the restructure, where nothing may import Django.
+    # lint-imports checks the imports; this checks what importing it loads, at run time.
     import subprocess
     import sys
 
