@@ -161,6 +161,8 @@ class ScriptedServer:
     as `content_type`),
     `sse` (a list of JSON objects sent as `data:` events, then `data: [DONE]`), `delay`
     (seconds to wait first), or a callable taking the `Received` request and returning one.
+    With `sse`, `hold_after: n` plus `release: threading.Event` sends the first n events, then
+    waits for the event before sending the rest (a stream that is still being written).
     """
 
     replies: list[Reply | Callable[[Received], Reply]] = field(default_factory=list)
@@ -198,6 +200,9 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             if reply.get("delay"):
                 time.sleep(reply["delay"])
             status = reply.get("status", 200)
+            if "release" in reply:
+                self._held_stream(reply)
+                return
             if "sse" in reply:
                 payload = b"".join(
                     f"data: {json.dumps(event)}\n\n".encode() for event in reply["sse"]
@@ -220,6 +225,25 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 return
+
+        def _held_stream(self, reply: Reply) -> None:
+            events = [f"data: {json.dumps(event)}\n\n".encode() for event in reply["sse"]]
+            events.append(b"data: [DONE]\n\n")
+            held = int(reply["hold_after"])
+            # No Content-Length: the body ends when the connection closes.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                self.wfile.write(b"".join(events[:held]))
+                self.wfile.flush()
+                reply["release"].wait(timeout=30)
+                self.wfile.write(b"".join(events[held:]))
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
 
         do_GET = _answer
         do_POST = _answer
