@@ -303,6 +303,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "asyncio": {"level": "WARNING"},
+        # The mcp SDK logs "Terminating session: None" for every stateless /mcp request;
+        # mcp_server.py writes the request line itself.
+        "mcp": {"level": "WARNING"},
     },
 }
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
