@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from apps.ai_assistant.mcp_server import MCP_PATH, McpApp
 from apps.websocket_gateway.middleware import QueryTokenAuthMiddleware
 from apps.websocket_gateway.origin import origin_validator
 from apps.websocket_gateway.routing import websocket_urlpatterns
@@ -26,7 +27,10 @@ def build_application(django_asgi_app: Any) -> Any:
     default_app = (
         ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
     )
-    http_app = HttpRouter(ApiASGIHandler(), default_app)
+    # /mcp is the Model Context Protocol endpoint (apps/ai_assistant/mcp_server.py), served by
+    # the mcp SDK outside Django's request handling; /api/, /health and /metrics go to the API
+    # handler, the rest to Django's standard one.
+    http_app = HttpRouter(ApiASGIHandler(), default_app, mounts={MCP_PATH: McpApp()})
     application = ProtocolTypeRouter(
         {
             "http": http_app,

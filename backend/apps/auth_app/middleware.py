@@ -76,12 +76,20 @@ class JWTAuthenticationMiddleware(DualModeMiddleware):
         return await get_response(request)
 
 
-def rate_limit_rules(request: HttpRequest) -> list[Rule]:
-    """The counters one API request is charged to (empty when the path is not limited)."""
-    if not settings.RATE_LIMIT_ENABLED or not request.path.startswith(LIMITED_PATH_PREFIX):
+def caller_rate_limit_rules(*, principal: Principal | None, ip: str) -> list[Rule]:
+    """The counters a caller's request is charged to, wherever it arrives (the API, `/mcp`).
+
+    Args:
+        principal: The bearer token's user and tenant, or None when anonymous.
+        ip: The client's address (`gpubroker.core.ratelimit.client_ip`).
+
+    Returns:
+        The tenant's per-second rule (its plan's rate; a user without a tenant and an anonymous
+        caller get the anonymous rate, on their own counter), then the IP's per-minute rule;
+        empty when `RATE_LIMIT_ENABLED` is off.
+    """
+    if not settings.RATE_LIMIT_ENABLED:
         return []
-    ip = client_ip(request)
-    principal: Principal | None = request_principal(request)
     if principal is None:
         first = Rule(f"anon:{ip}", int(settings.RATE_LIMIT_ANON_RPS), 1)
     elif principal.tenant is None:
@@ -89,6 +97,13 @@ def rate_limit_rules(request: HttpRequest) -> list[Rule]:
     else:
         first = Rule(f"tenant:{principal.tenant.pk}", tenant_rate_limit(principal.tenant), 1)
     return [first, Rule(f"ip:{ip}", int(settings.RATE_LIMIT_IP_PER_MINUTE), 60)]
+
+
+def rate_limit_rules(request: HttpRequest) -> list[Rule]:
+    """The counters one API request is charged to (empty when the path is not limited)."""
+    if not settings.RATE_LIMIT_ENABLED or not request.path.startswith(LIMITED_PATH_PREFIX):
+        return []
+    return caller_rate_limit_rules(principal=request_principal(request), ip=client_ip(request))
 
 
 def _refusal(decision: Decision) -> HttpResponseBase:

@@ -16,6 +16,7 @@ keep Django's standard handler and the full `MIDDLEWARE`, which `manage.py check
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import markcoroutinefunction
@@ -125,13 +126,27 @@ def is_api_path(path: str) -> bool:
 
 
 class HttpRouter:
-    """Send API paths to the API handler and everything else to Django's standard one."""
+    """Send API paths to the API handler and everything else to Django's standard one.
 
-    def __init__(self, api_app: Any, default_app: Any) -> None:
+    `mounts` maps a path to an ASGI app of its own that serves it and everything below it
+    (the assistant's `/mcp`), ahead of both.
+    """
+
+    def __init__(
+        self, api_app: Any, default_app: Any, mounts: Mapping[str, Any] | None = None
+    ) -> None:
         self.api_app = api_app
         self.default_app = default_app
+        self.mounts = {path.rstrip("/"): app for path, app in (mounts or {}).items()}
+
+    def _mounted(self, path: str) -> Any | None:
+        for prefix, app in self.mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Dispatch one HTTP scope by its path."""
-        app = self.api_app if is_api_path(scope.get("path", "")) else self.default_app
+        """Dispatch one HTTP scope: a mount first, then the API or Django by path."""
+        path = scope.get("path", "")
+        app = self._mounted(path) or (self.api_app if is_api_path(path) else self.default_app)
         await app(scope, receive, send)

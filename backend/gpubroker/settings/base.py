@@ -247,8 +247,28 @@ WS_SNAPSHOT_LIMIT = env.int("WS_SNAPSHOT_LIMIT", default=200)
 WS_MAX_BACKLOG = env.int("WS_MAX_BACKLOG", default=1000)
 WS_DEFAULT_TENANT_LIMIT = env.int("WS_DEFAULT_TENANT_LIMIT", default=10)
 
-# --- AI assistant (wave 2) -----------------------------------------------------------------------
+# --- AI assistant (docs/ai.md) --------------------------------------------------------------------
+# builtin (offline, deterministic), openai (any OpenAI-compatible server) or somaagent (v1's
+# agent). Unset: somaagent when SOMA_AGENT_URL is set (a v1 deployment's configuration), else
+# builtin.
 SOMA_AGENT_URL = env.str("SOMA_AGENT_URL", default="")
+AI_BACKEND = env.str("AI_BACKEND", default="") or ("somaagent" if SOMA_AGENT_URL else "builtin")
+AI_BASE_URL = env.str("AI_BASE_URL", default="")
+AI_API_KEY = env.str("AI_API_KEY", default="")
+AI_MODEL = env.str("AI_MODEL", default="")
+# Deadline of one chat answer, all tool rounds included, and of each call to the backend.
+AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=30.0)
+# Deadline of the backend probe behind GET /ai/health.
+AI_HEALTH_TIMEOUT_SECONDS = env.float("AI_HEALTH_TIMEOUT_SECONDS", default=2.0)
+AI_MAX_TOOL_ROUNDS = env.int("AI_MAX_TOOL_ROUNDS", default=5)
+# Earlier turns (a user message and its reply) sent to the backend with each message.
+AI_HISTORY_TURNS = env.int("AI_HISTORY_TURNS", default=10)
+# Chat messages per minute per tenant (users without a tenant count as free).
+AI_CHAT_RATE_LIMIT_PER_MINUTE = {
+    "free": env.int("AI_CHAT_FREE_PER_MINUTE", default=20),
+    "pro": env.int("AI_CHAT_PRO_PER_MINUTE", default=120),
+    "enterprise": env.int("AI_CHAT_ENTERPRISE_PER_MINUTE", default=600),
+}
 
 # --- HTTP hardening ------------------------------------------------------------------------------
 # Bodies above this are refused with 413-class envelope before any parsing.
@@ -283,6 +303,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "asyncio": {"level": "WARNING"},
+        # The mcp SDK logs "Terminating session: None" for every stateless /mcp request;
+        # mcp_server.py writes the request line itself.
+        "mcp": {"level": "WARNING"},
     },
 }
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)

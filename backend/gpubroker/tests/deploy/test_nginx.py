@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from apps.ai_assistant.tests.conftest import chunk, scripted_server  # noqa: F401 (fixture)
 from apps.websocket_gateway.tests.conftest import create_offers, publish, update_payload
 from gpubroker.testing.processes import BACKEND_DIR, ServerProcess, child_environ, daphne_server
 from gpubroker.tests.deploy.servers import NginxServer, nginx_server
@@ -305,3 +307,64 @@ async def test_limits_count_the_real_client_not_the_proxy_nor_a_spoofed_header(
     assert second_client == "open"
     assert spoofed_client == "closed 4429"
     assert direct_spoof == "closed 4429"
+
+
+def _sse_event(lines: Iterator[str]) -> tuple[str, Any]:
+    """The next (event, data) of a text/event-stream read line by line."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            break
+        name, value = line.split(": ", 1)
+        fields[name] = value
+    return fields["event"], json.loads(fields["data"])
+
+
+def test_chat_events_pass_through_nginx_as_they_are_written(
+    tmp_path: Path,
+    scripted_server: Any,  # noqa: F811 (the fixture imported above)
+) -> None:
+    # A language model (loopback, OpenAI protocol) that writes its first words, then waits until
+    # the client has read them through nginx before it finishes: were the stream held back on
+    # the way (proxy buffers, gzip, a cache), the first event would never arrive and the read
+    # would time out. The view sends `X-Accel-Buffering: no`, so nginx relays it unbuffered.
+    release = threading.Event()
+    words = [chunk({"role": "assistant", "content": "Rent "}), chunk({"content": "an H100."})]
+    model = scripted_server(
+        {"sse": [*words, chunk({}, finish="stop")], "hold_after": 1, "release": release}
+    )
+    env = {
+        **PROXY_ENV,
+        "AI_BACKEND": "openai",
+        "AI_BASE_URL": f"{model.url}/v1",
+        "AI_API_KEY": "sk-test",
+        "AI_MODEL": "test-model",
+    }
+    account = {"email": "sse@example.com", "password": "correct horse battery staple"}
+    with (
+        daphne_server(tmp_path, env=env) as daphne,
+        nginx_server(
+            tmp_path / "nginx", upstream_ports=[daphne.port], static_parent=tmp_path
+        ) as proxy,
+        httpx.Client(base_url=proxy.base_url, timeout=10) as client,
+    ):
+        registered = client.post("/api/v2/auth/register", json={**account, "full_name": "S"})
+        assert registered.status_code == 201, registered.text
+        token = client.post("/api/v2/auth/login", json=account).json()["access_token"]
+        with client.stream(
+            "POST",
+            "/api/v2/ai/chat/stream",
+            json={"message": "Which GPU should I rent?"},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
+            lines = response.iter_lines()
+            first = _sse_event(lines)
+            release.set()
+            rest = [_sse_event(lines) for _ in range(2)]
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/event-stream"
+    assert "X-Accel-Buffering" not in response.headers  # nginx's own instruction, consumed
+    assert first == ("delta", {"text": "Rent "})
+    assert rest[0] == ("delta", {"text": "an H100."})
+    assert rest[1][0] == "done"
+    assert rest[1][1]["reply"] == "Rent an H100."

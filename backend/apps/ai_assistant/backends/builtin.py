@@ -1,0 +1,342 @@
+"""The builtin backend: offline and deterministic, no language model.
+
+parse (already done) -> `estimate_workload` -> `search_offers` for the cheapest GPU options that
+hold the workload -> `recommend_offers` -> `cost_per_token` per recommended offer -> a short
+templated answer (`builtin_answer.py`). Every step is a real tool call through `toolbox`, so
+the response's `tool_calls` show the working and its recommendations are the tools' offers.
+
+When something essential is missing (which model, what workload) the answer is a question. An
+answer to such a question is read together with the message that led to it: fields the new
+message does not give are carried over from the earlier ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from apps.ai_assistant import tool_results, tools
+from apps.ai_assistant.backends import builtin_answer as answer
+from apps.ai_assistant.backends.base import BackendReply, ChatBackend, ChatRequest, Probe
+from apps.ai_assistant.parser import parse_workload
+from apps.ai_assistant.parser_types import FIELD_NAMES, Budget, GpuMention, ParsedWorkload
+from apps.ai_assistant.toolbox import ToolOutcome, run_tool
+
+MAX_TIERS_SEARCHED = 6  # GPU options (cheapest first) whose offers are fetched
+OFFERS_PER_TIER = 10
+MAX_CANDIDATES = 60
+TOP_OFFERS = 3
+STREAM_CHUNK_CHARS = 48
+LLM_KINDS = ("inference", "batch")
+
+
+@dataclass
+class _Run:
+    """One answer in the making: the tool calls so far and what they found."""
+
+    request: ChatRequest
+    outcomes: list[ToolOutcome] = field(default_factory=list)
+
+    def call(self, name: str, arguments: Mapping[str, Any]) -> ToolOutcome:
+        outcome = run_tool(name, arguments, caller=self.request.caller)
+        self.outcomes.append(outcome)
+        return outcome
+
+
+def with_earlier_answers(request: ChatRequest) -> tuple[ParsedWorkload, list[str]]:
+    """The message's fields, completed from the messages whose question it answers.
+
+    When the previous reply asked a question, the user's earlier messages (back to the first one
+    that was not answered by a question) fill in every field the new message leaves empty.
+    Returns the merged parse and the names of the fields carried over.
+    """
+    parsed = request.parsed
+    carried: list[str] = []
+    for turn in reversed(request.history):
+        if not turn.assistant.rstrip().endswith("?"):
+            break
+        earlier = parse_workload(turn.user)
+        changes: dict[str, Any] = {}
+        for name in FIELD_NAMES:
+            if not getattr(parsed, name) and getattr(earlier, name):
+                changes[name] = getattr(earlier, name)
+        # "Qwen2 72B", answering "which model?", only implies inference through the name; what
+        # the earlier message said to do with a model wins.
+        implied = parsed.workload_type is not None and (
+            parsed.model is not None and parsed.workload_type.span == parsed.model.span
+        )
+        if implied and earlier.workload_type is not None:
+            changes["workload_type"] = earlier.workload_type
+        carried += [name for name in changes if name not in carried]
+        parsed = dataclasses.replace(parsed, **changes)
+    return parsed, carried
+
+
+def hourly_budget(
+    budget: Budget | None, duration_hours: float | None
+) -> tuple[float | None, bool, str | None]:
+    """(limit in USD per hour or None, whether it is per GPU, a note about the conversion)."""
+    if budget is None:
+        return None, False, None
+    note = None
+    if budget.currency != "USD":
+        note = f"Offers are priced in USD; your {budget.currency} budget is compared as is."
+    per_unit = {"hour": 1.0, "day": 24.0, "week": 168.0, "month": 730.0}
+    if budget.period in per_unit:
+        return budget.amount / per_unit[budget.period], budget.per_gpu, note
+    if duration_hours:
+        return budget.amount / duration_hours, budget.per_gpu, note
+    total_note = (
+        f"A total budget of {budget.amount:,.0f} {budget.currency} needs a duration to compare "
+        "with hourly prices, so it is not applied."
+    )
+    return None, False, total_note
+
+
+def _matches(tier: Mapping[str, Any], gpu: GpuMention) -> bool:
+    if gpu.name == "consumer":
+        return bool(tier["is_consumer"])
+    if gpu.name in ("AMD", "NVIDIA"):
+        return str(tier.get("vendor") or "").upper() == gpu.name
+    model = str(tier["gpu_model"]).upper()
+    family = gpu.family.upper()
+    if not re.search(rf"(?<![A-Z0-9]){re.escape(family)}(?![0-9])", model):
+        return False
+    return gpu.memory_gb is None or tier.get("gpu_vram_gb") == gpu.memory_gb
+
+
+def choose_tiers(
+    tiers: list[dict[str, Any]], parsed: ParsedWorkload, budget_per_hour: float | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The GPU options worth searching, cheapest first, and notes on what was left out."""
+    notes = []
+    kept = [
+        tier
+        for tier in tiers
+        if not any(_matches(tier, found.value) for found in parsed.gpu_exclusions)
+    ]
+    if len(kept) < len(tiers):
+        names = ", ".join(found.value.name for found in parsed.gpu_exclusions)
+        notes.append(f"Left out as you asked: {names}.")
+    if parsed.gpu_preferences:
+        preferred = [
+            tier
+            for tier in kept
+            if any(_matches(tier, found.value) for found in parsed.gpu_preferences)
+        ]
+        names = ", ".join(found.value.name for found in parsed.gpu_preferences)
+        if preferred:
+            kept = preferred
+        else:
+            notes.append(f"No {names} option can hold this workload with current offers.")
+    if budget_per_hour is not None:
+        kept = [tier for tier in kept if tier["price_per_hour"]["min"] <= budget_per_hour]
+    kept.sort(key=lambda tier: (tier["price_per_hour"]["min"], tier["gpus_needed"]))
+    return kept[:MAX_TIERS_SEARCHED], notes
+
+
+def _search_arguments(
+    request: ChatRequest, parsed: ParsedWorkload, budget_per_hour: float | None
+) -> dict[str, Any]:
+    filters = dict(request.context.get("filters") or {})
+    arguments: dict[str, Any] = {"availability": filters.get("availability") or "available"}
+    for name in ("provider", "gpu_memory_min"):
+        if filters.get(name) is not None:
+            arguments[name] = filters[name]
+    limits = [value for value in (budget_per_hour, filters.get("max_price")) if value is not None]
+    if limits:
+        arguments["max_price"] = round(min(limits), 4)
+    if filters.get("region"):
+        arguments["region"] = filters["region"]
+    elif parsed.region is not None:
+        arguments["countries"] = list(parsed.region.value.countries)
+    spot_ok = parsed.spot.value if parsed.spot is not None else None
+    if filters.get("spot") is not None:
+        arguments["spot"] = filters["spot"]
+    elif spot_ok is not True:
+        arguments["spot"] = False
+    return arguments
+
+
+def _estimate_arguments(parsed: ParsedWorkload) -> dict[str, Any]:
+    kind = parsed.workload_type.value if parsed.workload_type else "inference"
+    model = parsed.model.value if parsed.model else None
+    arguments: dict[str, Any] = {"workload_type": kind}
+    if model is not None and model.name:
+        arguments["model_name"] = model.name
+    if model is not None and model.params_billion:
+        arguments["params_billion"] = model.params_billion
+    if parsed.precision is not None:
+        arguments["precision"] = parsed.precision.value.format
+    if parsed.context_length is not None:
+        arguments["context_length"] = parsed.context_length.value
+    if parsed.throughput is not None:
+        rate = parsed.throughput.value
+        key = "tokens_per_second" if rate.unit == "tokens_per_second" else "requests_per_second"
+        arguments[key] = rate.value
+    if parsed.concurrency is not None:
+        arguments["concurrency"] = parsed.concurrency.value
+    if parsed.quantity is not None:
+        arguments["quantity"] = parsed.quantity.value.value
+    if parsed.duration_hours is not None:
+        arguments["duration_hours"] = parsed.duration_hours.value
+    return arguments
+
+
+def _candidates(
+    run: _Run,
+    tiers: list[dict[str, Any]],
+    search: dict[str, Any],
+    min_vram_gb: float,
+    per_gpu_budget: float | None,
+) -> list[dict[str, Any]]:
+    """Offers of the chosen GPU options that hold the workload, cheapest first."""
+    found: dict[str, dict[str, Any]] = {}
+    for tier in tiers:
+        outcome = run.call(
+            "search_offers",
+            {
+                **search,
+                "gpu": tier["gpu_model"],
+                "gpu_count_min": tier["gpus_needed"],
+                "limit": OFFERS_PER_TIER,
+            },
+        )
+        for offer in outcome.offers:
+            fits = offer["gpu"] == tier["gpu_model"] and offer["total_vram_gb"] >= min_vram_gb
+            if per_gpu_budget is not None and offer["price_per_gpu_hour"] > per_gpu_budget:
+                fits = False
+            if fits:
+                found.setdefault(offer["id"], offer)
+    return sorted(found.values(), key=lambda offer: (offer["price_per_hour"], offer["id"]))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    text: str
+    outcomes: list[ToolOutcome]
+    offers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _compose(request: ChatRequest) -> _Answer:
+    run = _Run(request)
+    parsed, carried = with_earlier_answers(request)
+    kind = parsed.workload_type.value if parsed.workload_type else None
+    if kind is None and parsed.model is None:
+        return _Answer(answer.ask_for_workload(parsed), run.outcomes)
+    if kind == "embeddings":
+        return _Answer(answer.embeddings_not_sized(parsed), run.outcomes)
+    if parsed.model is None and kind in (*LLM_KINDS, "training", "fine_tuning"):
+        return _Answer(answer.ask_for_model(parsed, kind), run.outcomes)
+    estimate = run.call("estimate_workload", _estimate_arguments(parsed))
+    if not estimate.ok or estimate.result is None:
+        return _Answer(answer.cannot_size(parsed, str(estimate.error)), run.outcomes)
+    sizing = estimate.result
+    duration = parsed.duration_hours.value if parsed.duration_hours else None
+    budget = parsed.budget.value if parsed.budget else None
+    budget_per_hour, per_gpu, budget_note = hourly_budget(budget, duration)
+    instance_budget = None if per_gpu else budget_per_hour
+    tiers, notes = choose_tiers(sizing["tiers"], parsed, None if per_gpu else budget_per_hour)
+    notes = [*(([budget_note]) if budget_note else []), *notes]
+    search = _search_arguments(request, parsed, instance_budget)
+    offers = _candidates(
+        run, tiers, search, sizing["min_vram_gb"], budget_per_hour if per_gpu else None
+    )
+    top: list[dict[str, Any]] = []
+    if offers:
+        ranked = run.call(
+            "recommend_offers",
+            {
+                "offer_ids": [offer["id"] for offer in offers[:MAX_CANDIDATES]],
+                "min_vram_gb": sizing["min_vram_gb"],
+                **({"max_price_per_hour": instance_budget} if instance_budget else {}),
+                "top_k": TOP_OFFERS,
+            },
+        )
+        top = list(ranked.offers) if ranked.ok else offers[:TOP_OFFERS]
+    token_costs = _token_costs(run, parsed, top) if kind in LLM_KINDS else {}
+    text = answer.sized(
+        parsed=parsed,
+        sizing=sizing,
+        options=tiers,
+        offers=top,
+        token_costs=token_costs,
+        notes=notes,
+        carried=carried,
+        search=search,
+        budget_per_hour=budget_per_hour,
+        per_gpu_budget=per_gpu,
+    )
+    return _Answer(text, run.outcomes, top)
+
+
+def _token_costs(
+    run: _Run, parsed: ParsedWorkload, offers: list[dict[str, Any]]
+) -> dict[str, float]:
+    model = parsed.model.value if parsed.model else None
+    if model is None or not model.params_billion:
+        return {}
+    costs = {}
+    for offer in offers:
+        arguments: dict[str, Any] = {
+            "offer_id": offer["id"],
+            "model_size": tool_results.model_size_label(model.params_billion),
+        }
+        if parsed.precision is not None and parsed.precision.value.format != "fp32":
+            arguments["precision"] = parsed.precision.value.format
+        outcome = run.call("cost_per_token", arguments)
+        if outcome.ok and outcome.result is not None:
+            costs[offer["id"]] = float(outcome.result["cost_per_million_tokens"])
+    return costs
+
+
+def _chunks(text: str) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for word in re.findall(r"\S+\s*", text):
+        current += word
+        if len(current) >= STREAM_CHUNK_CHARS or current.endswith("\n"):
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+class BuiltinBackend(ChatBackend):
+    """Offline and deterministic: parse, estimate, search, rank, price, templated answer."""
+
+    name = "builtin"
+    model = None
+
+    async def events(self, request: ChatRequest) -> AsyncIterator[str | BackendReply]:
+        """The answer in word-aligned chunks of about 48 characters, then the reply."""
+        result = await sync_to_async(_compose)(request)
+        for piece in _chunks(result.text):
+            yield piece
+        # The offers the answer names: those recommend_offers ranked (or, should ranking fail,
+        # the cheapest that search_offers found and that hold the workload).
+        yield BackendReply(
+            text=result.text,
+            outcomes=tuple(result.outcomes),
+            recommendations=tuple(result.offers),
+            model=None,
+        )
+
+    async def probe(self, *, timeout_seconds: float) -> Probe:
+        """Ok when the market lists available offers; degraded when it lists none.
+
+        With no offers the builtin backend can only ask questions.
+        """
+        started = time.perf_counter()
+        count = await sync_to_async(tools.market_offer_count)()
+        latency = (time.perf_counter() - started) * 1000
+        if count == 0:
+            return Probe("degraded", latency, "no available offers to recommend")
+        return Probe("ok", latency)

@@ -1,0 +1,157 @@
+"""The builtin backend end to end on the demo market (recordings replayed through the adapters).
+
+No language model: parse, estimate, search, rank, price per token, a templated answer. The
+offers it recommends must exist in the listing, hold the estimated memory and respect the
+budget, and every figure must come from a tool call the response lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import Client
+
+from apps.ai_assistant.models import ChatMessage, ChatSession
+from apps.ai_assistant.tests.conftest import Account, Api, stream
+
+DONE_WHEN = "I need to serve Llama 3 70B in FP8 with 32k context for under $10 an hour"
+
+pytestmark = pytest.mark.usefixtures("market")
+
+
+def _estimate(body: dict[str, Any]) -> dict[str, Any]:
+    calls = [call for call in body["tool_calls"] if call["name"] == "estimate_workload"]
+    assert len(calls) == 1
+    assert calls[0]["ok"]
+    return calls[0]["arguments"]
+
+
+def _assert_offers_fit(body: dict[str, Any], min_vram_gb: float, max_price: float) -> None:
+    client = Client()
+    assert body["recommendations"], body["reply"]
+    for offer in body["recommendations"]:
+        assert offer["gpu_memory_gb"] * offer["gpu_count"] >= min_vram_gb
+        assert offer["total_vram_gb"] == offer["gpu_memory_gb"] * offer["gpu_count"]
+        assert offer["price_per_hour"] < max_price
+        listed = client.get(f"/api/v2/providers/offers/{offer['id']}")
+        assert listed.status_code == 200
+        assert listed.json()["price_per_hour"] == offer["price_per_hour"]
+        assert listed.json()["gpu_count"] * listed.json()["gpu_memory_gb"] >= min_vram_gb
+
+
+def test_a_70b_fp8_question_gets_offers_that_hold_the_estimate(api: Api, account: Account) -> None:
+    response = api.post("/chat", {"message": DONE_WHEN}, account)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["backend"] == "builtin"
+    assert body["model"] is None
+    assert _estimate(body) == {
+        "workload_type": "inference",
+        "model_name": "Llama 3 70B",
+        "params_billion": 70.0,
+        "precision": "fp8",
+        "context_length": 32768,
+    }
+    # The memory the estimate asked for is in the reply, and every recommendation holds it.
+    min_vram = float(body["reply"].split("needs about ")[1].split(" GB")[0])
+    assert min_vram > 70.0  # 70.55B parameters at one byte each, plus KV cache and overhead
+    _assert_offers_fit(body, min_vram, max_price=10.0)
+    recommended = [call for call in body["tool_calls"] if call["name"] == "recommend_offers"]
+    assert [offer["id"] for offer in body["recommendations"]] == recommended[-1]["offer_ids"]
+    assert "$" in body["reply"]
+    assert "per million output tokens" in body["reply"]
+    assert body["parsed_workload"]["fields"]["budget"]["text"] == "under $10 an hour"
+    assert body["parsed_workload"]["quality"] == "medium"
+    # Today's estimate sizes a 4,096-token KV cache and says so rather than sizing 32k itself.
+    assert "The 32,768-token context you asked for is not modelled yet" in body["reply"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("async_db")
+async def test_the_same_answer_streams_as_server_sent_events(account: Account) -> None:
+    response, events = await stream("/chat/stream", {"message": DONE_WHEN}, account)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["X-Accel-Buffering"] == "no"  # nginx passes each event on at once
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done"
+    assert set(kinds[:-1]) == {"delta"}
+    assert len(kinds) > 2
+    done = events[-1][1]
+    assert "".join(data["text"] for kind, data in events[:-1]) == done["reply"]
+    min_vram = float(done["reply"].split("needs about ")[1].split(" GB")[0])
+    await sync_to_async(_assert_offers_fit)(done, min_vram, 10.0)
+    stored = await sync_to_async(list)(
+        ChatMessage.objects.filter(session_id=done["session_id"])
+        .order_by("id")
+        .values_list("role", "content")
+    )
+    assert stored == [("user", DONE_WHEN), ("assistant", done["reply"])]
+
+
+def test_a_missing_model_gets_a_question_and_no_offers(api: Api, account: Account) -> None:
+    body = api.post("/chat", {"message": "I want to serve something under $3/hour"}, account).json()
+    assert body["reply"].endswith("?")
+    assert "Which model" in body["reply"]
+    assert body["recommendations"] == []
+    assert body["tool_calls"] == []
+    assert body["parsed_workload"]["missing"] == ["model"]
+
+
+def test_an_answer_to_the_question_keeps_the_first_message(api: Api, account: Account) -> None:
+    first = api.post("/chat", {"message": "serve a model in fp8 under $6/hour"}, account).json()
+    assert first["reply"].endswith("?")
+    second = api.post(
+        "/chat", {"message": "Qwen2 72B", "session_id": first["session_id"]}, account
+    ).json()
+    assert _estimate(second)["precision"] == "fp8"
+    assert "Carried over from your earlier message" in second["reply"]
+    min_vram = float(second["reply"].split("needs about ")[1].split(" GB")[0])
+    _assert_offers_fit(second, min_vram, max_price=6.0)
+
+
+def test_an_unknown_model_is_a_question_naming_models_of_its_size(
+    api: Api, account: Account
+) -> None:
+    body = api.post("/chat", {"message": "serve qwen2.5-72b-instruct"}, account).json()
+    assert body["reply"].endswith("?")
+    assert "Qwen2 72B" in body["reply"]
+    assert "Llama 3 70B" in body["reply"]
+    assert [call["ok"] for call in body["tool_calls"]] == [False]
+    assert body["recommendations"] == []
+
+
+def test_exclusions_region_and_budget_are_applied(api: Api, account: Account) -> None:
+    message = "serve Mixtral 8x7B in Germany, no consumer cards, under $6/hour"
+    body = api.post("/chat", {"message": message}, account).json()
+    searches = [call for call in body["tool_calls"] if call["name"] == "search_offers"]
+    assert searches
+    assert all(call["arguments"]["countries"] == ["DE"] for call in searches)
+    assert all(call["arguments"]["max_price"] == 6.0 for call in searches)
+    assert not any(call["arguments"]["gpu"].startswith("RTX 3") for call in searches)
+    for offer in body["recommendations"]:
+        assert offer["region"].endswith("DE") or offer["region"] in ("fra", "FRA")
+        assert offer["price_per_hour"] < 6.0
+        assert not offer["gpu"].startswith(("RTX 3", "RTX 4", "RTX 5"))
+
+
+def test_the_conversation_is_stored_and_readable_by_its_owner_only(
+    api: Api, account: Account, make_account: Any
+) -> None:
+    body = api.post("/chat", {"message": DONE_WHEN}, account).json()
+    session = ChatSession.objects.get(id=body["session_id"])
+    assert session.user_id == account.user.pk
+    assert session.title == DONE_WHEN
+    history = api.get(f"/sessions/{body['session_id']}/history?limit=10", account).json()
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+    assert history["messages"][1]["recommendations"] == body["recommendations"]
+    other = make_account()
+    response = api.get(f"/sessions/{body['session_id']}/history", other)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    reply = api.post("/chat", {"message": "hello", "session_id": body["session_id"]}, other)
+    assert reply.status_code == 404
+    assert ChatMessage.objects.filter(session_id=body["session_id"]).count() == 2
