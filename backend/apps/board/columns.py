@@ -10,12 +10,12 @@ listing, its column appears with no change here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, get_args
 
-from apps.board.formatting import ago, usd
+from apps.board.formatting import TIMES, ago, usd
 from apps.providers.schemas import OfferOut
 from apps.providers.selectors.offers import OfferSort
 
@@ -58,8 +58,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("gpu", "GPU", "Canonical GPU model and its form factor"),
     Column(
         "gpu_memory_gb",
-        "GPUs × VRAM",
-        "GPU count × memory per GPU (GB); sorts by memory per GPU",
+        f"GPUs {TIMES} VRAM",
+        f"GPU count {TIMES} memory per GPU (GB); sorts by memory per GPU",
         sorts=(("gpu_memory",),),
         numeric=True,
     ),
@@ -186,7 +186,7 @@ DESCENDING_SORTS = frozenset({"gpu_memory", "updated", "price_as_of"})
 
 
 def sort_direction(value: str) -> str:
-    """"ascending" or "descending": what `aria-sort` says for the API sort `value`."""
+    """The `aria-sort` word, ascending or descending, for the API sort `value`."""
     return "descending" if value.startswith("-") or value in DESCENDING_SORTS else "ascending"
 
 
@@ -272,7 +272,7 @@ def _cell(key: str, item: Mapping[str, Any], now: datetime) -> Cell:
     if key == "gpu_memory_gb":
         count = item.get("gpu_count") or 1
         memory = item.get("gpu_memory_gb")
-        return _made(key, f"{count} × {memory} GB", value=float(count * (memory or 0)))
+        return _made(key, f"{count} {TIMES} {memory} GB", value=float(count * (memory or 0)))
     if key == "provider":
         return _made(key, str(item.get("provider") or "—"))
     if key == "region":
@@ -290,7 +290,9 @@ def _cell(key: str, item: Mapping[str, Any], now: datetime) -> Cell:
             value = float(item["cost_per_token"]) * TOKENS_PER_MILLION
         reason = str(item.get("cost_reason") or "")
         if value is None and not reason:
-            reason = "Unknown: the assumed model does not fit this GPU, or its throughput is unknown"
+            reason = (
+                "Unknown: the assumed model does not fit this GPU, or its throughput is unknown"
+            )
         return _made(key, usd(value), value=value, scales_with_price=True, title=reason)
     if key == "cost_per_tflop_hour":
         per_gflop = _number(item.get("cost_per_gflop"))
@@ -326,7 +328,7 @@ def offer_row(item: Mapping[str, Any], columns: list[ShownColumn], now: datetime
     )
 
 
-def cost_assumption(items: list[Mapping[str, Any]]) -> str:
+def cost_assumption(items: Sequence[Mapping[str, Any]]) -> str:
     """What $/M tokens assumes: the listing's `cost_basis` when it says, else the schema's words."""
     for item in items:
         basis = item.get("cost_basis")

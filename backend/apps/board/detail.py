@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.board.chart import Chart, price_chart
 from apps.board.columns import Row, offer_row, visible_columns
-from apps.board.formatting import ago, gigabytes, usd
+from apps.board.formatting import TIMES, ago, gigabytes, usd
 from apps.gpus.catalogue import gpu_by_model
 from apps.gpus.kpis import KPI_MODEL_PARAMS_BILLION, KPI_WEIGHT_PRECISION, gpu_kpi_inputs
 from apps.providers.selectors.history import HISTORY_WINDOWS, HistoryWindow, offer_price_history
@@ -44,7 +44,7 @@ class OfferDrawer:
 
     Attributes:
         offer_id: The offer's id.
-        title: "8 × H100 SXM at vastai".
+        title: "8 x H100 SXM at vastai" (with a multiplication sign).
         row: The offer as a table row (same cells, same formatting as the table).
         item: The listing item (`offer_item`): provider, prices, stale flag.
         specs: (label, value) pairs: the offer's own columns, then the GPU's datasheet figures.
@@ -71,14 +71,22 @@ def _specs(detail: OfferDetail) -> list[tuple[str, str]]:
         ("VRAM per GPU", gigabytes(offer.gpu_memory_gb)),
         ("vCPUs", offer.cpu_cores),
         ("RAM", gigabytes(offer.ram_gb) if offer.ram_gb else None),
-        ("Storage", f"{gigabytes(offer.storage_gb)} {offer.storage_type or ''}".strip()
-         if offer.storage_gb else None),
+        (
+            "Storage",
+            f"{gigabytes(offer.storage_gb)} {offer.storage_type or ''}".strip()
+            if offer.storage_gb
+            else None,
+        ),
         ("Network", f"{offer.network_speed_gbps:g} Gbit/s" if offer.network_speed_gbps else None),
         ("Interconnect", offer.interconnect),
         ("Region", offer.region),
         ("Country", offer.country),
-        ("Spot price", usd(float(offer.spot_price_per_hour))
-         if offer.spot_price_per_hour is not None else None),
+        (
+            "Spot price",
+            usd(float(offer.spot_price_per_hour))
+            if offer.spot_price_per_hour is not None
+            else None,
+        ),
         ("Reliability", f"{offer.reliability:.1%}" if offer.reliability is not None else None),
         ("Provider's offer id", offer.external_id),
     ]
@@ -107,7 +115,7 @@ def _kpi_working(detail: OfferDetail) -> list[KpiStep]:
         steps.append(
             KpiStep(
                 "Decode throughput",
-                f"{count} GPU × {inputs.tokens_per_second:,.1f} tokens/s "
+                f"{count} GPU {TIMES} {inputs.tokens_per_second:,.1f} tokens/s "
                 f"({KPI_MODEL_PARAMS_BILLION:g}B model, {KPI_WEIGHT_PRECISION}, batch 1, "
                 "each GPU one replica)",
                 f"{kpis.tokens_per_second:,.1f} tokens/s",
@@ -116,8 +124,8 @@ def _kpi_working(detail: OfferDetail) -> list[KpiStep]:
         steps.append(
             KpiStep(
                 "$/M tokens",
-                f"{usd(price)}/h ÷ ({kpis.tokens_per_second:,.1f} tokens/s × 3,600 s/h) "
-                "× 1,000,000",
+                f"{usd(price)}/h ÷ ({kpis.tokens_per_second:,.1f} tokens/s {TIMES} 3,600 s/h) "
+                f"{TIMES} 1,000,000",
                 usd(kpis.cost_per_million_tokens),
             )
         )
@@ -125,7 +133,8 @@ def _kpi_working(detail: OfferDetail) -> list[KpiStep]:
         steps.append(
             KpiStep(
                 "$/TFLOP·h",
-                f"{usd(price)}/h ÷ ({count} GPU × {inputs.tflops_fp32:,.1f} TFLOPS fp32 peak)",
+                f"{usd(price)}/h ÷ ({count} GPU {TIMES} {inputs.tflops_fp32:,.1f} TFLOPS "
+                "fp32 peak)",
                 usd(kpis.cost_per_tflop_hour),
             )
         )
@@ -173,7 +182,7 @@ def offer_drawer(*, offer_id: uuid.UUID, window: str) -> OfferDrawer:
     item = detail.item
     row = offer_row(item, visible_columns(), timezone.now())
     count = item.get("gpu_count") or 1
-    title = f"{count} × {item['gpu']}" if count > 1 else str(item["gpu"])
+    title = f"{count} {TIMES} {item['gpu']}" if count > 1 else str(item["gpu"])
     freshness = detail.provider
     return OfferDrawer(
         offer_id=str(offer_id),

@@ -1,4 +1,4 @@
-""""Does it fit?": the VRAM an LLM needs at a precision and context length, as a listing filter.
+"""The fit form ("Does it fit?"): VRAM an LLM needs at a precision and context, as a filter.
 
 The memory model is `algorithms.workload.estimate_llm_vram` (weights + KV cache + overhead +
 runtime, docs/kpi-formulas.md) over the architectures `algorithms.model_profiles` knows. An

@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+# The multiplication sign people read between a GPU count and its memory (escaped, as ruff
+# flags the literal character as ambiguous).
+TIMES = "\u00d7"
+
 
 def usd(value: float | None) -> str:
     """A dollar amount with the precision its size needs; an em dash for None.
@@ -30,7 +34,7 @@ def usd(value: float | None) -> str:
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
-    """How long before `now` `moment` was: "just now", "45 s ago", "3 min ago", "2 h ago", "5 d ago".
+    """How long before `now` `moment` was: "just now", "45 s ago", "3 min ago", "2 h", "5 d ago".
 
     A moment in the future (clock skew between a provider and us) reads "just now".
     """

@@ -114,7 +114,7 @@ def _clean(raw: Mapping[str, str]) -> tuple[OfferFilterIn, dict[str, str], list[
     # Each round drops the parameters pydantic named; a handful of rounds at most.
     for _ in range(len(LISTING_PARAMS) + 1):
         try:
-            filters = OfferFilterIn(**values)
+            filters = OfferFilterIn.model_validate(values)
             break
         except ValidationError as exc:
             for error in exc.errors():
@@ -122,7 +122,7 @@ def _clean(raw: Mapping[str, str]) -> tuple[OfferFilterIn, dict[str, str], list[
                 if name in values:
                     notices.append(f"Ignored {name}={values.pop(name)!r}: {error['msg']}.")
     else:  # pragma: no cover - every round removes at least one parameter
-        filters = OfferFilterIn()
+        filters = OfferFilterIn.model_validate({})
     params = {name: value for name, value in values.items() if DEFAULTS.get(name) != value}
     return filters, params, notices
 

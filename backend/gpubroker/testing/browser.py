@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from gpubroker.testing.system_tools import find_binary, install_hint
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import BrowserContext, ViewportSize
 
 CHROMIUM_FLAGS = (
     "--no-sandbox",
@@ -42,13 +42,16 @@ def chromium(*, viewport: dict[str, int] | None = None) -> Iterator[BrowserConte
     executable = find_binary("chromium")
     if executable is None:
         raise RuntimeError(install_hint("chromium"))
-    with tempfile.TemporaryDirectory(prefix="gpubroker-chromium-") as profile, sync_playwright() as p:
+    with (
+        tempfile.TemporaryDirectory(prefix="gpubroker-chromium-") as profile,
+        sync_playwright() as p,
+    ):
         context = p.chromium.launch_persistent_context(
             profile,
             executable_path=executable,
             headless=True,
             args=list(CHROMIUM_FLAGS),
-            viewport=viewport or DESKTOP,
+            viewport=cast("ViewportSize", viewport or DESKTOP),
         )
         try:
             yield context

@@ -24,7 +24,9 @@ def market(db: Any) -> dict[str, GPUOffer]:
     benchmarks_load()
     alpha, beta = provider_make("alpha"), provider_make("beta")
     return {
-        "h100": offer_make(alpha, "H100 SXM", "2.4900", gpu_count=1, region="Quebec, CA", country="CA"),
+        "h100": offer_make(
+            alpha, "H100 SXM", "2.4900", gpu_count=1, region="Quebec, CA", country="CA"
+        ),
         "h100x8": offer_make(alpha, "H100 SXM", "19.9000", gpu_count=8),
         "a100": offer_make(beta, "A100 SXM 80GB", "1.2900", gpu_count=2),
         "4090": offer_make(beta, "RTX 4090", "0.3400", gpu_memory_gb=24, spot_pricing=True),

@@ -129,7 +129,8 @@ def test_the_board_shows_the_demo_market_live_at_both_widths(demo_server, page, 
     response = _open(page, demo_server)
 
     policy = response.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "unsafe" not in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe" not in policy
     assert page.locator(ROWS).count() == 20
     assert int(page.get_attribute("[data-total]", "data-total")) > 600
     assert page.locator("[data-providers] [data-provider]").count() >= 8
@@ -157,12 +158,15 @@ def test_filtering_by_gpu_shows_only_that_gpu_and_puts_it_in_the_url(demo_server
         ".every(row => row.dataset.gpu.includes('H100'))"
     )
     gpus = page.eval_on_selector_all(ROWS, "rows => rows.map(r => r.dataset.gpu)")
-    assert gpus and all("H100" in gpu for gpu in gpus)
+    assert gpus
+    assert all("H100" in gpu for gpu in gpus)
     assert 0 < int(page.get_attribute("[data-total]", "data-total")) < everything
 
     page.go_back()
     page.wait_for_url(f"{demo_server.base_url}/")
-    page.wait_for_function(f"() => document.querySelector('[data-total]').dataset.total == {everything}")
+    page.wait_for_function(
+        f"() => document.querySelector('[data-total]').dataset.total == {everything}"
+    )
     assert page.input_value("#f-gpu") == ""
     page.go_forward()
     page.wait_for_function("() => document.querySelector('#f-gpu').value === 'H100'")
@@ -233,10 +237,15 @@ def test_a_new_matching_offer_appears(demo_server, page):
     try:
         _publish(
             PriceUpdate(
-                offer_id=str(offer.id), provider=model.provider.name, gpu="H100 SXM",
-                region="us-east-1", old_price=None, new_price=float(offer.price_per_hour),
-                availability_status="available", timestamp="2026-11-29T12:00:00+00:00",
-            )  # fmt: skip
+                offer_id=str(offer.id),
+                provider=model.provider.name,
+                gpu="H100 SXM",
+                region="us-east-1",
+                old_price=None,
+                new_price=float(offer.price_per_hour),
+                availability_status="available",
+                timestamp="2026-11-29T12:00:00+00:00",
+            )
         )
         page.wait_for_selector(f'tr[data-offer-id="{offer.id}"].is-new', timeout=3_000)
         first = page.get_attribute(f"{ROWS}:first-child", "data-offer-id")
@@ -254,9 +263,11 @@ def test_the_drawer_draws_the_history_chart_and_switches_windows(demo_server, pa
 
     page.wait_for_selector("[data-drawer] svg[data-chart] path[data-chart-line]")
     path = page.get_attribute("[data-drawer] path[data-chart-line]", "d")
-    assert path.startswith("M") and path.count("H") >= 1
+    assert path.startswith("M")
+    assert path.count("H") >= 1
     box = page.locator("[data-drawer] svg[data-chart]").bounding_box()
-    assert box["width"] > 300 and box["height"] > 80
+    assert box["width"] > 300
+    assert box["height"] > 80
     assert page.locator("[data-drawer] .stats dt").all_inner_texts()[:3] == ["min", "p50", "p95"]
     assert "$/M tokens" in page.inner_text("[data-drawer] .kpis")
 
@@ -283,13 +294,12 @@ def test_the_fit_form_filters_to_offers_that_hold_the_model(demo_server, page):
     totals = page.eval_on_selector_all(
         f'{ROWS} [data-field="gpu_memory_gb"]', "cells => cells.map(c => Number(c.dataset.value))"
     )
-    assert totals and min(totals) >= needed
+    assert totals
+    assert min(totals) >= needed
     assert page.console.errors == []
 
 
-def test_the_indicator_reconnects_with_backoff_and_resubscribes(
-    demo_server, page, tmp_path: Path
-):
+def test_the_indicator_reconnects_with_backoff_and_resubscribes(demo_server, page, tmp_path: Path):
     with daphne_server(tmp_path) as server:
         port = server.port
         _open(page, server, "/?gpu=H100")
@@ -303,7 +313,7 @@ def test_the_indicator_reconnects_with_backoff_and_resubscribes(
         update = _row_update(page, row, new_price=123.4567)
         _publish(update)
         page.wait_for_function(
-            f"() => document.querySelector('tr[data-offer-id=\"{update.offer_id}\"] "
+            f'() => document.querySelector(\'tr[data-offer-id="{update.offer_id}"] '
             "[data-field=price_per_hour]').dataset.value === '123.4567'",
             timeout=2_000,
         )

@@ -17,7 +17,7 @@ from apps.board.columns import (
     visible_columns,
 )
 from apps.board.fit import FitError, fit_estimate, fit_from_params
-from apps.board.formatting import ago, gigabytes, usd
+from apps.board.formatting import TIMES, ago, gigabytes, usd
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 TODAY_FIELDS = {
@@ -118,7 +118,7 @@ def test_a_row_today_shows_derived_figures_and_flags():
     row = offer_row(_item(), columns, NOW)
     cells = {cell.key: cell for cell in row.cells}
     assert (row.availability, row.is_stale) == ("limited", True)
-    assert cells["gpu_memory_gb"].text == "8 × 80 GB"
+    assert cells["gpu_memory_gb"].text == f"8 {TIMES} 80 GB"
     assert cells["gpu_memory_gb"].value == 640
     assert (cells["price_per_hour"].text, cells["price_per_hour"].note) == ("$19.92", "spot")
     assert cells["cost_per_million_tokens"].value == pytest.approx(2.0)
@@ -184,14 +184,16 @@ def test_the_chart_steps_through_points_and_holds_to_now():
     assert y_of["min"] > y_of["p50"] > y_of["p95"]  # SVG y grows downwards
     left, right = chart.plot_left, chart.plot_right
     middle = round((left + right) / 2, 2)
-    assert chart.path == (
-        f"M{left},{y_of['min']}H{middle}V{y_of['p95']}H{right}"
-    )
+    assert chart.path == (f"M{left},{y_of['min']}H{middle}V{y_of['p95']}H{right}")
     assert [tick.label for tick in chart.x_ticks] == ["12:00", "00:00", "now"]
     assert chart.y_ticks[0].label == "$2.00"
 
 
 def test_no_point_no_chart_and_a_flat_price_still_draws():
     assert price_chart(points=[], start=NOW - timedelta(days=1), end=NOW) is None
-    flat = price_chart(points=[(NOW - timedelta(days=7), 1.5)], start=NOW - timedelta(days=7), end=NOW)
-    assert flat is not None and flat.path.startswith("M64.0,") and flat.path.endswith("H628.0")
+    flat = price_chart(
+        points=[(NOW - timedelta(days=7), 1.5)], start=NOW - timedelta(days=7), end=NOW
+    )
+    assert flat is not None
+    assert flat.path.startswith("M64.0,")
+    assert flat.path.endswith("H628.0")

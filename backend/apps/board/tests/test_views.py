@@ -1,4 +1,4 @@
-"""The board's pages and fragments through Django's full stack, against real PostgreSQL and Redis."""
+"""The board's pages and fragments through Django's full stack, real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
@@ -74,9 +74,7 @@ def _policy(header: str) -> dict[str, str]:
     return dict(part.strip().split(" ", 1) for part in header.split(";") if part.strip())
 
 
-def test_the_board_renders_the_first_page_with_a_strict_policy_and_no_inline_code(
-    browser, market
-):
+def test_the_board_renders_the_first_page_with_a_strict_policy_and_no_inline_code(browser, market):
     response = browser.get("/")
 
     assert response.status_code == 200
@@ -105,7 +103,8 @@ def test_each_row_has_the_price_hook_and_the_state_flags(browser, market):
     assert row is not None
     assert 'data-availability="available" data-stale="false"' in row.group(0)
     price = re.search(r'<td data-field="price_per_hour"[^>]*data-value="([^"]+)"', row.group(1))
-    assert price is not None and price.group(1) == "2.49"
+    assert price is not None
+    assert price.group(1) == "2.49"
     assert "<span data-text>$2.49</span>" in row.group(1)
     assert "Quebec, CA" in row.group(1)
     assert 'data-availability="unavailable"' in html.split(str(market["l40s"].id))[1][:200]
@@ -173,7 +172,8 @@ def test_the_fit_form_bounds_total_vram_and_shows_the_working(browser, market):
     ).content.decode()
 
     match = re.search(r'data-fit-vram="(\d+)"', html)
-    assert match is not None and match.group(1) == "82"
+    assert match is not None
+    assert match.group(1) == "82"
     assert "Llama 3 70B</strong> at fp8 with 8192 tokens" in html
     ids = {row["data-offer-id"] for row in _inventory(html.encode()).rows}
     assert ids == {str(market["h100x8"].id), str(market["a100"].id)}
@@ -202,7 +202,8 @@ def test_the_drawer_has_specs_history_chart_and_kpi_working(browser, market):
 
     assert '<h2 id="drawer-title">H100 SXM at alpha</h2>' in html
     assert 'data-chart data-window="7d"' in html or "No price recorded" in html
-    assert '<a href="/offers/' in html and 'data-window="30d"' in html
+    assert '<a href="/offers/' in html
+    assert 'data-window="30d"' in html
     assert "$2.49/h ÷ (" in html
     assert "TFLOPS fp32 peak" in html
     assert 'data-booking data-provider="alpha"' in html
@@ -251,7 +252,8 @@ def test_the_first_render_costs_a_bounded_number_of_queries(
 def test_the_columns_follow_the_listing_schema(market):
     keys = [column.key for column in visible_columns()]
     assert keys[:5] == ["gpu", "gpu_memory_gb", "provider", "region", "price_per_hour"]
-    assert "availability" in keys and "price_as_of" in keys
+    assert "availability" in keys
+    assert "price_as_of" in keys
 
 
 def _no_admin_policy(response: Any) -> bool:
