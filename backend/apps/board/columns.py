@@ -177,6 +177,13 @@ def visible_columns(
                 if value in sorts and (needed is None or needed in params):
                     usable.append(value)
                     break
+        if column.key == "price_as_of" and "price_as_of" not in fields:
+            # Until the listing says when a price was true, the column is the last sighting.
+            column = replace(
+                column,
+                label="Updated",
+                title="When ingestion last saw the offer; stale rows are marked",
+            )
         shown.append(ShownColumn(column, tuple(usable)))
     return shown
 

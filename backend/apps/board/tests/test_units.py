@@ -76,6 +76,7 @@ def test_today_the_contract_columns_and_sorts_are_absent():
     assert sorts["price_per_hour"] == ("price", "-price")
     assert sorts["cost_per_million_tokens"] == ("cost_per_token",)
     assert sorts["price_as_of"] == ("updated",)
+    assert {c.key: c.label for c in columns}["price_as_of"] == "Updated"
 
 
 def test_contract_fields_light_up_their_columns_and_sorts():
@@ -84,6 +85,7 @@ def test_contract_fields_light_up_their_columns_and_sorts():
     assert sorts["price_per_gpu_hour"] == ("price_per_gpu", "-price_per_gpu")
     assert sorts["spot_price_per_hour"] == ("spot_price",)
     assert sorts["price_as_of"] == ("price_as_of",)
+    assert {c.key: c.label for c in columns}["price_as_of"] == "Price as of"
     with_model = visible_columns(
         fields=CONTRACT_FIELDS,
         sorts=CONTRACT_SORTS | {"cost_per_million_tokens"},
