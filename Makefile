@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 ARGS ?=
 
-.PHONY: install run test manage lint format lock clean
+.PHONY: install run test manage lint format lock clean screenshots
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,11 @@ test: install
 # servers started for this command alone), e.g. make manage ARGS="createsuperuser".
 manage: install
 	cd backend && $(PY) -m gpubroker.embedded -- $(PY) manage.py $(ARGS)
+
+# docs/img/board.png: the board on the replayed demo market in Debian's Chromium (its own
+# embedded servers under var/screenshots/ unless DATABASE_URL/REDIS_URL are set).
+screenshots: install
+	$(PY) -m gpubroker.embedded --instance screenshots -- $(PY) -P bench/board_screenshots.py
 
 # ruff (lint + format), mypy, import-linter's layer contracts (pyproject.toml), no
 # non-test module over 500 lines, then the deploy files offline (deploy/lint.sh: hadolint,

@@ -1,7 +1,7 @@
-"""Top-level routes: the v2 API, health, metrics and the operators' admin."""
+"""Top-level routes: the v2 API, health, metrics, the operators' admin and the market board."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from gpubroker.api.v2 import api
 from gpubroker.core.health import health
@@ -13,6 +13,8 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v2/", api.urls),
+    # The live market board at `/` (apps/board).
+    path("", include("apps.board.urls")),
 ]
 
 handler400 = "gpubroker.core.views.bad_request"

@@ -47,6 +47,9 @@ class OfferFilterIn(Schema):
     price_min: PriceFilter | None = Field(None, description="Instance price per hour, inclusive.")
     max_price: PriceFilter | None = Field(None, description="Instance price per hour, inclusive.")
     gpu_count_min: Annotated[int, Field(ge=1, le=MAX_INT_FILTER)] | None = None
+    gpu_memory_total_min: IntFilter | None = Field(
+        None, description="GB over all the instance's GPUs (gpu_memory_gb x gpu_count), inclusive."
+    )
     spot: bool | None = Field(None, description="true: spot offers only; false: on-demand only.")
     sort: OfferSort = Field(
         "price",

@@ -49,12 +49,15 @@ INSTALLED_APPS = [
     "apps.math_core",
     "apps.ai_assistant",
     "apps.websocket_gateway",
+    "apps.board",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "gpubroker.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on HTML responses (the board): CONTENT_SECURITY_POLICY below.
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -275,6 +278,26 @@ AI_CHAT_RATE_LIMIT_PER_MINUTE = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# django-csp: pages may load scripts, styles, images and connections (fetch, the /ws/ price
+# stream: CSP 3 'self' covers ws:/wss: to the same host) from this origin only; no inline
+# script or style, no plugins, no framing, forms post only here. The admin keeps Django's own
+# pages as they are (it is not written against a CSP; `apps.board` is).
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -25,6 +25,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    IntegerField,
     Max,
     Min,
     Q,
@@ -89,6 +90,14 @@ def price_per_gpu_expression(offer_path: str = "") -> ExpressionWrapper:
     return ExpressionWrapper(
         F("price_per_hour") / Coalesce(NullIf(F(f"{offer_path}gpu_count"), Value(0)), Value(1)),
         output_field=DecimalField(max_digits=14, decimal_places=8),
+    )
+
+
+def total_memory_expression() -> ExpressionWrapper:
+    """SQL for an instance's VRAM in GB over all its GPUs: gpu_memory_gb x gpu_count (NULL/0: 1)."""
+    return ExpressionWrapper(
+        F("gpu_memory_gb") * Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1)),
+        output_field=IntegerField(),
     )
 
 
@@ -163,6 +172,7 @@ class OfferQuery:
     price_min: Decimal | None = None
     max_price: Decimal | None = None
     gpu_count_min: int | None = None
+    gpu_memory_total_min: int | None = None
     spot: bool | None = None
     sort: OfferSort = "price"
     page: int = 1
@@ -254,7 +264,8 @@ def offer_filter(
     `gpu` / `gpu_type` go through `gpu_text_match`; `region` is the region or the ISO country
     code, exact and case-insensitive; `provider` is the provider name, case-insensitive, unless
     `provider_ids` gives it already resolved. Prices are USD/hour for the whole instance,
-    memory GB per GPU, bounds inclusive.
+    memory GB per GPU (`gpu_memory_total_min`: GB over all the instance's GPUs), bounds
+    inclusive.
     """
     offers = offers_listed() if offers is None else offers
     for needle in (query.gpu, query.gpu_type):
@@ -280,6 +291,10 @@ def offer_filter(
         offers = offers.filter(price_per_hour__lte=query.max_price)
     if query.gpu_count_min is not None:
         offers = offers.filter(gpu_count__gte=query.gpu_count_min)
+    if query.gpu_memory_total_min is not None:
+        offers = offers.alias(gpu_memory_total=total_memory_expression()).filter(
+            gpu_memory_total__gte=query.gpu_memory_total_min
+        )
     if query.spot is not None:
         offers = offers.filter(spot_pricing=query.spot)
     return offers

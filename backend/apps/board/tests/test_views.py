@@ -1,0 +1,264 @@
+"""The board's pages and fragments through Django's full stack, real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from apps.board.columns import visible_columns
+from apps.board.page import CHAT_STREAM_PATH, PARSE_WORKLOAD_PATH, route_exists
+
+pytestmark = pytest.mark.django_db
+
+STRICT_POLICY = {
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "connect-src": "'self'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "object-src": "'none'",
+}
+
+
+@pytest.fixture
+def browser() -> Client:
+    return Client(HTTP_HOST="127.0.0.1")
+
+
+class _Inventory(HTMLParser):
+    """Scripts, style attributes, style elements and event-handler attributes of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[dict[str, str | None]] = []
+        self.inline_styles: list[str] = []
+        self.handlers: list[str] = []
+        self.style_elements = 0
+        self.rows: list[dict[str, str | None]] = []
+        self.labels_for: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "script":
+            self.scripts.append(attributes)
+        if tag == "style":
+            self.style_elements += 1
+        if "style" in attributes:
+            self.inline_styles.append(tag)
+        self.handlers += [name for name in attributes if name.startswith("on")]
+        if tag == "tr" and "data-offer-id" in attributes:
+            self.rows.append(attributes)
+        if tag == "label" and attributes.get("for"):
+            self.labels_for.add(str(attributes["for"]))
+        if tag in ("input", "select", "textarea") and attributes.get("type") != "hidden":
+            self.controls.append(attributes)
+
+
+def _inventory(html: bytes) -> _Inventory:
+    parser = _Inventory()
+    parser.feed(html.decode())
+    return parser
+
+
+def _policy(header: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header.split(";") if part.strip())
+
+
+def test_the_board_renders_the_first_page_with_a_strict_policy_and_no_inline_code(browser, market):
+    response = browser.get("/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    policy = _policy(response["Content-Security-Policy"])
+    assert {key: policy[key] for key in STRICT_POLICY} == STRICT_POLICY
+    assert "unsafe" not in response["Content-Security-Policy"]
+    page = _inventory(response.content)
+    assert page.scripts == [{"type": "module", "src": "/static/board/js/main.js"}]
+    assert page.inline_styles == []
+    assert page.style_elements == 0
+    assert page.handlers == []
+    # Every visible control has a label.
+    assert {control["id"] for control in page.controls} <= page.labels_for
+    # Cheapest first, the first page in the HTML itself.
+    ids = [row["data-offer-id"] for row in page.rows]
+    order = ["4090", "stale", "l40s", "a100", "h100", "h100x8"]
+    assert ids == [str(market[label].id) for label in order]
+    assert b'data-ws-state="connecting"' in response.content
+
+
+def test_each_row_has_the_price_hook_and_the_state_flags(browser, market):
+    html = browser.get("/").content.decode()
+    offer = market["h100"]
+    row = re.search(rf'<tr data-offer-id="{offer.id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row is not None
+    assert 'data-availability="available" data-stale="false"' in row.group(0)
+    price = re.search(r'<td data-field="price_per_hour"[^>]*data-value="([^"]+)"', row.group(1))
+    assert price is not None
+    assert price.group(1) == "2.49"
+    assert "<span data-text>$2.49</span>" in row.group(1)
+    assert "Quebec, CA" in row.group(1)
+    assert 'data-availability="unavailable"' in html.split(str(market["l40s"].id))[1][:200]
+    stale_row = html.split(f'data-offer-id="{market["stale"].id}"')[1].split("</tr>")[0]
+    assert 'data-stale="true"' in stale_row
+    assert "tag-stale" in stale_row
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("gpu=H100", {"h100", "h100x8"}),
+        ("gpu=h100&max_price=5", {"h100"}),
+        ("provider=beta&availability=available", {"a100", "4090"}),
+        ("gpu_memory_min=48", {"h100", "h100x8", "a100", "l40s"}),
+        ("gpu_memory_total_min=160", {"h100x8", "a100"}),
+        ("gpu_count_min=2", {"h100x8", "a100"}),
+        ("spot=true", {"4090"}),
+        ("region=ca", {"h100"}),
+    ],
+)
+def test_the_url_filters_the_table_as_the_listing_does(browser, market, query, expected):
+    html = browser.get(f"/board/table?{query}").content
+    ids = {row["data-offer-id"] for row in _inventory(html).rows}
+    assert ids == {str(market[label].id) for label in expected}
+    listing = browser.get(f"/api/v2/providers?{query}").json()
+    assert {item["id"] for item in listing["items"]} == ids
+
+
+def test_sort_links_toggle_and_keep_the_filters(browser, market):
+    html = browser.get("/board/table?gpu=h100").content.decode()
+    header = re.search(r'<th scope="col" data-field="price_per_hour" aria-sort="ascending"', html)
+    assert header is not None
+    assert 'href="?gpu=h100&amp;sort=-price"' in html
+    descending = browser.get("/board/table?gpu=h100&sort=-price").content
+    ids = [row["data-offer-id"] for row in _inventory(descending).rows]
+    assert ids == [str(market["h100x8"].id), str(market["h100"].id)]
+    assert b'data-field="price_per_hour" aria-sort="descending"' in descending
+    assert b'href="?gpu=h100"' in descending
+
+
+def test_pages_link_to_each_other(browser, market):
+    first = browser.get("/board/table?per_page=10").content.decode()
+    assert "Page 1 of 1" not in first  # six offers fit on one page of 10: no pagination at all
+    assert 'rel="next"' not in first
+    offers = browser.get("/board/table?page=2&per_page=10").content
+    assert _inventory(offers).rows == []
+    assert b"No offer matches these filters." in offers
+
+
+def test_bad_parameters_are_named_and_left_out_never_a_500(browser, market):
+    response = browser.get("/?max_price=-1&per_page=7&gpu=h100&sort=cheapest&page=zero")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name in ("max_price", "per_page", "sort", "page"):
+        assert f"Ignored {name}=" in html
+    ids = {row["data-offer-id"] for row in _inventory(response.content).rows}
+    assert ids == {str(market["h100"].id), str(market["h100x8"].id)}
+
+
+def test_the_fit_form_bounds_total_vram_and_shows_the_working(browser, market):
+    html = browser.get(
+        "/board/table?fit_model=llama-3-70b&fit_precision=fp8&fit_context=8192"
+    ).content.decode()
+
+    match = re.search(r'data-fit-vram="(\d+)"', html)
+    assert match is not None
+    assert match.group(1) == "82"
+    assert "Llama 3 70B</strong> at fp8 with 8192 tokens" in html
+    ids = {row["data-offer-id"] for row in _inventory(html.encode()).rows}
+    assert ids == {str(market["h100x8"].id), str(market["a100"].id)}
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("fit_model=gpt-17", "unknown model 'gpt-17'"),
+        ("fit_model=sdxl", "SDXL is not a language model"),
+        ("fit_model=llama-2-7b&fit_context=8192", "Llama 2 7B holds 1 to 4,096 tokens"),
+        ("fit_model=llama-3-8b&fit_precision=fp4", "precision must be one of"),
+        ("fit_model=llama-3-8b&fit_context=lots", "context length must be a whole number"),
+    ],
+)
+def test_a_fit_that_cannot_be_sized_says_why_and_filters_nothing(browser, market, query, message):
+    response = browser.get(f"/board/table?{query}")
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    assert len(_inventory(response.content).rows) == 6
+
+
+def test_the_drawer_has_specs_history_chart_and_kpi_working(browser, market):
+    offer = market["h100"]
+    html = browser.get(f"/board/offers/{offer.id}?window=7d").content.decode()
+
+    assert '<h2 id="drawer-title">H100 SXM at alpha</h2>' in html
+    assert 'data-chart data-window="7d"' in html or "No price recorded" in html
+    assert '<a href="/offers/' in html
+    assert 'data-window="30d"' in html
+    assert "$2.49/h ÷ (" in html
+    assert "TFLOPS fp32 peak" in html
+    assert 'data-booking data-provider="alpha"' in html
+
+
+def test_an_unknown_offer_is_a_404_page_not_a_500(browser, market):
+    missing = uuid.uuid4()
+    for url in (f"/offers/{missing}", f"/board/offers/{missing}"):
+        response = browser.get(url)
+        assert response.status_code == 404
+        assert b"Offer not found" in response.content
+    assert browser.get(f"/board/offers/{missing}/row").status_code == 204
+    assert browser.get("/offers/not-a-uuid").status_code == 404
+
+
+def test_the_row_fragment_answers_only_for_matching_offers(browser, market):
+    offer = market["a100"]
+    response = browser.get(f"/board/offers/{offer.id}/row?gpu=a100&max_price=2")
+    assert response.status_code == 200
+    assert _inventory(response.content).rows[0]["data-offer-id"] == str(offer.id)
+    assert browser.get(f"/board/offers/{offer.id}/row?gpu=h100").status_code == 204
+    assert browser.get(f"/board/offers/{offer.id}/row?max_price=1").status_code == 204
+
+
+def test_the_page_is_get_only(browser, market):
+    assert browser.post("/").status_code == 405
+
+
+def test_assistant_parts_are_shown_only_when_its_routes_exist(browser, market):
+    html = browser.get("/").content.decode()
+    assert ("data-chat-url" in html) is route_exists(CHAT_STREAM_PATH)
+    assert ("data-parse-url" in html) is route_exists(PARSE_WORKLOAD_PATH)
+    assert route_exists("/api/v2/providers") is True
+    assert route_exists("/api/v2/no-such-route") is False
+
+
+def test_the_first_render_costs_a_bounded_number_of_queries(
+    browser, market, django_assert_max_num_queries
+):
+    browser.get("/")  # warms the per-process GPU KPI map and the listing caches
+    with django_assert_max_num_queries(10):
+        response = browser.get("/?gpu=h100")
+    assert response.status_code == 200
+
+
+def test_the_columns_follow_the_listing_schema(market):
+    keys = [column.key for column in visible_columns()]
+    assert keys[:5] == ["gpu", "gpu_memory_gb", "provider", "region", "price_per_hour"]
+    assert "availability" in keys
+    assert "price_as_of" in keys
+
+
+def _no_admin_policy(response: Any) -> bool:
+    return "Content-Security-Policy" not in response
+
+
+def test_the_admin_keeps_its_pages_without_the_board_policy(browser, market):
+    assert _no_admin_policy(browser.get("/admin/login/"))
