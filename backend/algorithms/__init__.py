@@ -1,0 +1,1 @@
+"""Framework-free algorithms (numpy only): no Django, Ninja or Channels imports."""

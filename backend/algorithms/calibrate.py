@@ -232,11 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     gpus = gpu_figures_load(arguments.catalogue)
     references = references_load()
     efficiency = CALIBRATED_EFFICIENCY if arguments.check else fit(references, gpus)
-    print(  # noqa: T201 - a command-line report
+    print(
         f"eta_memory = {efficiency.memory_bandwidth:.2f}, eta_compute = {efficiency.compute:.2f} "
         f"({'from serving.py' if arguments.check else 'fitted'}, {len(references)} references)"
     )
-    print(table(residuals(references, gpus, efficiency)))  # noqa: T201
+    print(table(residuals(references, gpus, efficiency)))
     return 0
 
 

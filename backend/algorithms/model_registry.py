@@ -4,8 +4,8 @@
 
 * a registry entry when ``name`` is its id, its display name, its Hugging Face repository or an
   alias, compared without case, spaces, separators, organisation prefixes and the variant words
-  ``instruct``, ``chat``, ``it``, ``hf``, ``base`` and ``meta`` ("meta-llama/Llama-3.3-70B-Instruct",
-  "Llama 3.3 70B" and "llama-3.3-70b" are one model);
+  ``instruct``, ``chat``, ``it``, ``hf``, ``base`` and ``meta``
+  ("meta-llama/Llama-3.3-70B-Instruct", "Llama 3.3 70B" and "llama-3.3-70b" are one model);
 * otherwise, when the name carries a parameter count ("my-finetune-13b", "acme 7.5B chat",
   "custom-8x7b"), an architecture estimated from that size, flagged ``is_estimated`` with the
   rule it used in ``estimation_note``;

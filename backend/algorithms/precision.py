@@ -66,16 +66,24 @@ class ComputeRates(Protocol):
     """Dense tensor rates of one GPU in TFLOPS (TOPS for int8); ``None`` = not supported."""
 
     @property
-    def tflops_fp32(self) -> float: ...
+    def tflops_fp32(self) -> float:
+        """Vector fp32 TFLOPS."""
+        ...
 
     @property
-    def tflops_fp16(self) -> float: ...
+    def tflops_fp16(self) -> float:
+        """Dense fp16 tensor TFLOPS."""
+        ...
 
     @property
-    def tflops_bf16(self) -> float | None: ...
+    def tflops_bf16(self) -> float | None:
+        """Dense bf16 tensor TFLOPS, None when unsupported."""
+        ...
 
     @property
-    def tflops_fp8(self) -> float | None: ...
+    def tflops_fp8(self) -> float | None:
+        """Dense fp8 tensor TFLOPS, None when unsupported."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,9 +70,7 @@ class Working:
         self.steps.append(Step(name, value, unit, kind, note))
         return value
 
-    def number(
-        self, name: str, value: float, unit: str, kind: StepKind, note: str = ""
-    ) -> float:
+    def number(self, name: str, value: float, unit: str, kind: StepKind, note: str = "") -> float:
         """Append a numeric step and return it as a float."""
         self.steps.append(Step(name, float(value), unit, kind, note))
         return float(value)
