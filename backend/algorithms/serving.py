@@ -60,7 +60,7 @@ RUNTIME_RESERVE_GB_PER_GPU = 2.0
 # 81,559 and 81,920 MiB), so the catalogue's vram_gb is read as GiB and converted to GB.
 BYTES_PER_VRAM_GB = 2**30
 MAX_TENSOR_PARALLEL = 8  # one HGX/DGX node; beyond it the model adds pipeline stages
-MAX_PIPELINE_PARALLEL = 16
+MAX_GPUS_PER_REPLICA = 16  # two 8-GPU nodes: enough for DeepSeek-V3/R1 and Llama 3.1 405B
 ACTIVATION_BYTES = 2.0  # all-reduced activations travel in fp16/bf16
 ALLREDUCES_PER_LAYER = 2  # after attention and after the MLP (Megatron-style tensor parallel)
 
@@ -198,7 +198,7 @@ def memory_plan(
     else:
         layouts = [(tp, 1) for tp in degrees]
         widest = degrees[-1]
-        layouts += [(widest, pp) for pp in range(2, MAX_PIPELINE_PARALLEL + 1)]
+        layouts += [(widest, pp) for pp in range(2, MAX_GPUS_PER_REPLICA // widest + 1)]
     plan = None
     for tp, pp in layouts:
         plan = _layout(model, gpu, precision, kv_precision, context, per_sequence, tp, pp)

@@ -40,6 +40,7 @@ from algorithms.serving import (
     memory_plan,
     prefill_seconds,
     step_time,
+    tensor_parallel_degrees,
 )
 from algorithms.working import Step, Working
 
@@ -174,11 +175,17 @@ def serving_plan(
     price_per_gpu_hour: float | None = None,
     max_inter_token_latency_ms: float | None = None,
     efficiency: Efficiency = CALIBRATED_EFFICIENCY,
+    tensor_parallel: int | None = None,
 ) -> ServingPlan:
     """Size a deployment of ``model`` on ``gpu``.
 
     Requests average ``prompt_tokens`` in and ``output_tokens`` out; each sequence may grow to
     ``context_tokens`` (default prompt + output). ``precision`` wins over v1's ``quality``.
+
+    Layout: every tensor-parallel degree that fits on one node is sized and the best kept: the
+    fewest GPUs in all for a demand (then the lowest cost per token), else the most output
+    tokens per GPU; layouts meeting ``max_inter_token_latency_ms`` come first. Pipeline stages
+    are added only when one node cannot hold the model. ``tensor_parallel`` forces a degree.
 
     Raises:
         ModelInputError: For unknown models or precisions, token counts out of range, a context
@@ -223,9 +230,30 @@ def serving_plan(
         kv_precision=kv,
         context_tokens=context,
         tokens_per_sequence=prompt + output,
+        tensor_parallel=tensor_parallel,
     )
     if not plan.fits:
         raise ModelDoesNotFit(plan)
+    if tensor_parallel is None and plan.pipeline_parallel == 1:
+        options = [
+            serving_plan(
+                model=architecture,
+                gpu=gpu,
+                prompt_tokens=prompt,
+                output_tokens=output,
+                context_tokens=context_tokens,
+                precision=chosen,
+                kv_cache_precision=kv,
+                demand=demand,
+                price_per_gpu_hour=price_per_gpu_hour,
+                max_inter_token_latency_ms=max_inter_token_latency_ms,
+                efficiency=efficiency,
+                tensor_parallel=degree,
+            )
+            for degree in tensor_parallel_degrees(architecture)
+            if degree >= plan.tensor_parallel
+        ]
+        return min(options, key=lambda option: _preference(option, max_inter_token_latency_ms))
     work.extend(plan.working)
     work.add(
         "tensor_parallel", plan.tensor_parallel, "GPUs", "derived", plan.interconnect.description
@@ -377,6 +405,17 @@ def serving_plan(
     )
 
 
+def _preference(plan: ServingPlan, latency_target: float | None) -> tuple[float, ...]:
+    misses_target = latency_target is not None and plan.inter_token_latency_ms > latency_target
+    total = plan.total_gpus if plan.total_gpus is not None else 0
+    return (
+        float(misses_target),
+        float(total),
+        plan.gpu_hours_per_million_output_tokens,
+        float(plan.memory.gpus_per_replica),
+    )
+
+
 def _knee(throughput_at: object, batch: int, best: float) -> int:
     low, high = 1, batch
     while low < high:
@@ -489,25 +528,49 @@ def offer_serving_cost(
     """
     gpus = count(gpu_count, "gpu_count", maximum=1_024)
     price = positive_number(price_per_hour, "price_per_hour", maximum=1e6)
+    architecture = model if isinstance(model, LlmArchitecture) else model_resolve(model)
+    best: OfferServingCost | None = None
+    for degree in tensor_parallel_degrees(architecture):
+        if degree > gpus:
+            break
+        try:
+            plan = serving_plan(
+                model=architecture,
+                gpu=gpu,
+                prompt_tokens=prompt_tokens,
+                output_tokens=output_tokens,
+                context_tokens=context_tokens,
+                precision=precision,
+                kv_cache_precision=kv_cache_precision,
+                price_per_gpu_hour=price / gpus,
+                efficiency=efficiency,
+                tensor_parallel=degree,
+            )
+        except ModelDoesNotFit:
+            continue
+        replicas = gpus // degree
+        tokens = replicas * plan.replica_output_tokens_per_second
+        per_million = price * 1e6 / (tokens * SECONDS_PER_HOUR)
+        if best is None or per_million < (best.usd_per_million_output_tokens or math.inf):
+            best = OfferServingCost(per_million, "", replicas, tokens, plan)
+    if best is not None:
+        return best
     try:
-        plan = serving_plan(
-            model=model,
+        needed = serving_plan(
+            model=architecture,
             gpu=gpu,
             prompt_tokens=prompt_tokens,
             output_tokens=output_tokens,
             context_tokens=context_tokens,
             precision=precision,
             kv_cache_precision=kv_cache_precision,
-            price_per_gpu_hour=price / gpus,
             efficiency=efficiency,
+            demand=Demand(concurrency=1),
         )
     except ModelDoesNotFit as error:
         return OfferServingCost(None, error.message, 0, None, None)
-    needed = plan.memory.gpus_per_replica
-    if needed > gpus:
-        reason = f"needs {needed} x {gpu.gpu_model} per replica; the offer has {gpus}"
-        return OfferServingCost(None, reason, 0, None, plan)
-    replicas = gpus // needed
-    tokens = replicas * plan.replica_output_tokens_per_second
-    per_million = price * 1e6 / (tokens * SECONDS_PER_HOUR)
-    return OfferServingCost(per_million, "", replicas, tokens, plan)
+    reason = (
+        f"needs {needed.memory.gpus_per_replica} x {gpu.gpu_model} per replica; "
+        f"the offer has {gpus}"
+    )
+    return OfferServingCost(None, reason, 0, None, None)
