@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from algorithms.precision import ComputeRates
+
 # Where the catalogue lives before (math_core) and after (gpus app) the restructure of issue 11.
 _BACKEND = Path(__file__).resolve().parent.parent
 CATALOGUE_CANDIDATES = (
@@ -60,11 +62,12 @@ _NVLINK_GBPS_BY_FORM_FACTOR = {
 _NVL_BRIDGE_BY_FAMILY = {"h100": (300.0, 2), "h200": (450.0, 4)}
 
 
-class GpuSpec(Protocol):
+class GpuSpec(ComputeRates, Protocol):
     """Per-GPU figures the serving model reads (the catalogue's ``GpuModel`` satisfies it).
 
     ``memory_bandwidth_gbps`` is GB/s, ``vram_gb`` GB (1e9 bytes), TFLOPS dense tensor rates;
-    ``None`` means the format is not supported.
+    ``None`` means the format is not supported. The TFLOPS properties come from
+    ``precision.ComputeRates``.
     """
 
     @property
@@ -95,26 +98,6 @@ class GpuSpec(Protocol):
     @property
     def memory_bandwidth_gbps(self) -> float:
         """Memory bandwidth, GB/s."""
-        ...
-
-    @property
-    def tflops_fp32(self) -> float:
-        """Vector fp32 TFLOPS."""
-        ...
-
-    @property
-    def tflops_fp16(self) -> float:
-        """Dense fp16 tensor TFLOPS."""
-        ...
-
-    @property
-    def tflops_bf16(self) -> float | None:
-        """Dense bf16 tensor TFLOPS, None when unsupported."""
-        ...
-
-    @property
-    def tflops_fp8(self) -> float | None:
-        """Dense fp8 tensor TFLOPS, None when unsupported."""
         ...
 
 

@@ -261,8 +261,8 @@ def serving_plan(
     work.add("gpus_per_replica", plan.gpus_per_replica, "GPUs", "derived")
     warnings.extend(plan.warnings)
 
-    def throughput(batch: int) -> float:
-        step = step_time(
+    def step_seconds(batch: int, include_prefill: bool = True) -> float:
+        return step_time(
             model=architecture,
             gpu=gpu,
             plan=plan,
@@ -272,8 +272,11 @@ def serving_plan(
             output_tokens=output,
             batch=batch,
             efficiency=efficiency,
-        )
-        return batch / step.seconds
+            include_prefill=include_prefill,
+        ).seconds
+
+    def throughput(batch: int) -> float:
+        return batch / step_seconds(batch)
 
     cap = batch_cap(gpu)
     batch, limit = (
@@ -289,18 +292,7 @@ def serving_plan(
     replica_tps = throughput(batch)
     knee = _knee(throughput, batch, replica_tps)
     itl_ms = 1000.0 * batch / replica_tps
-    single = step_time(
-        model=architecture,
-        gpu=gpu,
-        plan=plan,
-        precision=chosen,
-        kv_precision=kv,
-        prompt_tokens=prompt,
-        output_tokens=output,
-        batch=1,
-        efficiency=efficiency,
-        include_prefill=False,
-    )
+    single_seconds = step_seconds(1, include_prefill=False)
     ttft = prefill_seconds(
         model=architecture,
         gpu=gpu,
@@ -309,20 +301,7 @@ def serving_plan(
         prompt_tokens=max(prompt, 1),
         efficiency=efficiency,
     )
-    batch_1_tps = (
-        1.0
-        / step_time(
-            model=architecture,
-            gpu=gpu,
-            plan=plan,
-            precision=chosen,
-            kv_precision=kv,
-            prompt_tokens=prompt,
-            output_tokens=output,
-            batch=1,
-            efficiency=efficiency,
-        ).seconds
-    )
+    batch_1_tps = throughput(1)
     work.number(
         "memory_bandwidth_efficiency",
         efficiency.memory_bandwidth,
@@ -343,7 +322,7 @@ def serving_plan(
     replica_rps = replica_tps / output
     work.number("replica_requests_per_second", replica_rps, "requests/s", "derived")
     work.number("inter_token_latency_ms", itl_ms, "ms/token", "estimate", "at the serving batch")
-    work.number("single_stream_ms_per_token", 1000.0 * single.seconds, "ms/token", "estimate")
+    work.number("single_stream_ms_per_token", 1000.0 * single_seconds, "ms/token", "estimate")
     work.number("time_to_first_token_ms", 1000.0 * ttft, "ms", "estimate", "idle replica")
     gpu_hours = plan.gpus_per_replica * 1e6 / (replica_tps * SECONDS_PER_HOUR)
     work.number("gpu_hours_per_million_output_tokens", gpu_hours, "GPU-h", "derived")
@@ -390,7 +369,7 @@ def serving_plan(
         replica_output_tokens_per_second=replica_tps,
         replica_requests_per_second=replica_rps,
         inter_token_latency_ms=itl_ms,
-        single_stream_ms_per_token=1000.0 * single.seconds,
+        single_stream_ms_per_token=1000.0 * single_seconds,
         time_to_first_token_ms=1000.0 * ttft,
         replicas=replicas,
         total_gpus=total,
