@@ -1,0 +1,165 @@
+"""Training and fine-tuning: FLOPs, memory, GPUs, time and cost.
+
+Compute (``P`` = parameters, ``D`` = training tokens = dataset tokens x epochs):
+    full training / full fine-tune: 6 x P x D   (forward 2P, backward 4P; Kaplan et al. 2020,
+                                                 "Scaling Laws for Neural Language Models")
+    LoRA / QLoRA:                   4 x P x D   (forward 2P through the frozen base plus the
+                                                 backward pass's activation gradients 2P; the
+                                                 base has no weight gradients and the adapters'
+                                                 are ~1 % of P. 2 x P x D is only the forward.)
+    time = FLOPs / (GPUs x dense bf16 TFLOPS x MFU), MFU = 0.40: Meta reports 38-43 % for
+    Llama 3 405B pre-training (The Llama 3 Herd of Models, 2024), PaLM reached 46 % (Chowdhery
+    et al. 2022); fine-tuning jobs on a few GPUs rarely do better.
+
+Memory (sharded evenly over the GPUs, FSDP / ZeRO-3):
+    full:  16 bytes per parameter: bf16 weights 2 + bf16 gradients 2 + fp32 master weights 4 +
+           Adam moments 8 (Rajbhandari et al. 2020, ZeRO, section 3.1)
+    LoRA:  frozen bf16 base (2 bytes) + 1 % trainable parameters x 16 bytes
+    QLoRA: frozen 4-bit base (0.5 bytes, Dettmers et al. 2023) + 1 % trainable x 16 bytes
+    + 20 % for activations with gradient checkpointing; per GPU the usable memory of serving.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from algorithms.hardware import GpuSpec
+from algorithms.model_inputs import ModelInputError, count, fraction, positive_number
+from algorithms.model_registry import LlmArchitecture, model_resolve
+from algorithms.serving import BYTES_PER_VRAM_GB, GPU_MEMORY_UTILIZATION, RUNTIME_RESERVE_GB_PER_GPU
+from algorithms.working import Step, Working
+
+SECONDS_PER_HOUR = 3600.0
+FLOPS_PER_PARAM_TOKEN = MappingProxyType({"full": 6.0, "lora": 4.0, "qlora": 4.0})
+FULL_TRAINING_BYTES_PER_PARAM = 16.0
+BASE_BYTES_PER_PARAM = MappingProxyType({"lora": 2.0, "qlora": 0.5})
+LORA_TRAINABLE_FRACTION = 0.01
+ACTIVATION_FRACTION = 0.20
+DEFAULT_MFU = 0.40
+MAX_TRAINING_GPUS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingEstimate:
+    """A training or fine-tuning job on one GPU kind.
+
+    Attributes:
+        model: The architecture.
+        method: ``"full"``, ``"lora"`` or ``"qlora"``.
+        training_tokens: Tokens processed (dataset x epochs).
+        total_flops: FLOPs of the job.
+        memory_gb: Model states plus activations, GB (whole job, before sharding).
+        gpus: GPUs used (at least the memory minimum).
+        hours: Wall-clock hours at ``mfu``.
+        gpu_hours: ``gpus x hours``.
+        cost_usd: ``gpu_hours x price`` (``None`` without a price).
+        working: Every step with units.
+    """
+
+    model: LlmArchitecture
+    method: str
+    training_tokens: float
+    total_flops: float
+    memory_gb: float
+    gpus: int
+    hours: float
+    gpu_hours: float
+    cost_usd: float | None
+    working: tuple[Step, ...]
+
+
+def training_estimate(
+    *,
+    model: str | LlmArchitecture,
+    gpu: GpuSpec,
+    training_tokens: float,
+    method: str = "full",
+    gpus: int | None = None,
+    price_per_gpu_hour: float | None = None,
+    mfu: float = DEFAULT_MFU,
+) -> TrainingEstimate:
+    """Estimate a job (module docstring for every formula and source).
+
+    Raises:
+        ModelInputError: For an unknown model or method, non-positive tokens, an MFU outside
+            (0, 1], fewer ``gpus`` than the memory needs, or a bad price.
+    """
+    work = Working()
+    architecture = model if isinstance(model, LlmArchitecture) else model_resolve(model)
+    work.add("model", architecture.id, "", "estimate" if architecture.is_estimated else "spec")
+    if method not in FLOPS_PER_PARAM_TOKEN:
+        raise ModelInputError("method", f"must be one of {', '.join(FLOPS_PER_PARAM_TOKEN)}")
+    work.add("method", method, "", "input")
+    tokens = work.number(
+        "training_tokens",
+        positive_number(training_tokens, "training_tokens", maximum=1e16),
+        "tokens",
+        "input",
+    )
+    utilisation = work.number("mfu", fraction(mfu, "mfu"), "", "estimate", "Llama 3 405B: 38-43 %")
+    params = architecture.params_billion * 1e9
+    flops = work.number(
+        "total_flops",
+        FLOPS_PER_PARAM_TOKEN[method] * params * tokens,
+        "FLOP",
+        "derived",
+        f"{FLOPS_PER_PARAM_TOKEN[method]:g} x parameters x tokens",
+    )
+    if method == "full":
+        states_gb = architecture.params_billion * FULL_TRAINING_BYTES_PER_PARAM
+        note = "16 bytes per parameter (bf16 weights + gradients, fp32 master, Adam moments)"
+    else:
+        trainable = architecture.params_billion * LORA_TRAINABLE_FRACTION
+        states_gb = (
+            architecture.params_billion * BASE_BYTES_PER_PARAM[method]
+            + trainable * FULL_TRAINING_BYTES_PER_PARAM
+        )
+        note = (
+            f"frozen base at {BASE_BYTES_PER_PARAM[method]:g} bytes + "
+            f"{LORA_TRAINABLE_FRACTION:.0%} trainable at 16 bytes"
+        )
+    work.number("model_states_gb", states_gb, "GB", "derived", note)
+    memory = work.number(
+        "memory_gb",
+        states_gb * (1 + ACTIVATION_FRACTION),
+        "GB",
+        "estimate",
+        f"+{ACTIVATION_FRACTION:.0%} activations (gradient checkpointing)",
+    )
+    usable = gpu.vram_gb * BYTES_PER_VRAM_GB / 1e9 * GPU_MEMORY_UTILIZATION
+    usable -= RUNTIME_RESERVE_GB_PER_GPU
+    needed = max(1, math.ceil(memory / usable - 1e-9))
+    work.add("gpus_for_memory", needed, "GPUs", "derived", f"{usable:.1f} GB usable per GPU")
+    chosen = needed
+    if gpus is not None:
+        chosen = count(gpus, "gpus", maximum=MAX_TRAINING_GPUS)
+        if chosen < needed:
+            raise ModelInputError(
+                "gpus", f"{chosen} x {gpu.gpu_model} cannot hold {memory:.0f} GB; need {needed}"
+            )
+    work.add("gpus", chosen, "GPUs", "input" if gpus is not None else "derived")
+    tflops = gpu.tflops_bf16 or gpu.tflops_fp16
+    work.number("tflops_per_gpu", tflops, "TFLOPS", "spec", "dense bf16 (fp16 when no bf16)")
+    hours = work.number(
+        "hours", flops / (chosen * tflops * 1e12 * utilisation) / SECONDS_PER_HOUR, "h", "derived"
+    )
+    gpu_hours = work.number("gpu_hours", chosen * hours, "GPU-h", "derived")
+    cost = None
+    if price_per_gpu_hour is not None:
+        price = positive_number(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6)
+        work.number("price_per_gpu_hour", price, "USD/h", "input")
+        cost = work.number("cost_usd", gpu_hours * price, "USD", "derived")
+    return TrainingEstimate(
+        model=architecture,
+        method=method,
+        training_tokens=tokens,
+        total_flops=flops,
+        memory_gb=memory,
+        gpus=chosen,
+        hours=hours,
+        gpu_hours=gpu_hours,
+        cost_usd=cost,
+        working=work.freeze(),
+    )
