@@ -1,10 +1,11 @@
 """Fit the serving model's two efficiency constants to published measurements and print residuals.
 
-Run from ``backend/``: ``python -m algorithms.calibrate`` (add ``--check`` to print the
-residuals of the constants in ``serving.CALIBRATED_EFFICIENCY`` without fitting). The fit is a
-grid search minimising the sum of squared log errors (each reference counts equally whether it
-is a throughput or a latency), first on a 0.05 grid over eta_memory in [0.30, 1.00] and
-eta_compute in [0.20, 1.00], then on a 0.01 grid around the best point.
+Run from ``backend/``: ``python -m algorithms.calibrate --catalogue apps/gpus/data/gpus.json``
+(add ``--check`` to print the residuals of the constants in ``serving.CALIBRATED_EFFICIENCY``
+without fitting). The fit is a grid search minimising the sum of squared log errors (each
+reference counts equally whether it is a throughput or a latency), first on a 0.05 grid over
+eta_memory in [0.30, 1.00] and eta_compute in [0.20, 1.00], then on a 0.01 grid around the best
+point.
 """
 
 from __future__ import annotations
@@ -227,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: fit (default) or ``--check`` the constants in the code; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="do not fit; use the code's values")
-    parser.add_argument("--catalogue", type=Path, default=None, help="path to gpus.json")
+    parser.add_argument(
+        "--catalogue", type=Path, required=True, help="the GPU catalogue (apps/gpus/data/gpus.json)"
+    )
     arguments = parser.parse_args(argv)
     gpus = gpu_figures_load(arguments.catalogue)
     references = references_load()

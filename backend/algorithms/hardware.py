@@ -1,7 +1,8 @@
 """What the serving model reads from a GPU spec, and how GPUs of one replica talk to each other.
 
-The catalogue (``gpus.json``, owned by the GPU app) holds dense per-GPU figures: VRAM (GB), memory
-bandwidth (GB/s), tensor TFLOPS per precision and the form factor. This module reads them
+The catalogue (``gpus.json``, owned by the GPU app; callers pass its rows or its path) holds
+dense per-GPU figures: VRAM (GB), memory bandwidth (GB/s), tensor TFLOPS per precision and the
+form factor. This module reads them
 through the ``GpuSpec`` protocol, so the catalogue's ``GpuModel`` rows and the small
 ``GpuFigures`` dataclass below both fit, and maps a form factor to the GPU-to-GPU link that
 tensor parallelism's all-reduces cross:
@@ -30,13 +31,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from algorithms.precision import ComputeRates
-
-# Where the catalogue lives before (math_core) and after (gpus app) the restructure of issue 11.
-_BACKEND = Path(__file__).resolve().parent.parent
-CATALOGUE_CANDIDATES = (
-    _BACKEND / "apps" / "gpus" / "data" / "gpus.json",
-    _BACKEND / "apps" / "math_core" / "data" / "gpus.json",
-)
 
 _PCIE_GBPS_BY_ARCHITECTURE = {
     "hopper": 64.0,
@@ -176,18 +170,18 @@ def gpu_figures_from_document(document: Mapping[str, Any]) -> dict[str, GpuFigur
     return figures
 
 
-def gpu_figures_load(path: Path | None = None) -> dict[str, GpuFigures]:
-    """Read the GPU catalogue file (default: the first of ``CATALOGUE_CANDIDATES`` that exists).
+def gpu_figures_load(path: Path) -> dict[str, GpuFigures]:
+    """Read a GPU catalogue file in the shape of the GPU app's ``data/gpus.json``.
+
+    The caller names the file: this package imports nothing of the project, so it does not know
+    where the catalogue lives (``python -m algorithms.calibrate --catalogue ...``, the tests).
 
     Raises:
-        FileNotFoundError: When no catalogue file is found.
+        FileNotFoundError: When ``path`` does not exist.
+        KeyError: When an entry lacks a field the serving model needs.
     """
-    candidates = (path,) if path is not None else CATALOGUE_CANDIDATES
-    for candidate in candidates:
-        if candidate is not None and candidate.is_file():
-            with candidate.open(encoding="utf-8") as handle:
-                return gpu_figures_from_document(json.load(handle))
-    raise FileNotFoundError(f"no GPU catalogue at {', '.join(map(str, candidates))}")
+    with path.open(encoding="utf-8") as handle:
+        return gpu_figures_from_document(json.load(handle))
 
 
 def _optional(value: object) -> float | None:

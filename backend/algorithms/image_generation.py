@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from algorithms._validation import int_in_range, positive_float
+from algorithms.errors import AlgorithmInputError
 from algorithms.hardware import GpuSpec
-from algorithms.model_inputs import ModelInputError, count, positive_number
 from algorithms.working import Step, StepKind, Working
 
 SECONDS_PER_HOUR = 3600.0
@@ -87,17 +88,21 @@ def image_generation_estimate(
     """Images per hour on one ``gpu`` and the cost of a thousand.
 
     Raises:
-        ModelInputError: For an unknown model (keys of DIFFUSION_MODELS), steps out of 1..1000
+        AlgorithmInputError: For an unknown model (keys of DIFFUSION_MODELS), steps out of 1..1000
             or a bad price.
     """
     key = model.strip().lower() if isinstance(model, str) else ""
     if key not in DIFFUSION_MODELS:
-        raise ModelInputError("model", f"must be one of {', '.join(DIFFUSION_MODELS)}")
+        raise AlgorithmInputError("model", f"must be one of {', '.join(DIFFUSION_MODELS)}")
     pipeline = DIFFUSION_MODELS[key]
     work = Working()
     kind: StepKind = "estimate" if pipeline.is_estimate else "spec"
     work.number("tflops_per_step", pipeline.tflops_per_step, "TFLOP", kind, pipeline.source)
-    chosen = pipeline.default_steps if steps is None else count(steps, "steps", maximum=1000)
+    chosen = (
+        pipeline.default_steps
+        if steps is None
+        else int_in_range(steps, "steps", minimum=1, maximum=1000)
+    )
     work.add("steps", chosen, "steps", "input" if steps is not None else "assumed")
     work.number("efficiency", DIFFUSION_EFFICIENCY, "", "estimate", "share of dense fp16 peak")
     work.number("tflops_fp16", gpu.tflops_fp16, "TFLOPS", "spec")
@@ -105,7 +110,7 @@ def image_generation_estimate(
     per_hour = work.number("images_per_hour", per_second * SECONDS_PER_HOUR, "images/h", "derived")
     cost = None
     if price_per_gpu_hour is not None:
-        price = positive_number(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6)
+        price = positive_float(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6)
         work.number("price_per_gpu_hour", price, "USD/h", "input")
         cost = work.number("usd_per_thousand_images", 1000 * price / per_hour, "USD", "derived")
     return ImageGenerationEstimate(pipeline, chosen, per_hour, cost, work.freeze())

@@ -9,7 +9,7 @@
 * otherwise, when the name carries a parameter count ("my-finetune-13b", "acme 7.5B chat",
   "custom-8x7b"), an architecture estimated from that size, flagged ``is_estimated`` with the
   rule it used in ``estimation_note``;
-* otherwise a ``ModelInputError`` naming the field.
+* otherwise a ``AlgorithmInputError`` naming the field.
 
 Size-based estimate (dense): a Llama-style decoder with 128-dimensional heads, 8 KV heads
 (grouped-query attention, as in every Llama 3, Qwen 2.5/3 and Mistral model of 7B and above)
@@ -31,7 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from algorithms.model_inputs import ModelInputError
+from algorithms.errors import AlgorithmInputError
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "llm_models.json"
 
@@ -129,18 +129,18 @@ def model_resolve(name: str, field: str = "model") -> LlmArchitecture:
     """The architecture for ``name``: a registry entry, else a size-based estimate.
 
     Raises:
-        ModelInputError: When ``name`` is empty, not a string, or neither known nor carrying a
+        AlgorithmInputError: When ``name`` is empty, not a string, or neither known nor carrying a
             parameter count (the message lists a few known ids).
     """
     if not isinstance(name, str) or not name.strip():
-        raise ModelInputError(field, "must be a non-empty model name")
+        raise AlgorithmInputError(field, "must be a non-empty model name")
     known = default_registry().get(name)
     if known is not None:
         return known
-    estimated = estimate_from_name(name)
+    estimated = estimate_from_name(name, field)
     if estimated is None:
         examples = ", ".join(model.id for model in default_registry().models[3:9])
-        raise ModelInputError(
+        raise AlgorithmInputError(
             field,
             f"unknown model {name!r}: not in the registry and no parameter count in the name "
             f"(e.g. 'my-finetune-13b'); known ids include {examples}",
@@ -148,11 +148,12 @@ def model_resolve(name: str, field: str = "model") -> LlmArchitecture:
     return estimated
 
 
-def estimate_from_name(name: str) -> LlmArchitecture | None:
+def estimate_from_name(name: str, field: str = "model") -> LlmArchitecture | None:
     """A size-based architecture for a name carrying a parameter count, or ``None``.
 
     Raises:
-        ModelInputError: When the count is zero or above ``MAX_PARAMS_BILLION``.
+        AlgorithmInputError: When the count is zero or above ``MAX_PARAMS_BILLION`` (naming
+            ``field``).
     """
     text = name.strip().lower().rsplit("/", 1)[-1].replace("_", "-")
     moe = _MOE_SIZE.search(text)
@@ -165,22 +166,22 @@ def estimate_from_name(name: str) -> LlmArchitecture | None:
             f"{total:g}B (an upper bound, attention is shared), {active:g}B active (top-"
             f"{ESTIMATED_MOE_EXPERTS_PER_TOKEN} routing assumed); shape estimated from the size"
         )
-        return _estimated(name, total, active, note, experts=experts)
+        return _estimated(name, total, active, note, experts=experts, field=field)
     dense = _DENSE_SIZE.search(text)
     if dense is None:
         return None
     number = float(dense[1])
     billions = number if dense[2] == "b" else number / 1000.0
     note = f"'{dense[0]}' read as {billions:g}B parameters, dense; shape estimated from the size"
-    return _estimated(name, billions, billions, note, experts=None)
+    return _estimated(name, billions, billions, note, experts=None, field=field)
 
 
 def _estimated(
-    name: str, total: float, active: float, note: str, *, experts: int | None
+    name: str, total: float, active: float, note: str, *, experts: int | None, field: str
 ) -> LlmArchitecture:
     if not 0 < total <= MAX_PARAMS_BILLION:
-        raise ModelInputError(
-            "model", f"a parameter count must be above 0 and at most {MAX_PARAMS_BILLION:g}B"
+        raise AlgorithmInputError(
+            field, f"a parameter count must be above 0 and at most {MAX_PARAMS_BILLION:g}B"
         )
     # params = 12 * layers * (128 * layers)^2  =>  layers = (params / (12 * 128^2))^(1/3); the
     # width is then rounded to whole groups of 8 heads and the depth refitted to the size.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, Protocol
 
-from algorithms.model_inputs import ModelInputError
+from algorithms.errors import AlgorithmInputError
 
 WeightPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
 KvPrecision = Literal["fp32", "fp16", "bf16", "fp8"]
@@ -105,11 +105,11 @@ def weight_precision(value: str, field: str = "precision") -> WeightPrecision:
     """Canonical weight precision for a spelling (``"FP8"``, ``"bfloat16"``, ``"awq"`` ...).
 
     Raises:
-        ModelInputError: For anything not in the table.
+        AlgorithmInputError: For anything not in the table.
     """
     canonical = _canonical(value, field)
     if canonical not in BYTES_PER_WEIGHT:  # pragma: no cover - every alias maps to a weight format
-        raise ModelInputError(field, f"unknown precision {value!r}")
+        raise AlgorithmInputError(field, f"unknown precision {value!r}")
     return canonical  # type: ignore[return-value]
 
 
@@ -117,12 +117,12 @@ def kv_precision(value: str, field: str = "kv_cache_precision") -> KvPrecision:
     """Canonical KV-cache precision (fp16, bf16, fp8 or fp32).
 
     Raises:
-        ModelInputError: For integer formats (KV caches are not stored as int4/int8 here) and
+        AlgorithmInputError: For integer formats (KV caches are not stored as int4/int8 here) and
             unknown spellings.
     """
     canonical = _canonical(value, field)
     if canonical not in BYTES_PER_KV_ELEMENT:
-        raise ModelInputError(
+        raise AlgorithmInputError(
             field, f"{value!r} is not a KV-cache format; use fp16, bf16, fp8 or fp32"
         )
     return canonical  # type: ignore[return-value]
@@ -132,11 +132,11 @@ def precision_from_quality(quality: str) -> WeightPrecision:
     """v1's ``quality`` (low, medium, high, standard; case-insensitive) as a weight precision.
 
     Raises:
-        ModelInputError: For any other value, naming ``quality``.
+        AlgorithmInputError: For any other value, naming ``quality``.
     """
     if not isinstance(quality, str) or quality.strip().lower() not in QUALITY_TO_PRECISION:
         known = ", ".join(QUALITY_TO_PRECISION)
-        raise ModelInputError("quality", f"must be one of {known}, got {quality!r}")
+        raise AlgorithmInputError("quality", f"must be one of {known}, got {quality!r}")
     return QUALITY_TO_PRECISION[quality.strip().lower()]
 
 
@@ -171,11 +171,11 @@ def compute_rate(gpu: ComputeRates, precision: WeightPrecision) -> ComputeRate:
 
 def _canonical(value: str, field: str) -> str:
     if not isinstance(value, str):
-        raise ModelInputError(field, f"must be a string, got {type(value).__name__}")
+        raise AlgorithmInputError(field, f"must be a string, got {type(value).__name__}")
     key = value.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
     canonical = _PRECISION_ALIASES.get(key)
     if canonical is None:
-        raise ModelInputError(
+        raise AlgorithmInputError(
             field, f"unknown precision {value!r}; use fp32, fp16, bf16, fp8, int8 or int4"
         )
     return canonical

@@ -36,8 +36,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from algorithms._validation import fraction, int_in_range
+from algorithms.errors import AlgorithmInputError
 from algorithms.hardware import GpuSpec, Interconnect, interconnect_for
-from algorithms.model_inputs import ModelInputError, count, fraction
 from algorithms.model_registry import LlmArchitecture
 from algorithms.precision import (
     BYTES_PER_KV_ELEMENT,
@@ -180,16 +181,18 @@ def memory_plan(
         tensor_parallel: Force this TP degree (e.g. the GPUs of one offer); ``None`` = smallest.
 
     Raises:
-        ModelInputError: For token counts out of range, or a forced TP degree the model's heads
+        AlgorithmInputError: For token counts out of range, or a forced TP degree the model's heads
             do not allow.
     """
-    context = count(context_tokens, "context_tokens", maximum=10_000_000)
-    per_sequence = count(tokens_per_sequence, "tokens_per_sequence", maximum=10_000_000)
+    context = int_in_range(context_tokens, "context_tokens", minimum=1, maximum=10_000_000)
+    per_sequence = int_in_range(
+        tokens_per_sequence, "tokens_per_sequence", minimum=1, maximum=10_000_000
+    )
     degrees = tensor_parallel_degrees(model)
     if tensor_parallel is not None:
         if tensor_parallel not in degrees:
             allowed = ", ".join(map(str, degrees))
-            raise ModelInputError(
+            raise AlgorithmInputError(
                 "tensor_parallel",
                 f"{model.name} splits over {allowed} GPUs (heads {model.attention_heads}, KV "
                 f"heads {model.kv_heads}), not {tensor_parallel}",
@@ -352,11 +355,12 @@ def step_time(
     serving); ``False`` gives the bare decode step (one user decoding alone).
 
     Raises:
-        ModelInputError: For a batch or token count out of range, or efficiencies outside (0, 1].
+        AlgorithmInputError: For a batch or token count out of range, or efficiencies outside
+            (0, 1].
     """
-    size = count(batch, "batch", maximum=100_000)
-    prompt = count(prompt_tokens, "prompt_tokens", minimum=0, maximum=10_000_000)
-    output = count(output_tokens, "output_tokens", maximum=10_000_000)
+    size = int_in_range(batch, "batch", minimum=1, maximum=100_000)
+    prompt = int_in_range(prompt_tokens, "prompt_tokens", minimum=0, maximum=10_000_000)
+    output = int_in_range(output_tokens, "output_tokens", minimum=1, maximum=10_000_000)
     eta_memory = fraction(efficiency.memory_bandwidth, "memory_bandwidth_efficiency")
     eta_compute = fraction(efficiency.compute, "compute_efficiency")
     gpus = plan.gpus_per_replica
@@ -403,9 +407,9 @@ def prefill_seconds(
     at ``efficiency.memory_bandwidth`` (short prompts), plus its tensor-parallel all-reduces.
 
     Raises:
-        ModelInputError: For a prompt length out of range.
+        AlgorithmInputError: For a prompt length out of range.
     """
-    prompt = count(prompt_tokens, "prompt_tokens", maximum=10_000_000)
+    prompt = int_in_range(prompt_tokens, "prompt_tokens", minimum=1, maximum=10_000_000)
     gpus = plan.gpus_per_replica
     flops = prompt * flops_per_token(model, prompt / 2)
     compute = flops / (gpus * compute_rate(gpu, precision).tflops * 1e12 * efficiency.compute)

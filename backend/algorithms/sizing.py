@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from algorithms._validation import int_in_range, positive_float
+from algorithms.errors import AlgorithmInputError
 from algorithms.hardware import GpuSpec
-from algorithms.model_inputs import ModelInputError, count, positive_number
 from algorithms.model_registry import LlmArchitecture, model_resolve
 from algorithms.precision import (
     DEFAULT_KV_PRECISION,
@@ -52,7 +53,7 @@ LARGE_GPU_GIB = 70
 MAX_REPLICAS = 100_000
 
 
-class ModelDoesNotFit(ModelInputError):
+class ModelDoesNotFit(AlgorithmInputError):
     """The model (with one full context) does not fit any allowed layout of this GPU.
 
     Attributes:
@@ -141,7 +142,7 @@ def resolve_precision(precision: str | None, quality: str | None, work: Working)
     """``precision`` if given, else v1's ``quality`` mapped (precision.py), else fp16 (stated).
 
     Raises:
-        ModelInputError: For an unknown precision or quality.
+        AlgorithmInputError: For an unknown precision or quality.
     """
     if precision is not None:
         chosen = weight_precision(precision)
@@ -188,7 +189,7 @@ def serving_plan(
     are added only when one node cannot hold the model. ``tensor_parallel`` forces a degree.
 
     Raises:
-        ModelInputError: For unknown models or precisions, token counts out of range, a context
+        AlgorithmInputError: For unknown models or precisions, token counts out of range, a context
             shorter than prompt + output, more than one demand form, or a bad price.
         ModelDoesNotFit: When no layout of ``gpu`` holds the weights and one full context.
     """
@@ -204,12 +205,12 @@ def serving_plan(
     chosen = resolve_precision(precision, quality, work)
     kv = kv_precision(kv_cache_precision)
     work.add("kv_cache_precision", kv, "", "input")
-    prompt = count(prompt_tokens, "prompt_tokens", minimum=0, maximum=10_000_000)
-    output = count(output_tokens, "output_tokens", maximum=10_000_000)
+    prompt = int_in_range(prompt_tokens, "prompt_tokens", minimum=0, maximum=10_000_000)
+    output = int_in_range(output_tokens, "output_tokens", minimum=1, maximum=10_000_000)
     context = prompt + output if context_tokens is None else context_tokens
-    context = count(context, "context_tokens", maximum=10_000_000)
+    context = int_in_range(context, "context_tokens", minimum=1, maximum=10_000_000)
     if context < prompt + output:
-        raise ModelInputError(
+        raise AlgorithmInputError(
             "context_tokens", f"must be at least prompt + output tokens ({prompt + output})"
         )
     warnings: list[str] = []
@@ -284,7 +285,7 @@ def serving_plan(
         "memory" if plan.max_sequences <= cap else ("max_num_seqs"),
     )
     if max_inter_token_latency_ms is not None:
-        target = positive_number(max_inter_token_latency_ms, "max_inter_token_latency_ms")
+        target = positive_float(max_inter_token_latency_ms, "max_inter_token_latency_ms")
         while batch > 1 and 1000.0 * batch / throughput(batch) > target:
             batch = max(1, batch * 9 // 10)
             limit = "latency target"
@@ -337,7 +338,7 @@ def serving_plan(
     if price_per_gpu_hour is not None:
         price = work.number(
             "price_per_gpu_hour",
-            positive_number(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6),
+            positive_float(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6),
             "USD/h",
             "input",
         )
@@ -416,35 +417,35 @@ def _replicas(
         demand.total_output_tokens is not None or demand.deadline_hours is not None,
     ]
     if sum(forms) != 1:
-        raise ModelInputError(
+        raise AlgorithmInputError(
             "demand",
             "give exactly one of requests_per_second, output_tokens_per_second, concurrency, "
             "or total_output_tokens with deadline_hours",
         )
     if demand.concurrency is not None:
-        wanted = count(demand.concurrency, "concurrency", maximum=10_000_000)
+        wanted = int_in_range(demand.concurrency, "concurrency", minimum=1, maximum=10_000_000)
         work.add("concurrency", wanted, "requests", "input")
         replicas = math.ceil(wanted / batch)
         utilisation = wanted / (replicas * batch)
     else:
         if demand.requests_per_second is not None:
-            rate = positive_number(demand.requests_per_second, "requests_per_second", maximum=1e7)
+            rate = positive_float(demand.requests_per_second, "requests_per_second", maximum=1e7)
             work.number("requests_per_second", rate, "requests/s", "input")
             tokens = work.number(
                 "required_output_tokens_per_second", rate * output, "tokens/s", "derived"
             )
         elif demand.output_tokens_per_second is not None:
-            tokens = positive_number(
+            tokens = positive_float(
                 demand.output_tokens_per_second, "output_tokens_per_second", maximum=1e10
             )
             work.number("required_output_tokens_per_second", tokens, "tokens/s", "input")
         else:
             if demand.total_output_tokens is None or demand.deadline_hours is None:
-                raise ModelInputError(
+                raise AlgorithmInputError(
                     "deadline_hours", "total_output_tokens and deadline_hours go together"
                 )
-            total = positive_number(demand.total_output_tokens, "total_output_tokens", maximum=1e16)
-            hours = positive_number(demand.deadline_hours, "deadline_hours", maximum=87_600)
+            total = positive_float(demand.total_output_tokens, "total_output_tokens", maximum=1e16)
+            hours = positive_float(demand.deadline_hours, "deadline_hours", maximum=87_600)
             work.number("total_output_tokens", total, "tokens", "input")
             work.number("deadline_hours", hours, "h", "input")
             tokens = work.number(
@@ -456,7 +457,7 @@ def _replicas(
         replicas = math.ceil(tokens / replica_tps - 1e-9)
         utilisation = tokens / (replicas * replica_tps)
     if replicas > MAX_REPLICAS:
-        raise ModelInputError("demand", f"needs more than {MAX_REPLICAS:,} replicas")
+        raise AlgorithmInputError("demand", f"needs more than {MAX_REPLICAS:,} replicas")
     work.add(
         "replicas", replicas, "replicas", "derived", "demand / one replica's capacity, rounded up"
     )
@@ -502,11 +503,11 @@ def offer_serving_cost(
     many replicas as fit.
 
     Raises:
-        ModelInputError: For bad inputs (unknown model or precision, counts out of range); a
+        AlgorithmInputError: For bad inputs (unknown model or precision, counts out of range); a
             model that does not fit is not an error but a ``None`` with a reason.
     """
-    gpus = count(gpu_count, "gpu_count", maximum=1_024)
-    price = positive_number(price_per_hour, "price_per_hour", maximum=1e6)
+    gpus = int_in_range(gpu_count, "gpu_count", minimum=1, maximum=1_024)
+    price = positive_float(price_per_hour, "price_per_hour", maximum=1e6)
     architecture = model if isinstance(model, LlmArchitecture) else model_resolve(model)
     best: OfferServingCost | None = None
     for degree in tensor_parallel_degrees(architecture):

@@ -25,8 +25,9 @@ import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from algorithms._validation import fraction, int_in_range, positive_float
+from algorithms.errors import AlgorithmInputError
 from algorithms.hardware import GpuSpec
-from algorithms.model_inputs import ModelInputError, count, fraction, positive_number
 from algorithms.model_registry import LlmArchitecture, model_resolve
 from algorithms.serving import BYTES_PER_VRAM_GB, GPU_MEMORY_UTILIZATION, RUNTIME_RESERVE_GB_PER_GPU
 from algorithms.working import Step, Working
@@ -83,18 +84,18 @@ def training_estimate(
     """Estimate a job (module docstring for every formula and source).
 
     Raises:
-        ModelInputError: For an unknown model or method, non-positive tokens, an MFU outside
+        AlgorithmInputError: For an unknown model or method, non-positive tokens, an MFU outside
             (0, 1], fewer ``gpus`` than the memory needs, or a bad price.
     """
     work = Working()
     architecture = model if isinstance(model, LlmArchitecture) else model_resolve(model)
     work.add("model", architecture.id, "", "estimate" if architecture.is_estimated else "spec")
     if method not in FLOPS_PER_PARAM_TOKEN:
-        raise ModelInputError("method", f"must be one of {', '.join(FLOPS_PER_PARAM_TOKEN)}")
+        raise AlgorithmInputError("method", f"must be one of {', '.join(FLOPS_PER_PARAM_TOKEN)}")
     work.add("method", method, "", "input")
     tokens = work.number(
         "training_tokens",
-        positive_number(training_tokens, "training_tokens", maximum=1e16),
+        positive_float(training_tokens, "training_tokens", maximum=1e16),
         "tokens",
         "input",
     )
@@ -134,9 +135,9 @@ def training_estimate(
     work.add("gpus_for_memory", needed, "GPUs", "derived", f"{usable:.1f} GB usable per GPU")
     chosen = needed
     if gpus is not None:
-        chosen = count(gpus, "gpus", maximum=MAX_TRAINING_GPUS)
+        chosen = int_in_range(gpus, "gpus", minimum=1, maximum=MAX_TRAINING_GPUS)
         if chosen < needed:
-            raise ModelInputError(
+            raise AlgorithmInputError(
                 "gpus", f"{chosen} x {gpu.gpu_model} cannot hold {memory:.0f} GB; need {needed}"
             )
     work.add("gpus", chosen, "GPUs", "input" if gpus is not None else "derived")
@@ -148,7 +149,7 @@ def training_estimate(
     gpu_hours = work.number("gpu_hours", chosen * hours, "GPU-h", "derived")
     cost = None
     if price_per_gpu_hour is not None:
-        price = positive_number(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6)
+        price = positive_float(price_per_gpu_hour, "price_per_gpu_hour", maximum=1e6)
         work.number("price_per_gpu_hour", price, "USD/h", "input")
         cost = work.number("cost_usd", gpu_hours * price, "USD", "derived")
     return TrainingEstimate(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from algorithms.hardware import GpuFigures, gpu_figures_load
+
+CATALOGUE_PATH = Path(__file__).resolve().parents[3] / "apps" / "gpus" / "data" / "gpus.json"
 
 
 @pytest.fixture(autouse=True)
@@ -14,5 +18,8 @@ def _clean_redis() -> None:
 
 @pytest.fixture(scope="session")
 def gpus() -> dict[str, GpuFigures]:
-    """The GPU catalogue (gpus.json) read as plain figures, by canonical gpu_model."""
-    return gpu_figures_load()
+    """The GPU catalogue (gpus.json) read as plain figures, by canonical gpu_model.
+
+    Read by path: `algorithms` (its tests included) imports nothing of the project.
+    """
+    return gpu_figures_load(CATALOGUE_PATH)

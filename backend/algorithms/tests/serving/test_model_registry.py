@@ -1,6 +1,6 @@
 import pytest
 
-from algorithms.model_inputs import ModelInputError
+from algorithms.errors import AlgorithmInputError
 from algorithms.model_registry import default_registry, model_resolve, name_key
 
 
@@ -108,11 +108,11 @@ def test_sizes_in_millions_are_read():
 
 @pytest.mark.parametrize("name", ["gpt-foo", "", "   ", "model-0b", "huge-5000b"])
 def test_names_without_a_usable_size_are_rejected_naming_the_field(name):
-    with pytest.raises(ModelInputError) as error:
+    with pytest.raises(AlgorithmInputError) as error:
         model_resolve(name)
     assert error.value.field == "model"
 
 
 def test_non_string_names_are_rejected():
-    with pytest.raises(ModelInputError):
+    with pytest.raises(AlgorithmInputError):
         model_resolve(70)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 import pytest
 
-from algorithms.model_inputs import ModelInputError
+from algorithms.errors import AlgorithmInputError
 from algorithms.precision import (
     BYTES_PER_WEIGHT,
     compute_rate,
@@ -25,7 +25,7 @@ def test_v1_quality_maps_onto_a_precision(quality, precision):
 
 
 def test_unknown_quality_names_the_field():
-    with pytest.raises(ModelInputError) as error:
+    with pytest.raises(AlgorithmInputError) as error:
         precision_from_quality("ultra")
     assert error.value.field == "quality"
 
@@ -58,10 +58,10 @@ def test_bytes_per_weight():
 
 def test_kv_cache_precision_is_a_float_format():
     assert kv_precision("fp8") == "fp8"
-    with pytest.raises(ModelInputError) as error:
+    with pytest.raises(AlgorithmInputError) as error:
         kv_precision("int4")
     assert error.value.field == "kv_cache_precision"
-    with pytest.raises(ModelInputError):
+    with pytest.raises(AlgorithmInputError):
         weight_precision("fp4")
 
 

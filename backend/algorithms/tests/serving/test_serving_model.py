@@ -2,8 +2,8 @@ import math
 
 import pytest
 
+from algorithms.errors import AlgorithmInputError
 from algorithms.hardware import interconnect_for
-from algorithms.model_inputs import ModelInputError
 from algorithms.model_registry import model_resolve
 from algorithms.serving import (
     BYTES_PER_VRAM_GB,
@@ -81,7 +81,7 @@ def test_tensor_parallel_degrees_respect_the_heads():
 
 
 def test_forcing_a_degree_the_heads_do_not_allow_is_an_error(gpus):
-    with pytest.raises(ModelInputError) as error:
+    with pytest.raises(AlgorithmInputError) as error:
         plan_for(gpus, "phi-4", "H100 SXM", tp=4)
     assert error.value.field == "tensor_parallel"
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from algorithms.calibrate import REFERENCES_PATH
-from algorithms.model_inputs import ModelInputError
+from algorithms.errors import AlgorithmInputError
 from algorithms.sizing import Demand, ModelDoesNotFit, offer_serving_cost, serving_plan
 
 DONE_WHEN = json.loads(REFERENCES_PATH.read_text(encoding="utf-8"))["done_when"]
@@ -115,7 +115,7 @@ def test_latency_target_caps_the_batch(gpus):
     [Demand(), Demand(requests_per_second=1, concurrency=2), Demand(total_output_tokens=10)],
 )
 def test_demand_needs_exactly_one_form(gpus, demand):
-    with pytest.raises(ModelInputError):
+    with pytest.raises(AlgorithmInputError):
         serving_plan(
             model="llama-3.1-8b",
             gpu=gpus["H100 SXM"],
@@ -126,7 +126,7 @@ def test_demand_needs_exactly_one_form(gpus, demand):
 
 
 def test_context_shorter_than_the_request_is_rejected(gpus):
-    with pytest.raises(ModelInputError) as error:
+    with pytest.raises(AlgorithmInputError) as error:
         serving_plan(
             model="llama-3.1-8b",
             gpu=gpus["H100 SXM"],

@@ -1,7 +1,7 @@
 import pytest
 
+from algorithms.errors import AlgorithmInputError
 from algorithms.image_generation import image_generation_estimate
-from algorithms.model_inputs import ModelInputError
 from algorithms.training import training_estimate
 
 
@@ -30,10 +30,10 @@ def test_lora_costs_four_flops_per_parameter_and_qlora_less_memory(gpus):
 
 
 def test_training_rejects_too_few_gpus_and_unknown_methods(gpus):
-    with pytest.raises(ModelInputError) as error:
+    with pytest.raises(AlgorithmInputError) as error:
         training_estimate(model="llama-3.1-70b", gpu=gpus["H100 SXM"], training_tokens=1e8, gpus=1)
     assert error.value.field == "gpus"
-    with pytest.raises(ModelInputError):
+    with pytest.raises(AlgorithmInputError):
         training_estimate(
             model="llama-3.1-8b", gpu=gpus["H100 SXM"], training_tokens=1e8, method="dpo"
         )
@@ -48,5 +48,5 @@ def test_image_generation_rates(gpus):
         image_generation_estimate(model="sd-1.5", gpu=gpus["H100 SXM"], steps=20).working[0].kind
         == "spec"
     )
-    with pytest.raises(ModelInputError):
+    with pytest.raises(AlgorithmInputError):
         image_generation_estimate(model="midjourney", gpu=gpus["H100 SXM"])
