@@ -143,6 +143,24 @@ class StepTime:
     bound: str
 
 
+def usable_gb_per_gpu(vram_gb: float) -> float:
+    """GB of one GPU a model may fill: VRAM (GiB as sold) x utilisation - the runtime reserve.
+
+    The same rule sizes serving, training, image generation and the other workloads.
+    """
+    return vram_gb * BYTES_PER_VRAM_GB / 1e9 * GPU_MEMORY_UTILIZATION - RUNTIME_RESERVE_GB_PER_GPU
+
+
+def vram_needed_gb(memory_gb: float) -> float:
+    """GPU memory as sold (binary GB, the catalogue's ``vram_gb``) that holds ``memory_gb`` GB.
+
+    The inverse of ``usable_gb_per_gpu``: (memory + reserve) / utilisation, in GiB.
+    """
+    return (
+        (memory_gb + RUNTIME_RESERVE_GB_PER_GPU) / GPU_MEMORY_UTILIZATION * 1e9 / BYTES_PER_VRAM_GB
+    )
+
+
 def tensor_parallel_degrees(model: LlmArchitecture) -> tuple[int, ...]:
     """Powers of two up to 8 that split the attention heads evenly and the KV heads cleanly.
 
@@ -233,7 +251,7 @@ def _layout(
     )
     usable = work.number(
         "usable_gb_per_gpu",
-        gpu.vram_gb * BYTES_PER_VRAM_GB / 1e9 * GPU_MEMORY_UTILIZATION - RUNTIME_RESERVE_GB_PER_GPU,
+        usable_gb_per_gpu(gpu.vram_gb),
         "GB",
         "estimate",
         f"{gpu.vram_gb} GiB x {GPU_MEMORY_UTILIZATION} (vLLM gpu_memory_utilization default) - "

@@ -1,8 +1,8 @@
 """Serving plans and costs: replicas for a demand, $/h for the deployment, $/M tokens.
 
 ``serving_plan`` answers "how many GPUs of this kind, and what does a million tokens cost" for
-one model, precision and traffic shape; ``offer_serving_cost`` answers "what does a million
-tokens cost on this offer" for the listing. Both carry their working.
+one model, precision and traffic shape, with its working; ``offer_cost.offer_serving_cost``
+answers "what does a million tokens cost on this offer" for the listing from these plans.
 
 Serving batch: the largest batch the KV cache holds, capped by vLLM's default ``max_num_seqs``
 (1024 on GPUs with at least 70 GiB other than A100, else 256: ``EngineArgs.get_batch_defaults``
@@ -98,6 +98,7 @@ class ServingPlan:
         knee_batch: Smallest batch reaching 95 % of the serving batch's throughput.
         replica_output_tokens_per_second: Output tokens/s of one replica at the serving batch.
         replica_requests_per_second: Requests/s of one replica at the serving batch.
+        batch_1_output_tokens_per_second: One replica serving one request at a time.
         inter_token_latency_ms: Per-user ms per output token at the serving batch.
         single_stream_ms_per_token: ms per token for one user alone (batch 1).
         time_to_first_token_ms: Prefill of one prompt on an idle replica.
@@ -123,6 +124,7 @@ class ServingPlan:
     knee_batch: int
     replica_output_tokens_per_second: float
     replica_requests_per_second: float
+    batch_1_output_tokens_per_second: float
     inter_token_latency_ms: float
     single_stream_ms_per_token: float
     time_to_first_token_ms: float
@@ -369,6 +371,7 @@ def serving_plan(
         knee_batch=knee,
         replica_output_tokens_per_second=replica_tps,
         replica_requests_per_second=replica_rps,
+        batch_1_output_tokens_per_second=batch_1_tps,
         inter_token_latency_ms=itl_ms,
         single_stream_ms_per_token=1000.0 * single_seconds,
         time_to_first_token_ms=1000.0 * ttft,
@@ -463,94 +466,3 @@ def _replicas(
     )
     work.number("utilisation", utilisation, "", "derived", "demand / capacity of the replicas")
     return replicas, utilisation
-
-
-@dataclass(frozen=True, slots=True)
-class OfferServingCost:
-    """Cost per million output tokens of one model on one offer (a listing row).
-
-    Attributes:
-        usd_per_million_output_tokens: ``None`` when the offer cannot hold the model.
-        reason: Why it is ``None`` (empty otherwise).
-        replicas: Replicas the offer's GPUs hold.
-        output_tokens_per_second: All replicas together, at the serving batch.
-        plan: The single-replica plan behind the figure (``None`` when it does not fit).
-    """
-
-    usd_per_million_output_tokens: float | None
-    reason: str
-    replicas: int
-    output_tokens_per_second: float | None
-    plan: ServingPlan | None
-
-
-def offer_serving_cost(
-    *,
-    model: str | LlmArchitecture,
-    gpu: GpuSpec,
-    gpu_count: int,
-    price_per_hour: float,
-    prompt_tokens: int,
-    output_tokens: int,
-    context_tokens: int | None = None,
-    precision: str | None = None,
-    kv_cache_precision: str = DEFAULT_KV_PRECISION,
-    efficiency: Efficiency = CALIBRATED_EFFICIENCY,
-) -> OfferServingCost:
-    """USD per million output tokens of ``model`` on one offer, at full load.
-
-    The offer has ``gpu_count`` GPUs at ``price_per_hour`` for the whole instance and runs as
-    many replicas as fit.
-
-    Raises:
-        AlgorithmInputError: For bad inputs (unknown model or precision, counts out of range); a
-            model that does not fit is not an error but a ``None`` with a reason.
-    """
-    gpus = int_in_range(gpu_count, "gpu_count", minimum=1, maximum=1_024)
-    price = positive_float(price_per_hour, "price_per_hour", maximum=1e6)
-    architecture = model if isinstance(model, LlmArchitecture) else model_resolve(model)
-    best: OfferServingCost | None = None
-    for degree in tensor_parallel_degrees(architecture):
-        if degree > gpus:
-            break
-        try:
-            plan = serving_plan(
-                model=architecture,
-                gpu=gpu,
-                prompt_tokens=prompt_tokens,
-                output_tokens=output_tokens,
-                context_tokens=context_tokens,
-                precision=precision,
-                kv_cache_precision=kv_cache_precision,
-                price_per_gpu_hour=price / gpus,
-                efficiency=efficiency,
-                tensor_parallel=degree,
-            )
-        except ModelDoesNotFit:
-            continue
-        replicas = gpus // degree
-        tokens = replicas * plan.replica_output_tokens_per_second
-        per_million = price * 1e6 / (tokens * SECONDS_PER_HOUR)
-        if best is None or per_million < (best.usd_per_million_output_tokens or math.inf):
-            best = OfferServingCost(per_million, "", replicas, tokens, plan)
-    if best is not None:
-        return best
-    try:
-        needed = serving_plan(
-            model=architecture,
-            gpu=gpu,
-            prompt_tokens=prompt_tokens,
-            output_tokens=output_tokens,
-            context_tokens=context_tokens,
-            precision=precision,
-            kv_cache_precision=kv_cache_precision,
-            efficiency=efficiency,
-            demand=Demand(concurrency=1),
-        )
-    except ModelDoesNotFit as error:
-        return OfferServingCost(None, error.message, 0, None, None)
-    reason = (
-        f"needs {needed.memory.gpus_per_replica} x {gpu.gpu_model} per replica; "
-        f"the offer has {gpus}"
-    )
-    return OfferServingCost(None, reason, 0, None, None)

@@ -29,7 +29,7 @@ from algorithms._validation import fraction, int_in_range, positive_float
 from algorithms.errors import AlgorithmInputError
 from algorithms.hardware import GpuSpec
 from algorithms.model_registry import LlmArchitecture, model_resolve
-from algorithms.serving import BYTES_PER_VRAM_GB, GPU_MEMORY_UTILIZATION, RUNTIME_RESERVE_GB_PER_GPU
+from algorithms.serving import usable_gb_per_gpu
 from algorithms.working import Step, Working
 
 SECONDS_PER_HOUR = 3600.0
@@ -52,6 +52,7 @@ class TrainingEstimate:
         training_tokens: Tokens processed (dataset x epochs).
         total_flops: FLOPs of the job.
         memory_gb: Model states plus activations, GB (whole job, before sharding).
+        gpus_for_memory: The fewest GPUs whose usable memory holds ``memory_gb``.
         gpus: GPUs used (at least the memory minimum).
         hours: Wall-clock hours at ``mfu``.
         gpu_hours: ``gpus x hours``.
@@ -64,11 +65,41 @@ class TrainingEstimate:
     training_tokens: float
     total_flops: float
     memory_gb: float
+    gpus_for_memory: int
     gpus: int
     hours: float
     gpu_hours: float
     cost_usd: float | None
     working: tuple[Step, ...]
+
+
+def training_memory_gb(model: LlmArchitecture, method: str, work: Working) -> float:
+    """Model states plus activations of a job, GB (whole job, before sharding); adds its steps.
+
+    Raises:
+        AlgorithmInputError: For an unknown method.
+    """
+    if _checked_method(method) == "full":
+        states_gb = model.params_billion * FULL_TRAINING_BYTES_PER_PARAM
+        note = "16 bytes per parameter (bf16 weights + gradients, fp32 master, Adam moments)"
+    else:
+        trainable = model.params_billion * LORA_TRAINABLE_FRACTION
+        states_gb = (
+            model.params_billion * BASE_BYTES_PER_PARAM[method]
+            + trainable * FULL_TRAINING_BYTES_PER_PARAM
+        )
+        note = (
+            f"frozen base at {BASE_BYTES_PER_PARAM[method]:g} bytes + "
+            f"{LORA_TRAINABLE_FRACTION:.0%} trainable at 16 bytes"
+        )
+    work.number("model_states_gb", states_gb, "GB", "derived", note)
+    return work.number(
+        "memory_gb",
+        states_gb * (1 + ACTIVATION_FRACTION),
+        "GB",
+        "estimate",
+        f"+{ACTIVATION_FRACTION:.0%} activations (gradient checkpointing)",
+    )
 
 
 def training_estimate(
@@ -78,21 +109,24 @@ def training_estimate(
     training_tokens: float,
     method: str = "full",
     gpus: int | None = None,
+    deadline_hours: float | None = None,
     price_per_gpu_hour: float | None = None,
     mfu: float = DEFAULT_MFU,
 ) -> TrainingEstimate:
     """Estimate a job (module docstring for every formula and source).
 
+    GPUs: ``gpus`` when given; else enough to finish within ``deadline_hours`` (data parallel
+    over the memory minimum, ceil(FLOPs / (deadline x per-GPU rate))); else the memory minimum.
+
     Raises:
         AlgorithmInputError: For an unknown model or method, non-positive tokens, an MFU outside
-            (0, 1], fewer ``gpus`` than the memory needs, or a bad price.
+            (0, 1], fewer ``gpus`` than the memory needs, a deadline needing more than
+            MAX_TRAINING_GPUS GPUs, or a bad price.
     """
     work = Working()
     architecture = model if isinstance(model, LlmArchitecture) else model_resolve(model)
     work.add("model", architecture.id, "", "estimate" if architecture.is_estimated else "spec")
-    if method not in FLOPS_PER_PARAM_TOKEN:
-        raise AlgorithmInputError("method", f"must be one of {', '.join(FLOPS_PER_PARAM_TOKEN)}")
-    work.add("method", method, "", "input")
+    work.add("method", _checked_method(method), "", "input")
     tokens = work.number(
         "training_tokens",
         positive_float(training_tokens, "training_tokens", maximum=1e16),
@@ -108,31 +142,13 @@ def training_estimate(
         "derived",
         f"{FLOPS_PER_PARAM_TOKEN[method]:g} x parameters x tokens",
     )
-    if method == "full":
-        states_gb = architecture.params_billion * FULL_TRAINING_BYTES_PER_PARAM
-        note = "16 bytes per parameter (bf16 weights + gradients, fp32 master, Adam moments)"
-    else:
-        trainable = architecture.params_billion * LORA_TRAINABLE_FRACTION
-        states_gb = (
-            architecture.params_billion * BASE_BYTES_PER_PARAM[method]
-            + trainable * FULL_TRAINING_BYTES_PER_PARAM
-        )
-        note = (
-            f"frozen base at {BASE_BYTES_PER_PARAM[method]:g} bytes + "
-            f"{LORA_TRAINABLE_FRACTION:.0%} trainable at 16 bytes"
-        )
-    work.number("model_states_gb", states_gb, "GB", "derived", note)
-    memory = work.number(
-        "memory_gb",
-        states_gb * (1 + ACTIVATION_FRACTION),
-        "GB",
-        "estimate",
-        f"+{ACTIVATION_FRACTION:.0%} activations (gradient checkpointing)",
-    )
-    usable = gpu.vram_gb * BYTES_PER_VRAM_GB / 1e9 * GPU_MEMORY_UTILIZATION
-    usable -= RUNTIME_RESERVE_GB_PER_GPU
+    memory = training_memory_gb(architecture, method, work)
+    usable = usable_gb_per_gpu(gpu.vram_gb)
     needed = max(1, math.ceil(memory / usable - 1e-9))
     work.add("gpus_for_memory", needed, "GPUs", "derived", f"{usable:.1f} GB usable per GPU")
+    tflops = gpu.tflops_bf16 or gpu.tflops_fp16
+    work.number("tflops_per_gpu", tflops, "TFLOPS", "spec", "dense bf16 (fp16 when no bf16)")
+    gpu_seconds = flops / (tflops * 1e12 * utilisation)
     chosen = needed
     if gpus is not None:
         chosen = int_in_range(gpus, "gpus", minimum=1, maximum=MAX_TRAINING_GPUS)
@@ -140,12 +156,22 @@ def training_estimate(
             raise AlgorithmInputError(
                 "gpus", f"{chosen} x {gpu.gpu_model} cannot hold {memory:.0f} GB; need {needed}"
             )
+    elif deadline_hours is not None:
+        deadline = work.number(
+            "deadline_hours",
+            positive_float(deadline_hours, "deadline_hours", maximum=87_600),
+            "h",
+            "input",
+        )
+        for_deadline = math.ceil(gpu_seconds / (deadline * SECONDS_PER_HOUR) - 1e-9)
+        if for_deadline > MAX_TRAINING_GPUS:
+            raise AlgorithmInputError(
+                "deadline_hours",
+                f"needs {for_deadline:,} x {gpu.gpu_model}, more than {MAX_TRAINING_GPUS:,}",
+            )
+        chosen = max(needed, for_deadline)
     work.add("gpus", chosen, "GPUs", "input" if gpus is not None else "derived")
-    tflops = gpu.tflops_bf16 or gpu.tflops_fp16
-    work.number("tflops_per_gpu", tflops, "TFLOPS", "spec", "dense bf16 (fp16 when no bf16)")
-    hours = work.number(
-        "hours", flops / (chosen * tflops * 1e12 * utilisation) / SECONDS_PER_HOUR, "h", "derived"
-    )
+    hours = work.number("hours", gpu_seconds / chosen / SECONDS_PER_HOUR, "h", "derived")
     gpu_hours = work.number("gpu_hours", chosen * hours, "GPU-h", "derived")
     cost = None
     if price_per_gpu_hour is not None:
@@ -158,9 +184,16 @@ def training_estimate(
         training_tokens=tokens,
         total_flops=flops,
         memory_gb=memory,
+        gpus_for_memory=needed,
         gpus=chosen,
         hours=hours,
         gpu_hours=gpu_hours,
         cost_usd=cost,
         working=work.freeze(),
     )
+
+
+def _checked_method(method: str) -> str:
+    if method not in FLOPS_PER_PARAM_TOKEN:
+        raise AlgorithmInputError("method", f"must be one of {', '.join(FLOPS_PER_PARAM_TOKEN)}")
+    return method

@@ -4,7 +4,8 @@ import pytest
 
 from algorithms.calibrate import REFERENCES_PATH
 from algorithms.errors import AlgorithmInputError
-from algorithms.sizing import Demand, ModelDoesNotFit, offer_serving_cost, serving_plan
+from algorithms.offer_cost import offer_serving_cost
+from algorithms.sizing import Demand, ModelDoesNotFit, serving_plan
 
 DONE_WHEN = json.loads(REFERENCES_PATH.read_text(encoding="utf-8"))["done_when"]
 H100_PRICE = 2.50  # USD per GPU-hour, a test input (any price scales the cost linearly)

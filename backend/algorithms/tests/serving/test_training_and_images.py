@@ -1,7 +1,11 @@
 import pytest
 
 from algorithms.errors import AlgorithmInputError
-from algorithms.image_generation import image_generation_estimate
+from algorithms.image_generation import (
+    DIFFUSION_MODELS,
+    diffusion_model_resolve,
+    image_generation_estimate,
+)
 from algorithms.training import training_estimate
 
 
@@ -43,10 +47,55 @@ def test_image_generation_rates(gpus):
     sdxl = image_generation_estimate(model="sdxl", gpu=gpus["H100 SXM"], price_per_gpu_hour=2.0)
     assert sdxl.images_per_hour == pytest.approx(0.2 * 989.4 / (30 * 5.4) * 3600)
     assert sdxl.usd_per_thousand_images == pytest.approx(2000 / sdxl.images_per_hour)
-    assert sdxl.working[0].kind == "estimate"
-    assert (
-        image_generation_estimate(model="sd-1.5", gpu=gpus["H100 SXM"], steps=20).working[0].kind
-        == "spec"
-    )
-    with pytest.raises(AlgorithmInputError):
+    assert _step(sdxl, "tflops_per_step").kind == "estimate"
+    sd15 = image_generation_estimate(model="sd-1.5", gpu=gpus["H100 SXM"], steps=20)
+    assert _step(sd15, "tflops_per_step").kind == "spec"
+    with pytest.raises(AlgorithmInputError) as error:
         image_generation_estimate(model="midjourney", gpu=gpus["H100 SXM"])
+    assert error.value.field == "model"
+
+
+def _step(result, name):
+    return next(step for step in result.working if step.name == name)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("SDXL", "sdxl"),
+        ("stabilityai/stable-diffusion-xl-base-1.0", "sdxl"),
+        ("stable-diffusion-xl", "sdxl"),
+        ("Stable Diffusion 1.5", "sd-1.5"),
+        ("runwayml/stable-diffusion-v1-5", "sd-1.5"),
+        ("sd15", "sd-1.5"),
+    ],
+)
+def test_diffusion_models_resolve_by_their_old_profile_names(name, key):
+    assert diffusion_model_resolve(name) is DIFFUSION_MODELS[key]
+
+
+def test_image_pipeline_memory_and_fit(gpus):
+    # SDXL: 3.5B x 2 bytes + 2 GB of activations at 1024x1024 = 9 GB.
+    assert DIFFUSION_MODELS["sdxl"].memory_gb == pytest.approx(9.0)
+    # SD 1.5: 1.07 x 2 + 2 x (512 / 1024)^2 = 2.64 GB.
+    assert DIFFUSION_MODELS["sd-1.5"].memory_gb == pytest.approx(2.64)
+    assert image_generation_estimate(model="sdxl", gpu=gpus["RTX 4090"]).fits
+    # 10 GiB x 1.0737 x 0.9 - 2 GB = 7.7 GB usable < 9 GB.
+    assert not image_generation_estimate(model="sdxl", gpu=gpus["RTX 3080"]).fits
+    assert image_generation_estimate(model="sd-1.5", gpu=gpus["RTX 3080"]).fits
+
+
+def test_training_deadline_adds_data_parallel_gpus(gpus):
+    alone = training_estimate(model="llama-3.1-8b", gpu=gpus["H100 SXM"], training_tokens=1e10)
+    rushed = training_estimate(
+        model="llama-3.1-8b", gpu=gpus["H100 SXM"], training_tokens=1e10, deadline_hours=10
+    )
+    assert alone.gpus == alone.gpus_for_memory == 3
+    assert rushed.gpus == -(-alone.gpu_hours // 10)  # ceil(GPU-hours / deadline)
+    assert rushed.hours <= 10
+    assert rushed.gpu_hours == pytest.approx(alone.gpu_hours)
+    with pytest.raises(AlgorithmInputError) as error:
+        training_estimate(
+            model="llama-3.1-405b", gpu=gpus["T4"], training_tokens=1e15, deadline_hours=0.01
+        )
+    assert error.value.field == "deadline_hours"
