@@ -457,7 +457,7 @@ def _replicas(
                 "tokens/s",
                 "derived",
             )
-        replicas = math.ceil(tokens / replica_tps - 1e-9)
+        replicas = max(1, math.ceil(tokens / replica_tps - 1e-9))
         utilisation = tokens / (replicas * replica_tps)
     if replicas > MAX_REPLICAS:
         raise AlgorithmInputError("demand", f"needs more than {MAX_REPLICAS:,} replicas")

@@ -54,6 +54,7 @@ class TrainingEstimate:
         memory_gb: Model states plus activations, GB (whole job, before sharding).
         gpus_for_memory: The fewest GPUs whose usable memory holds ``memory_gb``.
         gpus: GPUs used (at least the memory minimum).
+        tokens_per_second: Training tokens processed per second by all the GPUs.
         hours: Wall-clock hours at ``mfu``.
         gpu_hours: ``gpus x hours``.
         cost_usd: ``gpu_hours x price`` (``None`` without a price).
@@ -67,6 +68,7 @@ class TrainingEstimate:
     memory_gb: float
     gpus_for_memory: int
     gpus: int
+    tokens_per_second: float
     hours: float
     gpu_hours: float
     cost_usd: float | None
@@ -172,6 +174,13 @@ def training_estimate(
         chosen = max(needed, for_deadline)
     work.add("gpus", chosen, "GPUs", "input" if gpus is not None else "derived")
     hours = work.number("hours", gpu_seconds / chosen / SECONDS_PER_HOUR, "h", "derived")
+    rate = work.number(
+        "tokens_per_second",
+        chosen * tflops * 1e12 * utilisation / (FLOPS_PER_PARAM_TOKEN[method] * params),
+        "tokens/s",
+        "derived",
+        "GPUs x TFLOPS x MFU / FLOPs per token",
+    )
     gpu_hours = work.number("gpu_hours", chosen * hours, "GPU-h", "derived")
     cost = None
     if price_per_gpu_hour is not None:
@@ -186,6 +195,7 @@ def training_estimate(
         memory_gb=memory,
         gpus_for_memory=needed,
         gpus=chosen,
+        tokens_per_second=rate,
         hours=hours,
         gpu_hours=gpu_hours,
         cost_usd=cost,

@@ -260,7 +260,7 @@ def plan_training(
                 gpus_per_replica=job.gpus_for_memory,
                 tensor_parallel=1,
                 replicas=1,
-                est_throughput=tokens / (job.hours * 3600),
+                est_throughput=job.tokens_per_second,
                 price_per_gpu_hour=price,
                 deployment_usd_per_hour=priced(price, job.gpus, 1.0)[0],
                 est_cost_range=cost,

@@ -185,3 +185,15 @@ def test_offer_that_cannot_hold_the_model_is_null_with_a_reason(gpus):
     )
     assert nowhere.usd_per_million_output_tokens is None
     assert nowhere.reason
+
+
+def test_a_tiny_demand_still_takes_one_replica(gpus):
+    plan = serving_plan(
+        model="llama-3.1-8b",
+        gpu=gpus["H100 SXM"],
+        prompt_tokens=500,
+        output_tokens=200,
+        demand=Demand(total_output_tokens=1e-15, deadline_hours=1),
+    )
+    assert plan.replicas == 1
+    assert 0 < plan.utilisation < 1e-15
