@@ -6,7 +6,8 @@ exist; `offer_filter` applies the listing's filters, with one GPU text match
 (`gpu_text_match`), to either. Every function is keyword-only and read-only. The listing costs
 a bounded number of queries whatever the data size: providers (a handful of rows), the page,
 and the count (skipped or cached when it can be). KPIs per offer come from
-`apps.gpus.kpis.offer_kpis`, over a small per-process map of the canonical GPUs.
+`apps.gpus.kpis.offer_kpis`, over a small per-process table of the canonical GPUs; the listing
+may ask for the token costs of another model and precision (`OfferQuery.model`/`precision`).
 """
 
 from __future__ import annotations
@@ -31,12 +32,20 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.functions import Cast, Coalesce, Greatest, NullIf, RowNumber
 from django.utils import timezone
 
 from apps.gpus.catalogue import all_gpus
-from apps.gpus.kpis import OfferKpis, offer_kpis, token_cost_factors
+from apps.gpus.kpis import (
+    DEFAULT_COST_BASIS,
+    CostBasis,
+    OfferKpis,
+    cost_basis_for,
+    offer_kpis,
+    offer_tokens_per_second_terms,
+)
 from apps.gpus.matching import gpu_text_fold, gpu_text_matches
 from apps.providers.cache import (
     LISTING_PREFIX,
@@ -52,7 +61,9 @@ from apps.providers.selectors.status import (
     provider_freshness_list,
 )
 
-OfferSort = Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"]
+OfferSort = Literal[
+    "price", "-price", "gpu_memory", "cost_per_token", "cost_per_million_tokens", "updated"
+]
 
 # Every KPI and the WebSocket snapshot count prices in this currency only.
 MARKET_CURRENCY = "USD"
@@ -97,6 +108,7 @@ _SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
     "-price": (F("price_per_hour").desc(), F("id").asc()),
     "gpu_memory": (F("gpu_memory_gb").desc(), F("id").asc()),
     "cost_per_token": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
+    "cost_per_million_tokens": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
     "updated": (F("updated_at").desc(), F("id").asc()),
 }
 _ITEM_COLUMNS = (
@@ -120,25 +132,32 @@ _ITEM_COLUMNS = (
 )
 
 
-def cost_per_token_expression() -> Case:
+def cost_per_token_expression(basis: CostBasis = DEFAULT_COST_BASIS) -> Case:
     """SQL for an offer's cost_per_token in USD/token, `offer_kpis`'s figure (NULL when unknown).
 
-    price_per_hour / replicas x the GPU's `token_cost_factors` entry (USD per token at 1 USD/h):
-    the formula stays in `algorithms.kpi`. A CASE over the ~40 canonical models instead of a
-    join: gpu_offers has no foreign key to gpu_benchmarks, the factors come from the same
-    per-process map the items use (so order and figures agree), and PostgreSQL evaluates it only
-    over rows that already passed the filters.
+    price_per_hour / (tokens/s x 3600), where tokens/s is the greatest over the GPU kind's
+    layouts of (gpu_count // GPUs per replica) x tokens/s per replica, read from the same
+    per-process table the items use (`kpis.offer_tokens_per_second_terms`), so order and
+    figures agree. A CASE over the ~40 canonical models instead of a join: gpu_offers has no
+    foreign key to a table of these, and PostgreSQL evaluates it only over rows that already
+    passed the filters.
     """
-    factors = [
-        When(gpu_model=gpu_model, then=Value(factor))
-        for gpu_model, factor in token_cost_factors().items()
-    ]
-    factor = Case(*factors, default=Value(None), output_field=FloatField())
-    replicas = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
+    gpus = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
+    whens = []
+    for gpu_model, layouts in offer_tokens_per_second_terms(basis).items():
+        terms = [
+            ExpressionWrapper(
+                gpus / Value(gpus_per_replica) * Value(tokens), output_field=FloatField()
+            )
+            for gpus_per_replica, tokens in layouts
+        ]
+        tokens_per_second = terms[0] if len(terms) == 1 else Greatest(*terms)
+        whens.append(When(gpu_model=gpu_model, then=tokens_per_second))
+    tokens = Case(*whens, default=Value(None), output_field=FloatField())
     return Case(
         When(
             price_per_hour__gt=0,
-            then=Cast("price_per_hour", FloatField()) / replicas * factor,
+            then=Cast("price_per_hour", FloatField()) / (NullIf(tokens, Value(0.0)) * 3600.0),
         ),
         default=Value(None),
         output_field=FloatField(),
@@ -146,6 +165,9 @@ def cost_per_token_expression() -> Case:
 
 
 # ---- listing -----------------------------------------------------------------------------------
+
+
+_NOT_FILTERS = frozenset({"sort", "page", "per_page", "model", "precision"})
 
 
 @dataclass(frozen=True)
@@ -164,17 +186,23 @@ class OfferQuery:
     max_price: Decimal | None = None
     gpu_count_min: int | None = None
     spot: bool | None = None
+    model: str | None = None
+    precision: str | None = None
     sort: OfferSort = "price"
     page: int = 1
     per_page: int = 20
 
     def filter_params(self) -> dict[str, Any]:
-        """The set filters (no sort or paging): what the count's cache key depends on."""
+        """The set filters (no sort, paging or cost basis): what the count's cache key needs."""
         return {
             name: value
             for name, value in self.__dict__.items()
-            if name not in ("sort", "page", "per_page") and value is not None
+            if name not in _NOT_FILTERS and value is not None
         }
+
+    def cost_basis(self) -> CostBasis:
+        """What cost_per_token assumes for this query (`kpis.cost_basis_for`)."""
+        return cost_basis_for(model=self.model, precision=self.precision)
 
     def cache_params(self) -> dict[str, Any]:
         """Filters, sort and paging: what a page's cache key depends on."""
@@ -304,9 +332,10 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
     if provider_ids == []:
         return OfferPage(total=0, items=[], warnings=warnings)
 
+    basis = query.cost_basis()
     offers = offer_filter(query=query, provider_ids=provider_ids)
-    if query.sort == "cost_per_token":
-        offers = offers.annotate(cost_per_token=cost_per_token_expression())
+    if query.sort in ("cost_per_token", "cost_per_million_tokens"):
+        offers = offers.annotate(cost_per_token=cost_per_token_expression(basis))
     offset = (query.page - 1) * query.per_page
     rows = list(
         offers.order_by(*_sort_order(query)).values(*_ITEM_COLUMNS)[
@@ -317,7 +346,7 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
         total = len(rows)
     else:
         total = _cached_count(offers, query)
-    items = [offer_item(row, by_id.get(row["provider_id"])) for row in rows]
+    items = [offer_item(row, by_id.get(row["provider_id"]), basis=basis) for row in rows]
     return OfferPage(total=total, items=items, warnings=warnings)
 
 
@@ -362,17 +391,20 @@ def offer_item(
     provider: ProviderFreshness | None,
     *,
     kpis: OfferKpis | None = None,
+    basis: CostBasis = DEFAULT_COST_BASIS,
 ) -> dict[str, Any]:
     """One offer as the API shows it: v1's keys first, then v2's (schemas.OfferOut).
 
     The one mapping from gpu_offers columns to response keys, for listing items and the
-    detail alike. `row` holds _ITEM_COLUMNS; `kpis` defaults to `offer_kpis` of the row.
+    detail alike. `row` holds _ITEM_COLUMNS; `kpis` defaults to `offer_kpis` of the row for
+    `basis`.
     """
     if kpis is None:
         kpis = offer_kpis(
             price_per_hour=row["price_per_hour"],
             gpu_model=row["gpu_model"],
             gpu_count=row["gpu_count"],
+            basis=basis,
         )
     count = row["gpu_count"] or 1
     return {
@@ -394,6 +426,9 @@ def offer_item(
         "spot": row["spot_pricing"],
         "cost_per_token": kpis.cost_per_token,
         "cost_per_gflop": kpis.cost_per_gflop,
+        "cost_per_million_tokens": kpis.cost_per_million_tokens,
+        "cost_reason": kpis.cost_reason,
+        "cost_basis": kpis.cost_basis,
         "stale": offer_is_stale(is_stale=row["is_stale"], provider=provider),
     }
 
@@ -467,3 +502,31 @@ def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:
         for row in rows
         if row["gpu_model"] is not None
     }
+
+
+def offers_with_gpus(
+    *, minimum_gpus: Mapping[str, int], per_gpu_model: int
+) -> list[dict[str, Any]]:
+    """Available market offers of each gpu_model with at least `minimum_gpus[gpu_model]` GPUs.
+
+    At most `per_gpu_model` per GPU model, cheapest per GPU-hour first (a window function, one
+    query). Rows: id, provider__name, gpu_model, gpu_count, region, price_per_hour (USD/h).
+    """
+    if not minimum_gpus:
+        return []
+    match = Q()
+    for gpu_model, count in minimum_gpus.items():
+        holds = Q(gpu_count__gte=count)
+        if count <= 1:
+            holds |= Q(gpu_count__isnull=True)
+        match |= Q(gpu_model=gpu_model) & holds
+    per_gpu = price_per_gpu_expression()
+    rank = Window(RowNumber(), partition_by=[F("gpu_model")], order_by=[per_gpu.asc(), "id"])
+    rows = (
+        offers_in_market()
+        .filter(match, availability_status=Availability.AVAILABLE)
+        .annotate(rank=rank)
+        .filter(rank__lte=per_gpu_model)
+        .values("id", "provider__name", "gpu_model", "gpu_count", "region", "price_per_hour")
+    )
+    return [dict(row) for row in rows]
