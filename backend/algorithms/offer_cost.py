@@ -72,6 +72,21 @@ class ReplicaLayouts:
                 best = (layout, replicas)
         return best
 
+    def efficient_layouts(self) -> tuple[ReplicaLayout, ...]:
+        """The layouts ``best_for`` can pick: more tokens/s per GPU than every smaller one.
+
+        A layout of g GPUs with no more tokens/s per GPU than a smaller one of h GPUs (h divides
+        g: the degrees are powers of two) never wins: for any count c, (c // h) x tokens_h >=
+        (c // g) x (g / h) x tokens_h >= (c // g) x tokens_g. Dropping it leaves ``best_for``'s
+        answer unchanged and gives SQL fewer terms per GPU kind.
+        """
+        kept: list[ReplicaLayout] = []
+        for layout in self.layouts:
+            rate = layout.output_tokens_per_second / layout.gpus_per_replica
+            if all(rate > k.output_tokens_per_second / k.gpus_per_replica for k in kept):
+                kept.append(layout)
+        return tuple(kept)
+
     def unavailable_reason(self, gpu_model: str, gpu_count: int) -> str:
         """Why ``gpu_count`` GPUs of ``gpu_model`` cannot hold one replica."""
         if self.gpus_needed is None:

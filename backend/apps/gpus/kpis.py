@@ -200,12 +200,13 @@ def offer_tokens_per_second_terms(
     """Per gpu_model, its layouts as (GPUs per replica, output tokens/s per replica).
 
     What SQL needs to compute `offer_kpis`'s tokens/s for any GPU count: the greatest of
-    (gpu_count // GPUs per replica) x tokens/s over the layouts (`ReplicaLayouts.best_for`).
-    GPU kinds that hold no layout are absent.
+    (gpu_count // GPUs per replica) x tokens/s over the layouts `ReplicaLayouts.best_for` can
+    pick (`efficient_layouts`). GPU kinds that hold no layout are absent.
     """
     return {
         gpu_model: tuple(
-            (layout.gpus_per_replica, layout.output_tokens_per_second) for layout in layouts.layouts
+            (layout.gpus_per_replica, layout.output_tokens_per_second)
+            for layout in layouts.efficient_layouts()
         )
         for gpu_model, layouts in sorted(serving_table(basis).items())
         if layouts.layouts

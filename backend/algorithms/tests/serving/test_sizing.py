@@ -4,7 +4,7 @@ import pytest
 
 from algorithms.calibrate import REFERENCES_PATH
 from algorithms.errors import AlgorithmInputError
-from algorithms.offer_cost import offer_serving_cost
+from algorithms.offer_cost import offer_serving_cost, replica_layouts
 from algorithms.sizing import Demand, ModelDoesNotFit, serving_plan
 
 DONE_WHEN = json.loads(REFERENCES_PATH.read_text(encoding="utf-8"))["done_when"]
@@ -197,3 +197,26 @@ def test_a_tiny_demand_still_takes_one_replica(gpus):
     )
     assert plan.replicas == 1
     assert 0 < plan.utilisation < 1e-15
+
+
+@pytest.mark.parametrize(
+    ("model", "precision"),
+    [("llama-3.1-8b", "fp16"), ("llama-3.3-70b", "fp8"), ("qwen3-30b-a3b", "fp16")],
+)
+def test_dropping_dominated_layouts_never_changes_the_best_use_of_an_offer(gpus, model, precision):
+    for gpu in gpus.values():
+        layouts = replica_layouts(
+            model=model, gpu=gpu, prompt_tokens=500, output_tokens=200, precision=precision
+        )
+        kept = layouts.efficient_layouts()
+        assert set(kept) <= set(layouts.layouts)
+        for count in range(1, 17):
+            best = layouts.best_for(count)
+            tokens = [
+                count // layout.gpus_per_replica * layout.output_tokens_per_second
+                for layout in kept
+            ]
+            if best is None:
+                assert not any(tokens)
+            else:
+                assert best[1] * best[0].output_tokens_per_second == max(tokens)
