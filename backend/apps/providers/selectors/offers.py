@@ -21,20 +21,16 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    Case,
     DecimalField,
     ExpressionWrapper,
     F,
-    FloatField,
     Max,
     Min,
     Q,
     QuerySet,
     Value,
-    When,
-    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, NullIf, RowNumber
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from apps.gpus.catalogue import all_gpus
@@ -44,7 +40,6 @@ from apps.gpus.kpis import (
     OfferKpis,
     cost_basis_for,
     offer_kpis,
-    offer_tokens_per_second_terms,
 )
 from apps.gpus.matching import gpu_text_fold, gpu_text_matches
 from apps.providers.cache import (
@@ -55,6 +50,7 @@ from apps.providers.cache import (
 )
 from apps.providers.errors import OfferNotFound
 from apps.providers.models import LISTED, Availability, GPUOffer
+from apps.providers.selectors.costs import cost_per_token_expression
 from apps.providers.selectors.status import (
     ProviderFreshness,
     provider_freshness,
@@ -130,38 +126,6 @@ _ITEM_COLUMNS = (
     "spot_pricing",
     "is_stale",
 )
-
-
-def cost_per_token_expression(basis: CostBasis = DEFAULT_COST_BASIS) -> Case:
-    """SQL for an offer's cost_per_token in USD/token, `offer_kpis`'s figure (NULL when unknown).
-
-    price_per_hour / (tokens/s x 3600), where tokens/s is the greatest over the GPU kind's
-    layouts of (gpu_count // GPUs per replica) x tokens/s per replica, read from the same
-    per-process table the items use (`kpis.offer_tokens_per_second_terms`), so order and
-    figures agree. A CASE over the ~40 canonical models instead of a join: gpu_offers has no
-    foreign key to a table of these, and PostgreSQL evaluates it only over rows that already
-    passed the filters.
-    """
-    gpus = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
-    whens = []
-    for gpu_model, layouts in offer_tokens_per_second_terms(basis).items():
-        # Replicas (integer division) cast to float before the multiplication: a bare
-        # `integer * 809.4` makes PostgreSQL compute in numeric, about three times slower.
-        terms = [
-            Cast(gpus / Value(gpus_per_replica), FloatField()) * Value(tokens)
-            for gpus_per_replica, tokens in layouts
-        ]
-        tokens_per_second = terms[0] if len(terms) == 1 else Greatest(*terms)
-        whens.append(When(gpu_model=gpu_model, then=tokens_per_second))
-    tokens = Case(*whens, default=Value(None), output_field=FloatField())
-    return Case(
-        When(
-            price_per_hour__gt=0,
-            then=Cast("price_per_hour", FloatField()) / (NullIf(tokens, Value(0.0)) * 3600.0),
-        ),
-        default=Value(None),
-        output_field=FloatField(),
-    )
 
 
 # ---- listing -----------------------------------------------------------------------------------
@@ -502,31 +466,3 @@ def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:
         for row in rows
         if row["gpu_model"] is not None
     }
-
-
-def offers_with_gpus(
-    *, minimum_gpus: Mapping[str, int], per_gpu_model: int
-) -> list[dict[str, Any]]:
-    """Available market offers of each gpu_model with at least `minimum_gpus[gpu_model]` GPUs.
-
-    At most `per_gpu_model` per GPU model, cheapest per GPU-hour first (a window function, one
-    query). Rows: id, provider__name, gpu_model, gpu_count, region, price_per_hour (USD/h).
-    """
-    if not minimum_gpus:
-        return []
-    match = Q()
-    for gpu_model, count in minimum_gpus.items():
-        holds = Q(gpu_count__gte=count)
-        if count <= 1:
-            holds |= Q(gpu_count__isnull=True)
-        match |= Q(gpu_model=gpu_model) & holds
-    per_gpu = price_per_gpu_expression()
-    rank = Window(RowNumber(), partition_by=[F("gpu_model")], order_by=[per_gpu.asc(), "id"])
-    rows = (
-        offers_in_market()
-        .filter(match, availability_status=Availability.AVAILABLE)
-        .annotate(rank=rank)
-        .filter(rank__lte=per_gpu_model)
-        .values("id", "provider__name", "gpu_model", "gpu_count", "region", "price_per_hour")
-    )
-    return [dict(row) for row in rows]
