@@ -101,7 +101,7 @@ def plan_llm(
     reasoning = [
         model_sentence,
         f"{weight_note}: {model.params_billion:g}B parameters = {weights:,.1f} GB; the KV cache "
-        f"({kv}) takes {kv_per_token * 1e6:,.3g} MB per token, so one {context:,}-token context "
+        f"({kv}) takes {kv_per_token * 1e3:,.3g} MB per token, so one {context:,}-token context "
         f"needs {context * kv_per_token:,.2f} GB.",
         demand_sentence,
         "Each GPU kind is sized for batched serving (continuous batching as in vLLM, "

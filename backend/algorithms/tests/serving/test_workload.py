@@ -75,6 +75,8 @@ def test_llm_inference_tiers_are_the_serving_plans_cheapest_first(gpus):
     assert result.confidence == 0.8
     assert result.reasoning[0].startswith("'llama-3-8b' resolves to Llama 3 8B")
     assert any("at batch 1 (one request at a time" in line for line in result.reasoning)
+    # 32 layers x 2,048 KV elements x 2 bytes = 131,072 B per token.
+    assert "the KV cache (fp16) takes 0.131 MB per token" in result.reasoning[1]
 
 
 def test_done_when_case_by_request_rate_on_h100(gpus):

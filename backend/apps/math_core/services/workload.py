@@ -170,7 +170,7 @@ def workload_estimate(*, request: WorkloadRequest) -> WorkloadEstimateResult:
     if offers:
         best = offers[0]
         reasoning.append(
-            f"Cheapest current offer for it: {best.offers_needed} x {best.provider} "
+            f"Cheapest current offers that run it: {best.offers_needed} x {best.provider} "
             f"{best.gpu_count} x {best.gpu} at {best.price_per_hour:,.2f} USD/h = "
             f"{best.deployment_usd_per_hour:,.2f} USD/h."
         )
