@@ -1,5 +1,6 @@
-"""Pure-numpy algorithms: TOPSIS, ALS, content similarity, throughput/cost, workload, prices.
+"""Pure-numpy algorithms: TOPSIS, ALS, content similarity, serving/training/image models, prices.
 
-No Django, Ninja or Channels (an import-linter contract enforces it). Inputs are validated
-here and rejected with `errors.AlgorithmInputError` naming the argument.
+No Django, Ninja or Channels and nothing of the project (import-linter contracts enforce it):
+data the caller owns, such as the GPU catalogue, is passed in. Inputs are validated here and
+rejected with `errors.AlgorithmInputError` naming the argument.
 """

@@ -27,12 +27,19 @@ def finite_float(value: object, field: str) -> float:
     return number
 
 
-def positive_float(value: object, field: str) -> float:
-    """Return ``value`` as a finite float strictly greater than zero."""
+def positive_float(value: object, field: str, *, maximum: float | None = None) -> float:
+    """Return ``value`` as a finite float above zero (and at most ``maximum`` when given)."""
     number = finite_float(value, field)
     if number <= 0:
         raise AlgorithmInputError(field, f"must be greater than 0, got {number:g}")
+    if maximum is not None and number > maximum:
+        raise AlgorithmInputError(field, f"must be at most {maximum:g}, got {number:g}")
     return number
+
+
+def fraction(value: object, field: str) -> float:
+    """Return ``value`` as a float in (0, 1] (an efficiency or a utilisation)."""
+    return positive_float(value, field, maximum=1.0)
 
 
 def non_negative_float(value: object, field: str) -> float:

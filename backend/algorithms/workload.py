@@ -1,125 +1,138 @@
-"""Workload sizing: VRAM, GPUs needed per GPU model, throughput and a cost range.
+"""Workload sizing over GPU kinds: GPUs, replicas, throughput, cost and the working behind them.
 
-Every branch appends plain sentences to ``reasoning`` so a user can follow the estimate. Units:
-GB = 1e9 bytes; ``quantity`` per workload type is given by WORKLOAD_UNITS.
+One entry point, ``workload_estimate``, for v1's workload types. LLM inference is sized by the
+serving model (``sizing.serving_plan``: batched decode, tensor parallelism, replicas for a
+demand); training and fine-tuning by ``training.training_estimate``; image generation by
+``image_generation``; video and data processing by ``batch_workloads``. Each GPU kind that can
+run the workload becomes a tier; GPU kinds that cannot are named in ``reasoning`` with the
+reason. Priced tiers (``prices``: USD per GPU-hour of current offers) come first, cheapest
+deployment first. Units: GB = 1e9 bytes; VRAM figures are GPU memory as sold (binary GB, the
+catalogue's ``vram_gb``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from algorithms._validation import choice, positive_float
 from algorithms.errors import AlgorithmInputError
-from algorithms.kpi import (
-    MEMORY_OVERHEAD_FRACTION,
-    RUNTIME_OVERHEAD_GB_PER_GPU,
-    SECONDS_PER_HOUR,
-    gpus_needed_for_memory,
-)
-from algorithms.model_profiles import MODEL_PROFILES, ModelProfile, resolve_model
+from algorithms.hardware import GpuSpec
+from algorithms.serving import vram_needed_gb
+from algorithms.working import Step, Working
+from algorithms.workload_llm import plan_llm
 from algorithms.workload_plans import (
-    PLANNERS,
-    WORKLOAD_UNITS,
-    GpuSpecLike,
-    Plan,
-    VramEstimate,
-    estimate_llm_vram,
-    spec_figure,
+    RATE_FIELDS,
+    GpuTier,
+    PriceRange,
+    Sizing,
+    WorkloadRequest,
+    plan_batch,
+    plan_images,
+    plan_training,
+    tier_order,
 )
 
-__all__ = [
-    "MODEL_PROFILES",
-    "WORKLOAD_UNITS",
-    "GpuSpecLike",
-    "GpuTier",
-    "ModelProfile",
-    "VramEstimate",
-    "WorkloadEstimate",
-    "estimate_llm_vram",
-    "estimate_workload",
-    "resolve_model",
-]
+__all__ = ["GpuTier", "PriceRange", "WorkloadEstimate", "WorkloadRequest", "workload_estimate"]
 
-QUALITY_LEVELS = frozenset({"low", "medium", "high"})
-RECOMMENDED_HEADROOM = 1.25  # 25% above the minimum for longer prompts, batching and spikes
-MAX_GPUS_PER_TIER = 1_024
+WORKLOAD_UNITS = MappingProxyType(
+    {
+        "llm_inference": "output tokens",
+        "training": "training tokens (dataset tokens x epochs)",
+        "fine_tuning": "training tokens (dataset tokens x epochs)",
+        "image_generation": "images",
+        "video_processing": "minutes of video",
+        "data_processing": "GB of data",
+    }
+)
+QUALITY_LEVELS = ("low", "medium", "standard", "high")
+BASE_CONFIDENCE = MappingProxyType(
+    {
+        "llm_inference": 0.8,
+        "training": 0.6,
+        "fine_tuning": 0.6,
+        "image_generation": 0.5,
+        "video_processing": 0.35,
+        "data_processing": 0.35,
+    }
+)
+RECOMMENDED_HEADROOM = 1.25
 
 
-@dataclass(frozen=True)
-class GpuTier:
-    """One way to run the workload.
+@dataclass(frozen=True, slots=True)
+class WorkloadEstimate:
+    """The sizing of a workload over GPU kinds, cheapest priced tier first.
 
-    ``gpus_needed`` of ``gpu_model`` finishing within the duration, at ``est_throughput``
-    units per second (WorkloadEstimate.throughput_unit), costing ``est_cost_range`` (min, max)
-    over the duration when offers are priced.
+    Attributes:
+        workload_type: The type sized.
+        throughput_unit: Unit of the tiers' ``est_throughput`` ("output tokens per second").
+        min_vram_gb: GPU memory (as sold, over one replica) that holds the workload at all.
+        recommended_vram_gb: GPU memory for the recommended tier's efficient batch (LLMs), else
+            the minimum plus 25 % headroom.
+        recommended_gpu_tiers: Tiers, cheapest priced first, then unpriced by GPU count.
+        estimated_cost_range: Cheapest tier's low to dearest tier's high, USD (``None``: no
+            prices).
+        estimated_time_per_unit: Seconds per unit on the first tier (``None``: no tier).
+        window_hours: Hours the cost range covers.
+        confidence: 0..1.
+        reasoning: Plain sentences.
+        working: The request's steps, then the first tier's.
     """
 
-    gpu_model: str
-    gpus_needed: int
-    est_throughput: float
-    est_cost_range: tuple[float, float] | None
-
-
-@dataclass(frozen=True)
-class WorkloadEstimate:
-    """Sizing result; ``estimated_cost_range`` spans the cheapest to the dearest priced tier."""
-
+    workload_type: str
+    throughput_unit: str
     min_vram_gb: float
     recommended_vram_gb: float
     recommended_gpu_tiers: tuple[GpuTier, ...]
-    estimated_cost_range: tuple[float, float] | None
-    throughput_unit: str
+    estimated_cost_range: PriceRange | None
+    estimated_time_per_unit: float | None
+    window_hours: float
     confidence: float
     reasoning: tuple[str, ...]
+    working: tuple[Step, ...]
 
 
-def estimate_workload(
+def workload_estimate(
     *,
-    workload_type: str,
-    quantity: float,
-    duration_hours: float,
-    quality: str,
-    model_name: str | None = None,
-    gpus: Sequence[GpuSpecLike],
-    offers_price_range: Mapping[str, tuple[float, float]] | None = None,
+    request: WorkloadRequest,
+    gpus: Sequence[GpuSpec],
+    prices: Mapping[str, PriceRange],
 ) -> WorkloadEstimate:
-    """Size a workload of ``quantity`` WORKLOAD_UNITS to finish within ``duration_hours``.
+    """Size ``request`` on every GPU kind of ``gpus``, priced with ``prices`` per gpu_model.
 
-    For each GPU in ``gpus``: GPUs per replica to hold the memory, replicas to reach the required
-    rate, resulting throughput, and (when ``offers_price_range[gpu_model]`` gives a per-GPU
-    (min, max) price per hour) the cost over the duration. GPUs that cannot run it are skipped
-    and named in ``reasoning``. Raises AlgorithmInputError for unknown workload_type, quality or
-    model_name, a model of the wrong kind, non-positive quantity/duration or bad prices.
+    Raises:
+        AlgorithmInputError: Naming the field, for an unknown workload type, quality or model,
+            a missing or non-positive quantity or duration, more than one demand form, a rate
+            given for a type other than llm_inference, a bad serving input, or a price range
+            that is not a positive (low, high) pair ("prices").
     """
-    kind = choice(workload_type, "workload_type", WORKLOAD_UNITS)
-    level = choice(quality, "quality", QUALITY_LEVELS)
-    amount = positive_float(quantity, "quantity")
-    hours = positive_float(duration_hours, "duration_hours")
-    prices = _validated_prices(offers_price_range)
-
-    plan = PLANNERS[kind](kind, level, amount, model_name)
-    reasoning = list(plan.reasoning)
-    required_rate = plan.work_units / (hours * SECONDS_PER_HOUR)
-    reasoning.append(
-        f"Finishing {plan.work_units:,.4g} {plan.unit} in {hours:g} h needs "
-        f"{required_rate:,.4g} {plan.unit} per second."
+    kind = choice(request.workload_type, "workload_type", WORKLOAD_UNITS)
+    quality = choice(request.quality, "quality", QUALITY_LEVELS)
+    prices = _validated_prices(prices)
+    work = Working()
+    work.add("workload_type", kind, "", "input")
+    work.add("quality", quality, "", "input")
+    if kind != "llm_inference":
+        for name in RATE_FIELDS:
+            if getattr(request, name) is not None:
+                raise AlgorithmInputError(name, "applies to llm_inference only")
+    sizing = _PLANNERS[kind](request, kind, quality, gpus, prices, work)
+    tiers = sorted(sizing.tiers, key=tier_order)
+    reasoning = list(sizing.reasoning)
+    for reason, names in sizing.skipped.items():
+        reasoning.append(f"Not suitable ({reason}): {', '.join(names)}.")
+    min_vram = _round_up(vram_needed_gb(sizing.min_memory_gb))
+    recommended_memory = sizing.recommended_memory_gb
+    recommended_vram = (
+        _round_up(vram_needed_gb(recommended_memory))
+        if recommended_memory is not None and tiers
+        else _round_up(min_vram * RECOMMENDED_HEADROOM)
     )
-    min_vram = _round_up(
-        plan.model_memory_gb * (1 + MEMORY_OVERHEAD_FRACTION) + RUNTIME_OVERHEAD_GB_PER_GPU
-    )
-    recommended_vram = _round_up(min_vram * RECOMMENDED_HEADROOM)
-    reasoning.append(
-        f"One GPU would need at least {min_vram:g} GB of VRAM ({MEMORY_OVERHEAD_FRACTION:.0%} "
-        f"overhead plus {RUNTIME_OVERHEAD_GB_PER_GPU:g} GB runtime); {recommended_vram:g} GB "
-        f"leaves {RECOMMENDED_HEADROOM - 1:.0%} headroom."
-    )
-
-    tiers, skipped = _size_tiers(plan, gpus, required_rate, hours, prices)
-    for reason, names in skipped.items():
-        reasoning.append(f"Not recommended ({reason}): {', '.join(names)}.")
-    confidence = plan.confidence
+    work.number("min_vram_gb", min_vram, "GB", "derived", "(memory + 2 GB reserve) / 0.9, in GiB")
+    work.number("recommended_vram_gb", recommended_vram, "GB", "derived")
+    confidence = BASE_CONFIDENCE[kind] - sizing.confidence_penalty
     if not tiers:
         confidence /= 2
         reasoning.append("No listed GPU model can run this workload as specified.")
@@ -131,78 +144,36 @@ def estimate_workload(
         reasoning.append("No current offer prices for the suitable GPUs, so no cost range.")
     else:
         reasoning.append(
-            f"Cost over {hours:g} h ranges from {cost_range[0]:,.2f} (cheapest offer of the "
-            f"cheapest tier) to {cost_range[1]:,.2f} (dearest offer of the dearest tier)."
+            f"Cost ranges from {cost_range[0]:,.2f} (cheapest offer of the cheapest tier) to "
+            f"{cost_range[1]:,.2f} USD (dearest offer of the dearest tier)."
         )
+    first = tiers[0] if tiers else None
+    if first is not None:
+        work.extend(first.working)
     return WorkloadEstimate(
+        workload_type=kind,
+        throughput_unit=f"{WORKLOAD_UNITS[kind]} per second",
         min_vram_gb=min_vram,
-        recommended_vram_gb=recommended_vram,
+        recommended_vram_gb=max(recommended_vram, min_vram),
         recommended_gpu_tiers=tuple(tiers),
         estimated_cost_range=cost_range,
-        throughput_unit=f"{plan.unit} per second",
+        estimated_time_per_unit=1.0 / first.est_throughput if first else None,
+        window_hours=sizing.window_hours,
         confidence=round(max(confidence, 0.05), 2),
         reasoning=tuple(reasoning),
+        working=work.freeze(),
     )
 
 
-def _size_tiers(
-    plan: Plan,
-    gpus: Sequence[GpuSpecLike],
-    required_rate: float,
-    hours: float,
-    prices: Mapping[str, tuple[float, float]],
-) -> tuple[list[GpuTier], dict[str, list[str]]]:
-    tiers: list[GpuTier] = []
-    skipped: dict[str, list[str]] = {}
-    for gpu in gpus:
-        vram = spec_figure(gpu, "vram_gb")
-        if vram is None or vram <= RUNTIME_OVERHEAD_GB_PER_GPU:
-            skipped.setdefault("VRAM unknown", []).append(gpu.gpu_model)
-            continue
-        per_replica = gpus_needed_for_memory(model_memory_gb=plan.model_memory_gb, vram_gb=vram)
-        if per_replica > 1 and not plan.is_shardable:
-            skipped.setdefault("not enough VRAM on one GPU", []).append(gpu.gpu_model)
-            continue
-        replica_rate = plan.rate(gpu, per_replica)
-        if replica_rate is None:
-            skipped.setdefault("missing bandwidth or TFLOPS figures", []).append(gpu.gpu_model)
-            continue
-        replicas = max(1, math.ceil(required_rate / replica_rate - 1e-9))
-        gpus_needed = per_replica * replicas
-        if gpus_needed > MAX_GPUS_PER_TIER:
-            skipped.setdefault(f"more than {MAX_GPUS_PER_TIER} GPUs", []).append(gpu.gpu_model)
-            continue
-        price = prices.get(gpu.gpu_model)
-        cost = (
-            None
-            if price is None
-            else (
-                gpus_needed * price[0] * hours,
-                gpus_needed * price[1] * hours,
-            )
-        )
-        tiers.append(GpuTier(gpu.gpu_model, gpus_needed, replicas * replica_rate, cost))
-    tiers.sort(key=lambda tier: (tier.gpus_needed, -tier.est_throughput, tier.gpu_model))
-    return tiers, skipped
-
-
-def _validated_prices(
-    prices: Mapping[str, tuple[float, float]] | None,
-) -> Mapping[str, tuple[float, float]]:
-    if prices is None:
-        return {}
-    validated: dict[str, tuple[float, float]] = {}
+def _validated_prices(prices: Mapping[str, PriceRange]) -> dict[str, PriceRange]:
+    validated: dict[str, PriceRange] = {}
     for gpu_model, price_range in prices.items():
         if not isinstance(price_range, Sequence) or len(price_range) != 2:
-            raise AlgorithmInputError(
-                "offers_price_range", f"{gpu_model}: expected a (min, max) price pair"
-            )
-        low = positive_float(price_range[0], "offers_price_range")
-        high = positive_float(price_range[1], "offers_price_range")
+            raise AlgorithmInputError("prices", f"{gpu_model}: expected a (low, high) pair")
+        low = positive_float(price_range[0], "prices")
+        high = positive_float(price_range[1], "prices", maximum=1e6)
         if low > high:
-            raise AlgorithmInputError(
-                "offers_price_range", f"{gpu_model}: minimum {low:g} exceeds maximum {high:g}"
-            )
+            raise AlgorithmInputError("prices", f"{gpu_model}: low {low:g} exceeds high {high:g}")
         validated[gpu_model] = (low, high)
     return validated
 
@@ -210,3 +181,18 @@ def _validated_prices(
 def _round_up(value: float) -> float:
     """Round up to 0.1 GB so a displayed minimum is never below the computed need."""
     return math.ceil(value * 10 - 1e-9) / 10
+
+
+_Planner = Callable[
+    [WorkloadRequest, str, str, Sequence[GpuSpec], Mapping[str, PriceRange], Working], Sizing
+]
+_PLANNERS: Mapping[str, _Planner] = MappingProxyType(
+    {
+        "llm_inference": plan_llm,
+        "training": plan_training,
+        "fine_tuning": plan_training,
+        "image_generation": plan_images,
+        "video_processing": plan_batch,
+        "data_processing": plan_batch,
+    }
+)

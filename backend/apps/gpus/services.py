@@ -1,7 +1,8 @@
 """Writes of the GPU catalogue: `gpu_specs_load` copies data/gpus.json into `gpu_benchmarks`.
 
-The derived columns (tokens/s for 7B/13B/70B, SDXL images/minute) come from the analytic models
-of `algorithms.kpi` and `algorithms.workload`; `throughput_model` on each row says how.
+The derived columns are model estimates, not measurements: tokens/s for Llama 2 7B/13B/70B from
+the serving model (`algorithms.sizing.serving_plan`, one GPU, fp16, at its serving batch) and
+SDXL images/minute from `algorithms.image_generation`; `throughput_model` on each row says so.
 """
 
 from __future__ import annotations
@@ -12,74 +13,72 @@ from typing import Any
 
 from django.db import transaction
 
-from algorithms.kpi import (
-    DECODE_EFFICIENCY,
-    DEFAULT_BATCH_SIZE,
-    FLOPS_PER_PARAM_PER_TOKEN,
-    MEMORY_OVERHEAD_FRACTION,
-    PRECISION_BYTES,
-    RUNTIME_OVERHEAD_GB_PER_GPU,
-    decode_tokens_per_second,
-)
-from algorithms.model_profiles import MODEL_PROFILES
-from algorithms.workload import estimate_workload
-from algorithms.workload_plans import DIFFUSION_EFFICIENCY, DIFFUSION_STEPS_BY_QUALITY
+from algorithms.image_generation import DIFFUSION_MODELS, image_generation_estimate
+from algorithms.model_registry import model_resolve
+from algorithms.serving import CALIBRATED_EFFICIENCY, GPU_MEMORY_UTILIZATION
+from algorithms.sizing import ModelDoesNotFit, serving_plan
 from apps.gpus.catalogue import GpuModel, all_gpus
 from apps.gpus.models import GPUBenchmark
 
-SPEC_WEIGHT_PRECISION = "fp16"
-SPEC_MODEL_SIZES: Mapping[str, float] = {
-    "tokens_per_second_7b": 7.0,
-    "tokens_per_second_13b": 13.0,
-    "tokens_per_second_70b": 70.0,
+# v1's columns by model size, filled with the one family published at all three sizes.
+SPEC_MODELS: Mapping[str, str] = {
+    "tokens_per_second_7b": "llama-2-7b",
+    "tokens_per_second_13b": "llama-2-13b",
+    "tokens_per_second_70b": "llama-2-70b",
 }
-SPEC_IMAGE_MODEL = "SDXL"
-SPEC_IMAGE_QUALITY = "medium"
+SPEC_PRECISION = "fp16"
+SPEC_PROMPT_TOKENS = 500
+SPEC_OUTPUT_TOKENS = 200
+SPEC_IMAGE_MODEL = "sdxl"
+SPEC_IMAGE_STEPS = 30
 
 
 def _spec_throughput_model() -> str:
-    sdxl = MODEL_PROFILES[SPEC_IMAGE_MODEL].diffusion
-    assert sdxl is not None  # SDXL is a diffusion profile by construction
-    steps = DIFFUSION_STEPS_BY_QUALITY[SPEC_IMAGE_QUALITY]
+    sdxl = DIFFUSION_MODELS[SPEC_IMAGE_MODEL]
+    names = ", ".join(
+        f"{column.rsplit('_', 1)[1]} = {model_resolve(model).name}"
+        for column, model in SPEC_MODELS.items()
+    )
     return (
-        "tokens_per_second_{7b,13b,70b}: analytic decode model (algorithms.kpi."
-        "decode_tokens_per_second), not a measurement: min(e x bandwidth_GB/s / (P x "
-        f"{PRECISION_BYTES[SPEC_WEIGHT_PRECISION]:g} B), e x dense_fp16_TFLOPS x 1e12 / "
-        f"({FLOPS_PER_PARAM_PER_TOKEN:g} x P x 1e9)) with P = 7/13/70 billion parameters, "
-        f"{SPEC_WEIGHT_PRECISION} weights, batch {DEFAULT_BATCH_SIZE}, one GPU, efficiency e = "
-        f"{DECODE_EFFICIENCY:g}; null when P x {PRECISION_BYTES[SPEC_WEIGHT_PRECISION]:g} B x "
-        f"{1 + MEMORY_OVERHEAD_FRACTION:g} exceeds vram_gb - {RUNTIME_OVERHEAD_GB_PER_GPU:g} GB. "
-        f"image_gen_per_minute: {SPEC_IMAGE_MODEL} at {sdxl.native_resolution}x"
-        f"{sdxl.native_resolution}, {steps} steps x {sdxl.tflops_per_step:g} TFLOPs per step at "
-        f"{DIFFUSION_EFFICIENCY:g} of dense fp16 peak on one GPU (algorithms."
-        f"workload, quality {SPEC_IMAGE_QUALITY!r}); null when the pipeline does not fit."
+        "Model estimates, not measurements. tokens_per_second_{7b,13b,70b}: output tokens/s of "
+        f"one GPU serving {names} with {SPEC_PRECISION} weights and KV cache, requests of "
+        f"{SPEC_PROMPT_TOKENS} prompt + {SPEC_OUTPUT_TOKENS} output tokens, at the serving "
+        "batch (as many sequences as the KV cache holds, at most vLLM's max_num_seqs: 1024 on "
+        "GPUs of at least 70 GiB other than A100, else 256), by the calibrated serving model "
+        "(algorithms.sizing.serving_plan: "
+        f"memory-bandwidth efficiency {CALIBRATED_EFFICIENCY.memory_bandwidth:g}, compute "
+        f"efficiency {CALIBRATED_EFFICIENCY.compute:g}, {GPU_MEMORY_UTILIZATION:g} of VRAM "
+        "usable, docs/kpi-formulas.md); null when one GPU cannot hold the weights and one "
+        f"context. image_gen_per_minute: {sdxl.name} at {sdxl.native_resolution}x"
+        f"{sdxl.native_resolution}, {SPEC_IMAGE_STEPS} steps x {sdxl.tflops_per_step:g} TFLOPs "
+        "per step at 0.2 of dense fp16 peak on one GPU (algorithms.image_generation); null "
+        "when the pipeline does not fit."
     )
 
 
 def gpu_spec_throughput(*, gpu: GpuModel) -> dict[str, float | None]:
-    """The derived columns of one spec row: tokens/s for 7B/13B/70B and SDXL images/minute."""
+    """The derived columns of one spec row: tokens/s of Llama 2 7B/13B/70B and SDXL images/min.
+
+    Each is a model estimate for one GPU (see `_spec_throughput_model`), None when it does not
+    fit.
+    """
     values: dict[str, float | None] = {}
-    for column, params_billion in SPEC_MODEL_SIZES.items():
-        values[column] = decode_tokens_per_second(
-            params_billion=params_billion,
-            bytes_per_param=PRECISION_BYTES[SPEC_WEIGHT_PRECISION],
-            memory_bandwidth_gbps=gpu.memory_bandwidth_gbps,
-            dense_tflops=gpu.tflops_fp16,
-            vram_gb=gpu.vram_gb,
-            gpu_count=1,
-            batch_size=DEFAULT_BATCH_SIZE,
-        )
-    # One image in an hour needs one replica, so the tier's throughput is one GPU's rate.
-    estimate = estimate_workload(
-        workload_type="image_generation",
-        quantity=1,
-        duration_hours=1,
-        quality=SPEC_IMAGE_QUALITY,
-        model_name=SPEC_IMAGE_MODEL,
-        gpus=[gpu],
-    )
-    tiers = [tier for tier in estimate.recommended_gpu_tiers if tier.gpus_needed == 1]
-    values["image_gen_per_minute"] = tiers[0].est_throughput * 60 if tiers else None
+    for column, model in SPEC_MODELS.items():
+        try:
+            plan = serving_plan(
+                model=model,
+                gpu=gpu,
+                prompt_tokens=SPEC_PROMPT_TOKENS,
+                output_tokens=SPEC_OUTPUT_TOKENS,
+                precision=SPEC_PRECISION,
+                tensor_parallel=1,
+            )
+        except ModelDoesNotFit:
+            values[column] = None
+            continue
+        values[column] = plan.replica_output_tokens_per_second
+    images = image_generation_estimate(model=SPEC_IMAGE_MODEL, gpu=gpu, steps=SPEC_IMAGE_STEPS)
+    values["image_gen_per_minute"] = images.images_per_hour / 60 if images.fits else None
     return values
 
 

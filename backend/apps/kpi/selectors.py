@@ -25,9 +25,9 @@ from apps.gpus.kpis import offer_kpis
 from apps.gpus.selectors import gpu_resolve
 from apps.providers.errors import ProviderNotFound
 from apps.providers.models import Availability, GPUOffer, PriceHistory, Provider
+from apps.providers.selectors.costs import cost_per_token_expression
 from apps.providers.selectors.offers import (
     MARKET_CURRENCY,
-    cost_per_token_expression,
     offers_in_market,
     price_per_gpu_expression,
 )
@@ -175,8 +175,8 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
     """Prices and costs of one canonical GPU (name or alias), optionally at one provider.
 
     cost_per_token / cost_per_gflop are `offer_kpis` of one GPU at the mean price per
-    GPU-hour, i.e. the means over the offers of each offer's own figure (an n-GPU offer is n
-    replicas).
+    GPU-hour (the default cost basis: Llama 3.1 8B fp16 at the serving batch; None when one
+    GPU cannot hold it).
 
     Raises:
         GpuNotFound, ProviderNotFound: (404, details `{"field": ...}`) for an unknown GPU

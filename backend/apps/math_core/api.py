@@ -33,13 +33,21 @@ router = Router(tags=["math"], auth=OptionalJWTAuth())
 def calculate_cost_per_token(
     request: HttpRequest, payload: schemas.CostPerTokenIn
 ) -> costs.CostPerTokenResult:
-    """Cost per token of a GPU at a price; 400 naming a GPU, size or precision it cannot use."""
+    """Cost per output token of a model on GPUs at a price, at the serving batch and at batch 1.
+
+    400 naming gpu_type, model / model_size (unknown, or does not fit) or a token count.
+    """
     return costs.cost_per_token_calculate(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
         model_size=payload.model_size,
+        model=payload.model,
         precision=payload.precision,
+        kv_cache_precision=payload.kv_cache_precision,
         gpu_count=payload.gpu_count,
+        prompt_tokens=payload.prompt_tokens,
+        output_tokens=payload.output_tokens,
+        context_tokens=payload.context_tokens,
     )
 
 
@@ -104,19 +112,13 @@ def recommend_offers(
 @router.post(
     "/estimate-workload",
     response=responses(schemas.EstimateWorkloadOut, 400, 401, 422),
-    summary="Size a workload: VRAM, GPUs per model, throughput, cost range",
+    summary="Size a workload: GPUs, replicas, throughput, cost, working, cheapest offers",
 )
 def estimate_workload(
     request: HttpRequest, payload: schemas.EstimateWorkloadIn
 ) -> workload.WorkloadEstimateResult:
-    """Size a workload over the catalogue GPUs, priced with current offers; 400 if unknown."""
-    return workload.workload_estimate(
-        workload_type=payload.workload_type,
-        quantity=payload.quantity,
-        duration_hours=payload.duration_hours,
-        quality=payload.quality,
-        model_name=payload.model_name,
-    )
+    """Size a workload over the catalogue GPUs, priced with current offers; 400 naming a field."""
+    return workload.workload_estimate(request=workload.WorkloadRequest(**payload.model_dump()))
 
 
 @router.get(

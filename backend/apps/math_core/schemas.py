@@ -31,6 +31,8 @@ MAX_FIGURE = 1e9  # GB, TFLOPS, GB/s totals of one offer
 MAX_QUANTITY = 1e15
 MIN_DURATION_HOURS = 0.001  # 3.6 s
 MAX_DURATION_HOURS = 87_600.0  # ten years
+MAX_TOKENS = 10_000_000  # tokens of one request (prompt, output, context)
+MAX_RATE = 1e10  # requests/s, tokens/s, milliseconds: far above any deployment
 
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Price = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_PRICE_PER_HOUR)]
@@ -39,7 +41,8 @@ Weight = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
 Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
 GpuCount = Annotated[StrictInt, Field(ge=1, le=MAX_GPU_COUNT)]
 GpuName = Annotated[str, Field(min_length=1, max_length=200)]
-# Weight formats the throughput model knows (kpi.PRECISION_BYTES).
+PositiveRate = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_RATE)]
+# Weight formats the serving model knows (precision.BYTES_PER_WEIGHT).
 WeightPrecision = Annotated[
     Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"], BeforeValidator(_lower)
 ]
@@ -54,56 +57,115 @@ MAX_CANDIDATE_OFFERS = 1_000
 
 # -- cost per token ---------------------------------------------------------------------------
 
+TokenCount = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
+OutputTokens = Annotated[StrictInt, Field(ge=1, le=MAX_TOKENS)]
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+KvPrecision = Annotated[Literal["fp32", "fp16", "bf16", "fp8"], BeforeValidator(_lower)]
+
 
 class CostPerTokenIn(Schema):
-    """POST /math/cost-per-token: a price (USD/hour, whole instance), a GPU and a model size."""
+    """POST /math/cost-per-token: a price (USD/hour, whole instance), a GPU and a model.
+
+    v1's body (`price_per_hour, gpu_type, model_size`) works as before; `model` names a model
+    instead of a size.
+    """
 
     price_per_hour: Price = Field(
         ..., description="Price of the whole instance (all gpu_count GPUs) per hour."
     )
     gpu_type: GpuName = Field(..., description="Canonical GPU name or a provider alias.")
     model_size: str = Field(
-        "7b", min_length=1, max_length=32, description="Parameters: '7b', '70b', '405b', '8x7b'."
+        "7b",
+        min_length=1,
+        max_length=32,
+        description="Parameters: '7b', '70b', '405b', '8x7b' (a Llama-style shape is estimated).",
+    )
+    model: ModelName | None = Field(
+        None, description="A model by name (llama-3.3-70b, Qwen/Qwen2.5-72B, ...); wins."
     )
     precision: WeightPrecision | None = Field(None, description="Weight format; fp16 when omitted.")
+    kv_cache_precision: KvPrecision = "fp16"
     gpu_count: GpuCount = 1
+    prompt_tokens: TokenCount = Field(500, description="Average prompt of a request.")
+    output_tokens: OutputTokens = Field(200, description="Average output of a request.")
+    context_tokens: OutputTokens | None = Field(
+        None, description="Longest sequence to hold; prompt + output when omitted."
+    )
+
+
+class CostBasisOut(Schema):
+    """What a cost per token assumes."""
+
+    model: str
+    precision: str
+    batch: int | None = Field(description="Sequences per replica (the serving batch).")
+    prompt_tokens: int
+    output_tokens: int
+
+
+class WorkingStepOut(Schema):
+    """One figure of the working: where it comes from and its unit."""
+
+    name: str
+    value: float | str
+    unit: str
+    kind: Literal["input", "assumed", "spec", "measured", "estimate", "derived"]
+    note: str
 
 
 class CostPerTokenDetails(Schema):
-    """How the figure was computed: the throughput model's inputs, bounds and confidence notes."""
+    """How the figure was computed: v1's keys, then the serving model's inputs and figures.
 
-    method: Literal["throughput_model"]
+    v1's keys: price_per_hour, gpu_type, model_size, tokens_per_hour, formula.
+    """
+
+    price_per_hour: float
+    gpu_type: str
+    model_size: str
+    tokens_per_hour: float
     formula: str
+    method: Literal["serving_model"]
     gpu_model: str
     gpu_resolved_from: str
     used_default_form_factor: bool
-    model_size: str
+    model: str
+    model_estimated: bool
     params_billion: float
+    active_params_billion: float
     precision: str
     precision_assumed: bool
-    bytes_per_param: float
-    weights_gb: float
+    kv_cache_precision: str
+    compute_format: str
+    compute_note: str
     gpu_count: int
-    gpus_needed: int
-    memory_bandwidth_gbps: float
-    dense_tflops: float
-    compute_precision: str
-    efficiency: float
-    batch_size: int
-    memory_bound_tokens_per_second: float
-    compute_bound_tokens_per_second: float
-    limited_by: Literal["memory_bandwidth", "compute"]
+    gpus_per_replica: int
+    tensor_parallel: int
+    replicas: int
+    serving_batch: int
+    batch_limit: str
+    prompt_tokens: int
+    output_tokens: int
+    tokens_per_second_batch_1: float
+    inter_token_latency_ms: float
+    time_to_first_token_ms: float
+    interconnect: str
     confidence_notes: list[str]
 
 
 class CostPerTokenOut(Schema):
-    """Cost per token (USD), per million tokens (USD), tokens/s and a 0..1 confidence."""
+    """USD per output token and per million at the serving batch (and per million at batch 1)."""
 
-    cost_per_token: float
-    cost_per_million_tokens: float
-    tokens_per_second: float
+    cost_per_token: float = Field(description="USD per output token, serving batch, full load.")
+    cost_per_million_tokens: float = Field(description="The same per million output tokens.")
+    cost_per_million_tokens_batch_1: float = Field(
+        description="USD per million output tokens serving one request at a time (v1's figure)."
+    )
+    tokens_per_second: float = Field(description="Output tokens/s of all replicas.")
     confidence: float
+    cost_basis: CostBasisOut
     calculation_details: CostPerTokenDetails
+    warnings: list[str]
+    working: list[WorkingStepOut]
 
 
 # -- cost per GFLOP ---------------------------------------------------------------------------
@@ -244,47 +306,138 @@ class EnsembleRecommendOut(Schema):
 
 
 class EstimateWorkloadIn(Schema):
-    """POST /math/estimate-workload: a workload type, quantity, duration (hours) and quality."""
+    """POST /math/estimate-workload: v1's body, plus the serving model's optional inputs.
+
+    v1: `workload_type`, `quantity` (units per workload_type) within `duration_hours`, `quality`
+    (low, medium, standard, high; v1's default standard = fp16 weights). For llm_inference the
+    demand may instead be one of `requests_per_second`, `output_tokens_per_second` or
+    `concurrency` (then `quantity` is left out and `duration_hours`, if given, is the window
+    the cost range covers).
+    """
 
     workload_type: str = Field(..., min_length=1, max_length=64)
-    quantity: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_QUANTITY)] = (
-        Field(..., description="Units per workload_type (tokens, images, minutes, GB).")
+    quantity: (
+        Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_QUANTITY)] | None
+    ) = Field(None, description="Units per workload_type (tokens, images, minutes, GB).")
+    duration_hours: (
+        Annotated[
+            float,
+            Field(strict=True, allow_inf_nan=False, ge=MIN_DURATION_HOURS, le=MAX_DURATION_HOURS),
+        ]
+        | None
+    ) = None
+    quality: str = Field("standard", min_length=1, max_length=16)
+    model_name: ModelName | None = None
+    precision: WeightPrecision | None = Field(
+        None, description="LLM weight format; wins over quality."
     )
-    duration_hours: Annotated[
-        float,
-        Field(strict=True, allow_inf_nan=False, ge=MIN_DURATION_HOURS, le=MAX_DURATION_HOURS),
-    ]
-    quality: str = Field("medium", min_length=1, max_length=16)
-    model_name: str | None = Field(None, min_length=1, max_length=200)
+    kv_cache_precision: KvPrecision = "fp16"
+    prompt_tokens: TokenCount = 500
+    output_tokens: OutputTokens = 200
+    context_tokens: OutputTokens | None = Field(
+        None, description="Longest sequence to hold (prompt + output); e.g. 32768."
+    )
+    requests_per_second: PositiveRate | None = None
+    output_tokens_per_second: PositiveRate | None = None
+    concurrency: Annotated[StrictInt, Field(ge=1, le=10_000_000)] | None = None
+    max_inter_token_latency_ms: PositiveRate | None = Field(
+        None, description="Caps the serving batch so each user gets a token at least this often."
+    )
 
 
 class PriceRangeOut(Schema):
-    """A (min, max) cost in `currency`."""
+    """A (low, high) amount in `currency`; `min`/`max` repeat them (v2's first names)."""
 
+    low: float
+    high: float
     min: float
     max: float
     currency: str
 
 
+class ServingOut(Schema):
+    """An LLM tier's serving figures; costs at the cheapest offer price per GPU-hour."""
+
+    model: str
+    precision: str
+    kv_cache_precision: str
+    tensor_parallel: int
+    pipeline_parallel: int
+    gpus_per_replica: int
+    replicas: int | None
+    serving_batch: int
+    batch_limit: str
+    knee_batch: int
+    replica_output_tokens_per_second: float
+    replica_requests_per_second: float
+    inter_token_latency_ms: float
+    single_stream_ms_per_token: float
+    time_to_first_token_ms: float
+    utilisation: float | None
+    gpu_hours_per_million_output_tokens: float
+    usd_per_million_output_tokens: float | None = Field(
+        description="At the serving batch, replicas fully loaded."
+    )
+    usd_per_million_output_tokens_batch_1: float | None = Field(
+        description="One request at a time (no batching): what v1 reported."
+    )
+    deployment_usd_per_hour: float | None
+
+
 class GpuTierOut(Schema):
-    """One way to run the workload: GPUs needed, throughput and cost over the duration."""
+    """One way to run the workload: GPUs needed, throughput, cost and the layout."""
 
     gpu_model: str
     gpus_needed: int
     est_throughput: float
     throughput_unit: str
     est_cost_range: PriceRangeOut | None
+    gpus_per_replica: int
+    tensor_parallel: int
+    replicas: int
+    price_per_gpu_hour: PriceRangeOut | None
+    deployment_usd_per_hour: PriceRangeOut | None
+    interconnect: str | None
+    interconnect_advice: str
+    warnings: list[str]
+    serving: ServingOut | None
+
+
+class OfferChoiceOut(Schema):
+    """A current offer that runs a tier, and how many of it the deployment takes."""
+
+    offer_id: str
+    provider: str
+    gpu: str
+    gpu_count: int
+    region: str
+    price_per_hour: float
+    price_per_gpu_hour: float
+    replicas_per_offer: int
+    offers_needed: int
+    deployment_usd_per_hour: float
 
 
 class EstimateWorkloadOut(Schema):
-    """VRAM (GB) needed, GPU tiers, cost range, a 0..1 confidence and the reasoning."""
+    """v1's keys, then the serving figures, the working and the cheapest offers.
+
+    v1's keys: VRAM in GB, tiers, cost range, time per unit, confidence, reasoning.
+    """
 
     min_vram_gb: float
     recommended_vram_gb: float
     recommended_gpu_tiers: list[GpuTierOut]
     estimated_cost_range: PriceRangeOut | None
+    estimated_time_per_unit: float | None = Field(
+        description="Seconds per unit (token, image, ...) on the first tier."
+    )
     confidence: float
     reasoning: list[str]
+    throughput_unit: str
+    window_hours: float = Field(description="Hours the cost ranges cover.")
+    serving: ServingOut | None
+    working: list[WorkingStepOut]
+    cheapest_offers: list[OfferChoiceOut]
 
 
 # -- benchmarks -------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import Field, ValidationInfo, field_validator
 
+from algorithms.errors import AlgorithmInputError
+from apps.gpus.kpis import cost_basis_for
 from apps.providers.selectors.offers import OfferQuery, OfferSort
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
@@ -51,12 +53,23 @@ class OfferFilterIn(Schema):
         None, description="GB over all the instance's GPUs (gpu_memory_gb x gpu_count), inclusive."
     )
     spot: bool | None = Field(None, description="true: spot offers only; false: on-demand only.")
+    model: TextFilter | None = Field(
+        None,
+        description=(
+            "Price the tokens of this model: a registry name (llama-3.3-70b, Qwen/Qwen2.5-72B, "
+            "deepseek-r1, ...) or any name carrying a size (my-finetune-13b). Default: "
+            "llama-3.1-8b."
+        ),
+    )
+    precision: TextFilter | None = Field(
+        None, description="Weight precision for `model`: fp32, fp16, bf16, fp8, int8, int4."
+    )
     sort: OfferSort = Field(
         "price",
         description=(
             "price (cheapest first), -price (dearest first), gpu_memory (most memory first), "
-            "cost_per_token (cheapest first, unknown last), updated (most recent first); "
-            "ties are broken by id ascending."
+            "cost_per_token or cost_per_million_tokens (cheapest first for the cost basis, "
+            "unknown last), updated (most recent first); ties are broken by id ascending."
         ),
     )
     page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
@@ -67,6 +80,34 @@ class OfferFilterIn(Schema):
     def _blank_is_absent(cls, value: Any) -> Any:
         if isinstance(value, str):
             return value.strip() or None
+        return value
+
+    @field_validator("model", "precision", mode="before")
+    @classmethod
+    def _basis_spelling(cls, value: Any) -> Any:
+        # Lower-cased so `model=Llama-3.3-70B` and `model=llama-3.3-70b` share one cache entry.
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                cost_basis_for(model=value, precision=None)
+            except AlgorithmInputError as error:
+                raise ValueError(error.message) from error
+        return value
+
+    @field_validator("precision")
+    @classmethod
+    def _known_precision(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                return cost_basis_for(model=None, precision=value).precision
+            except AlgorithmInputError as error:
+                raise ValueError(error.message) from error
         return value
 
     @field_validator("gpu", "gpu_type", "region", "provider", mode="before")
@@ -98,6 +139,21 @@ class OfferFilterIn(Schema):
         return OfferQuery(**self.model_dump())
 
 
+class CostBasisOut(Schema):
+    """What an item's cost_per_token and cost_per_million_tokens assume."""
+
+    model: str = Field(description="Registry id, or the name given for a size-estimated model.")
+    precision: str = Field(description="Weight precision; the KV cache is fp16.")
+    batch: int | None = Field(
+        description=(
+            "Sequences each replica decodes together: the serving batch (as many as the KV "
+            "cache holds, at most vLLM's max_num_seqs); null when the offer cannot serve."
+        )
+    )
+    prompt_tokens: int
+    output_tokens: int
+
+
 class OfferOut(Schema):
     """A listing item: v1's keys, then v2's. Prices are the whole instance's, per hour."""
 
@@ -118,10 +174,20 @@ class OfferOut(Schema):
     storage_gb: int | None
     spot: bool
     cost_per_token: float | None = Field(
-        description="Per token of a 7B fp16 model, batch 1, each GPU one replica; null if unknown."
+        description=(
+            "USD per output token of the model in cost_basis (default Llama 3.1 8B, fp16) at the "
+            "serving batch, full load; null when unknown or the offer cannot hold the model."
+        )
     )
     cost_per_gflop: float | None = Field(description="At the fp32 peak of all the GPUs.")
     stale: bool
+    cost_per_million_tokens: float | None = Field(
+        description="cost_per_token x 1e6: USD per million output tokens for cost_basis."
+    )
+    cost_reason: str | None = Field(
+        description="Why the token costs are null (the offer cannot hold the model, no price)."
+    )
+    cost_basis: CostBasisOut
 
 
 class OfferListOut(Schema):
@@ -176,7 +242,9 @@ class ProviderFreshnessOut(Schema):
 class OfferKpisOut(Schema):
     """An offer's cost KPIs: USD per token / million tokens / GFLOP / TFLOP-hour."""
 
-    tokens_per_second: float | None = Field(description="7B fp16 decode, all GPUs as replicas.")
+    tokens_per_second: float | None = Field(
+        description="Output tokens/s of all replicas for cost_basis, at the serving batch."
+    )
     cost_per_token: float | None
     cost_per_million_tokens: float | None
     cost_per_gflop: float | None

@@ -1,8 +1,8 @@
 """KPI endpoints against hand-computed aggregates on a fixed dataset written with the ORM.
 
-Per-GPU figures (gpu_benchmarks): H100 SXM 100 tokens/s, 50 TFLOPS fp32; RTX 4090 50 tokens/s,
-80 TFLOPS. The market (offers a1, a2, a3, b1) excludes an unavailable, a quarantined, a stale
-and a EUR offer.
+Per-GPU figures: gpu_benchmarks' 50 TFLOPS fp32 (H100 SXM) and 80 (RTX 4090); tokens/s from
+the listing's serving table (Llama 3.1 8B fp16). The market (offers a1, a2, a3, b1) excludes an
+unavailable, a quarantined, a stale and a EUR offer.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.providers.models import PriceHistory, ProviderSyncRun
-from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
+from apps.providers.tests.selectors.market import (
+    benchmarks_load,
+    offer_make,
+    provider_make,
+    serving_tokens_per_second,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +98,18 @@ def test_overview(api, dataset):
     body = api.get(f"{URL}/overview").json()
     body.pop("generated_at")
     assert body == {
-        # (2/100 + 5/200 + 0.5/50 + 3/100) / 3600 / 4 offers
-        "cost_per_token": pytest.approx((0.02 + 0.025 + 0.01 + 0.03) / 3600 / 4, rel=1e-12),
+        # The mean over a1, a2, a3, b1 of price / (tokens/s x 3600).
+        "cost_per_token": pytest.approx(
+            (
+                2.0 / serving_tokens_per_second("H100 SXM")
+                + 5.0 / serving_tokens_per_second("H100 SXM", 2)
+                + 0.5 / serving_tokens_per_second("RTX 4090")
+                + 3.0 / serving_tokens_per_second("H100 SXM")
+            )
+            / 3600
+            / 4,
+            rel=1e-9,
+        ),
         "uptime_pct": 50.0,  # 4 successes of 8 attempts (not_configured and old runs left out)
         "avg_latency_ms": pytest.approx((10 + 20 + 30 + 40 + 100 + 200) / 6, rel=1e-12),
         "active_providers": 1,  # beta is in error with its breaker open
@@ -105,6 +120,7 @@ def test_overview(api, dataset):
 
 def test_gpu_kpis_all_providers(api, dataset):
     body = api.get(f"{URL}/gpu/H100 SXM").json()
+    h100 = serving_tokens_per_second("H100 SXM")
     assert body == {
         "gpu_type": "H100 SXM",
         "provider": None,
@@ -113,8 +129,8 @@ def test_gpu_kpis_all_providers(api, dataset):
         "min_price_per_hour": 2.0,
         "max_price_per_hour": 5.0,
         "avg_price_per_gpu_hour": 2.5,  # (2 + 5/2 + 3) / 3
-        "tokens_per_second_per_gpu": 100.0,
-        "cost_per_token": pytest.approx(2.5 / (100 * 3600), rel=1e-12),
+        "tokens_per_second_per_gpu": pytest.approx(h100, rel=1e-12),
+        "cost_per_token": pytest.approx(2.5 / (h100 * 3600), rel=1e-12),
         "cost_per_gflop": pytest.approx(2.5 / (50 * 1000 * 3600), rel=1e-12),
     }
 
@@ -124,7 +140,8 @@ def test_gpu_kpis_by_alias_and_provider(api, dataset):
     assert (body["gpu_type"], body["provider"], body["offer_count"]) == ("H100 SXM", "alpha", 2)
     assert body["avg_price_per_hour"] == 3.5
     assert body["avg_price_per_gpu_hour"] == 2.25
-    assert body["cost_per_token"] == pytest.approx(2.25 / 360_000, rel=1e-12)
+    h100 = serving_tokens_per_second("H100 SXM")
+    assert body["cost_per_token"] == pytest.approx(2.25 / (h100 * 3600), rel=1e-12)
 
 
 def test_gpu_without_market_offers_has_zero_count_and_null_prices(api, dataset):

@@ -6,7 +6,8 @@ exist; `offer_filter` applies the listing's filters, with one GPU text match
 (`gpu_text_match`), to either. Every function is keyword-only and read-only. The listing costs
 a bounded number of queries whatever the data size: providers (a handful of rows), the page,
 and the count (skipped or cached when it can be). KPIs per offer come from
-`apps.gpus.kpis.offer_kpis`, over a small per-process map of the canonical GPUs.
+`apps.gpus.kpis.offer_kpis`, over a small per-process table of the canonical GPUs; the listing
+may ask for the token costs of another model and precision (`OfferQuery.model`/`precision`).
 """
 
 from __future__ import annotations
@@ -20,24 +21,27 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    Case,
     DecimalField,
     ExpressionWrapper,
     F,
-    FloatField,
     IntegerField,
     Max,
     Min,
     Q,
     QuerySet,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from apps.gpus.catalogue import all_gpus
-from apps.gpus.kpis import OfferKpis, offer_kpis, token_cost_factors
+from apps.gpus.kpis import (
+    DEFAULT_COST_BASIS,
+    CostBasis,
+    OfferKpis,
+    cost_basis_for,
+    offer_kpis,
+)
 from apps.gpus.matching import gpu_text_fold, gpu_text_matches
 from apps.providers.cache import (
     LISTING_PREFIX,
@@ -47,13 +51,16 @@ from apps.providers.cache import (
 )
 from apps.providers.errors import OfferNotFound
 from apps.providers.models import LISTED, Availability, GPUOffer
+from apps.providers.selectors.costs import cost_per_token_expression
 from apps.providers.selectors.status import (
     ProviderFreshness,
     provider_freshness,
     provider_freshness_list,
 )
 
-OfferSort = Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"]
+OfferSort = Literal[
+    "price", "-price", "gpu_memory", "cost_per_token", "cost_per_million_tokens", "updated"
+]
 
 # Every KPI and the WebSocket snapshot count prices in this currency only.
 MARKET_CURRENCY = "USD"
@@ -106,6 +113,7 @@ _SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
     "-price": (F("price_per_hour").desc(), F("id").asc()),
     "gpu_memory": (F("gpu_memory_gb").desc(), F("id").asc()),
     "cost_per_token": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
+    "cost_per_million_tokens": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
     "updated": (F("updated_at").desc(), F("id").asc()),
 }
 _ITEM_COLUMNS = (
@@ -129,32 +137,10 @@ _ITEM_COLUMNS = (
 )
 
 
-def cost_per_token_expression() -> Case:
-    """SQL for an offer's cost_per_token in USD/token, `offer_kpis`'s figure (NULL when unknown).
-
-    price_per_hour / replicas x the GPU's `token_cost_factors` entry (USD per token at 1 USD/h):
-    the formula stays in `algorithms.kpi`. A CASE over the ~40 canonical models instead of a
-    join: gpu_offers has no foreign key to gpu_benchmarks, the factors come from the same
-    per-process map the items use (so order and figures agree), and PostgreSQL evaluates it only
-    over rows that already passed the filters.
-    """
-    factors = [
-        When(gpu_model=gpu_model, then=Value(factor))
-        for gpu_model, factor in token_cost_factors().items()
-    ]
-    factor = Case(*factors, default=Value(None), output_field=FloatField())
-    replicas = Coalesce(NullIf(F("gpu_count"), Value(0)), Value(1))
-    return Case(
-        When(
-            price_per_hour__gt=0,
-            then=Cast("price_per_hour", FloatField()) / replicas * factor,
-        ),
-        default=Value(None),
-        output_field=FloatField(),
-    )
-
-
 # ---- listing -----------------------------------------------------------------------------------
+
+
+_NOT_FILTERS = frozenset({"sort", "page", "per_page", "model", "precision"})
 
 
 @dataclass(frozen=True)
@@ -174,17 +160,23 @@ class OfferQuery:
     gpu_count_min: int | None = None
     gpu_memory_total_min: int | None = None
     spot: bool | None = None
+    model: str | None = None
+    precision: str | None = None
     sort: OfferSort = "price"
     page: int = 1
     per_page: int = 20
 
     def filter_params(self) -> dict[str, Any]:
-        """The set filters (no sort or paging): what the count's cache key depends on."""
+        """The set filters (no sort, paging or cost basis): what the count's cache key needs."""
         return {
             name: value
             for name, value in self.__dict__.items()
-            if name not in ("sort", "page", "per_page") and value is not None
+            if name not in _NOT_FILTERS and value is not None
         }
+
+    def cost_basis(self) -> CostBasis:
+        """What cost_per_token assumes for this query (`kpis.cost_basis_for`)."""
+        return cost_basis_for(model=self.model, precision=self.precision)
 
     def cache_params(self) -> dict[str, Any]:
         """Filters, sort and paging: what a page's cache key depends on."""
@@ -319,9 +311,10 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
     if provider_ids == []:
         return OfferPage(total=0, items=[], warnings=warnings)
 
+    basis = query.cost_basis()
     offers = offer_filter(query=query, provider_ids=provider_ids)
-    if query.sort == "cost_per_token":
-        offers = offers.annotate(cost_per_token=cost_per_token_expression())
+    if query.sort in ("cost_per_token", "cost_per_million_tokens"):
+        offers = offers.annotate(cost_per_token=cost_per_token_expression(basis))
     offset = (query.page - 1) * query.per_page
     rows = list(
         offers.order_by(*_sort_order(query)).values(*_ITEM_COLUMNS)[
@@ -332,7 +325,7 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
         total = len(rows)
     else:
         total = _cached_count(offers, query)
-    items = [offer_item(row, by_id.get(row["provider_id"])) for row in rows]
+    items = [offer_item(row, by_id.get(row["provider_id"]), basis=basis) for row in rows]
     return OfferPage(total=total, items=items, warnings=warnings)
 
 
@@ -377,17 +370,20 @@ def offer_item(
     provider: ProviderFreshness | None,
     *,
     kpis: OfferKpis | None = None,
+    basis: CostBasis = DEFAULT_COST_BASIS,
 ) -> dict[str, Any]:
     """One offer as the API shows it: v1's keys first, then v2's (schemas.OfferOut).
 
     The one mapping from gpu_offers columns to response keys, for listing items and the
-    detail alike. `row` holds _ITEM_COLUMNS; `kpis` defaults to `offer_kpis` of the row.
+    detail alike. `row` holds _ITEM_COLUMNS; `kpis` defaults to `offer_kpis` of the row for
+    `basis`.
     """
     if kpis is None:
         kpis = offer_kpis(
             price_per_hour=row["price_per_hour"],
             gpu_model=row["gpu_model"],
             gpu_count=row["gpu_count"],
+            basis=basis,
         )
     count = row["gpu_count"] or 1
     return {
@@ -409,6 +405,9 @@ def offer_item(
         "spot": row["spot_pricing"],
         "cost_per_token": kpis.cost_per_token,
         "cost_per_gflop": kpis.cost_per_gflop,
+        "cost_per_million_tokens": kpis.cost_per_million_tokens,
+        "cost_reason": kpis.cost_reason,
+        "cost_basis": kpis.cost_basis,
         "stale": offer_is_stale(is_stale=row["is_stale"], provider=provider),
     }
 

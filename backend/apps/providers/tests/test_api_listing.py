@@ -10,9 +10,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.gpus.kpis import offer_kpis
+from apps.gpus.kpis import CostBasis, offer_kpis, serving_table
 from apps.providers.models import GPUOffer
-from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
+from apps.providers.tests.selectors.market import (
+    benchmarks_load,
+    offer_make,
+    provider_make,
+    serving_tokens_per_second,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +174,11 @@ def test_filters_combine_with_and(api, market, query, expected):
 def test_item_has_v1_keys_then_v2_fields_with_exact_values(api, market):
     body = _get(api, "gpu=hbm3")
     offer = market["o1"]
+    h100 = serving_tokens_per_second("H100 SXM")
+    layout, replicas = serving_table()["H100 SXM"].best_for(1)
+    assert replicas == 1
+    # Batched serving: far below v1's 7B batch-1 figure for an H100 at 2 USD/h (~3.9e-6).
+    assert 2.0 / (h100 * 3600) < 2.0 / (143.6 * 3600) / 10
     assert body == {
         "total": 1,
         "items": [
@@ -189,28 +199,115 @@ def test_item_has_v1_keys_then_v2_fields_with_exact_values(api, market):
                 "ram_gb": None,
                 "storage_gb": None,
                 "spot": False,
-                # 100 tokens/s (gpu_benchmarks) x 1 GPU; 50 TFLOPS fp32.
-                "cost_per_token": 2.0 / (100 * 3600),
+                # Llama 3.1 8B fp16 on one H100 at its serving batch; 50 TFLOPS fp32.
+                "cost_per_token": pytest.approx(2.0 / (h100 * 3600), rel=1e-12),
                 "cost_per_gflop": 2.0 / (50 * 1000 * 3600),
                 "stale": False,
+                "cost_per_million_tokens": pytest.approx(2.0e6 / (h100 * 3600), rel=1e-12),
+                "cost_reason": None,
+                "cost_basis": {
+                    "model": "llama-3.1-8b",
+                    "precision": "fp16",
+                    "batch": layout.serving_batch,
+                    "prompt_tokens": 500,
+                    "output_tokens": 200,
+                },
             }
         ],
     }
     assert datetime.fromisoformat(body["items"][0]["last_updated"]) == offer.updated_at
 
 
-def test_multi_gpu_offer_counts_each_gpu_as_a_replica(api, market):
+def test_multi_gpu_offer_runs_the_best_layout_as_replicas(api, market):
     item = _get(api, "provider=beta&gpu_count_min=4")["items"][0]
     assert item["name"] == "4x RTX 4090"
-    assert item["cost_per_token"] == pytest.approx(0.4 / (50 * 4 * 3600), rel=1e-12)
+    tokens = serving_tokens_per_second("RTX 4090", 4)
+    layout, replicas = serving_table()["RTX 4090"].best_for(4)
+    assert replicas * layout.gpus_per_replica <= 4
+    assert item["cost_per_token"] == pytest.approx(0.4 / (tokens * 3600), rel=1e-12)
+    assert item["cost_basis"]["batch"] == layout.serving_batch
     assert item["cost_per_gflop"] == pytest.approx(0.4 / (80 * 4 * 1000 * 3600), rel=1e-12)
 
 
-def test_unknown_gpu_spec_gives_null_kpis(api, market):
+def test_free_offer_gives_null_kpis_with_a_reason(api, market):
     offer_make(market["o1"].provider, "H100 SXM", "0.0000", external_id="free")
     item = _get(api, "max_price=0")["items"][0]
     assert item["cost_per_token"] is None
+    assert item["cost_per_million_tokens"] is None
+    assert item["cost_reason"] == "no price"
     assert item["cost_per_gflop"] is None
+
+
+def test_model_and_precision_price_that_model_per_offer(api, market):
+    body = _get(api, "model=meta-llama/Llama-3.3-70B-Instruct&gpu=h100")
+    items = {item["id"]: item for item in body["items"]}
+    one_h100 = items[str(market["o1"].id)]
+    # 141 GB of fp16 weights over 75.3 GB usable per H100: tensor parallel over 2.
+    assert one_h100["cost_per_million_tokens"] is None
+    assert one_h100["cost_per_token"] is None
+    assert one_h100["cost_reason"] == "needs 2 x H100 SXM per replica; the offer has 1"
+    assert one_h100["cost_basis"] == {
+        "model": "llama-3.3-70b",
+        "precision": "fp16",
+        "batch": None,
+        "prompt_tokens": 500,
+        "output_tokens": 200,
+    }
+    two_pcie = items[str(market["o2"].id)]
+    basis = CostBasis(model="llama-3.3-70b", precision="fp16")
+    tokens = serving_tokens_per_second("H100 PCIe", 2, basis)
+    assert two_pcie["cost_per_million_tokens"] == pytest.approx(1.5e6 / (tokens * 3600))
+    assert two_pcie["cost_per_token"] == pytest.approx(1.5 / (tokens * 3600))
+    assert two_pcie["cost_reason"] is None
+    # In fp8 (70.6 GB) one H100 holds it, with room for the KV cache of short requests.
+    fp8 = _get(api, "model=llama-3.3-70b&precision=FP8&gpu=hbm3")["items"][0]
+    assert fp8["cost_basis"]["precision"] == "fp8"
+    tokens = serving_tokens_per_second("H100 SXM", 1, CostBasis("llama-3.3-70b", "fp8"))
+    assert fp8["cost_per_million_tokens"] == pytest.approx(2.0e6 / (tokens * 3600))
+
+
+def test_cheapest_place_to_serve_a_model_in_one_call(api, market):
+    body = _get(api, "model=llama-3.3-70b&sort=cost_per_million_tokens")
+    costs = [item["cost_per_million_tokens"] for item in body["items"]]
+    known = [cost for cost in costs if cost is not None]
+    assert known == sorted(known)
+    assert costs[len(known) :] == [None] * (len(costs) - len(known))
+    assert len(known) >= 2  # the 2 x H100 PCIe and the 8 x A100 offers hold it
+    basis = CostBasis(model="llama-3.3-70b", precision="fp16")
+    expected = sorted(
+        (
+            offer_kpis(
+                price_per_hour=o.price_per_hour,
+                gpu_model=o.gpu_model,
+                gpu_count=o.gpu_count,
+                basis=basis,
+            ).cost_per_million_tokens,
+            o.id,
+        )
+        for o in GPUOffer.objects.filter(gpu_model__isnull=False)
+        if offer_kpis(
+            price_per_hour=o.price_per_hour,
+            gpu_model=o.gpu_model,
+            gpu_count=o.gpu_count,
+            basis=basis,
+        ).cost_per_million_tokens
+        is not None
+    )
+    assert [item["id"] for item in body["items"][: len(known)]] == [str(i) for _, i in expected]
+    assert known == pytest.approx([cost for cost, _ in expected], rel=1e-9)
+
+
+def test_a_model_known_only_by_its_size_is_estimated(api, market):
+    item = _get(api, "model=my-finetune-13b&gpu=hbm3")["items"][0]
+    assert item["cost_basis"]["model"] == "my-finetune-13b"
+    assert item["cost_per_million_tokens"] is not None
+
+
+def test_model_listing_costs_a_bounded_number_of_queries(
+    api, market, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(4):
+        _get(api, "model=qwen2.5-72b&precision=int4&sort=cost_per_token&per_page=100")
 
 
 def test_default_sort_is_price_with_id_tie_break(api, market):
@@ -323,6 +420,11 @@ def test_pages_do_not_overlap_and_cover_everything(api, many_offers):
         ("price_min=3&max_price=1", "max_price"),
         ("gpu=" + "x" * 101, "gpu"),
         ("region=" + "x" * 101, "region"),
+        ("model=gpt-5", "model"),
+        ("model=" + "x" * 101, "model"),
+        ("model=huge-5000b", "model"),
+        ("precision=fp64", "precision"),
+        ("sort=cost_per_billion_tokens", "sort"),
     ],
 )
 def test_bad_values_are_422_envelopes_naming_the_field(api, market, query, field):

@@ -11,7 +11,12 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.providers.models import PriceHistory, ProviderSyncRun
-from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
+from apps.providers.tests.selectors.market import (
+    benchmarks_load,
+    offer_make,
+    provider_make,
+    serving_tokens_per_second,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,14 +47,16 @@ def test_offer_detail_has_kpis_and_provider_freshness(api, offer):
     assert body["name"] == "2x RTX 4090"
     assert body["price_per_hour"] == 0.8
     assert body["external_id"] == "x1"
+    tokens = serving_tokens_per_second("RTX 4090", 2)  # Llama 3.1 8B fp16, both GPUs
     assert body["kpis"] == {
-        "tokens_per_second": 100.0,  # 50 tokens/s per GPU x 2 replicas
-        "cost_per_token": 0.8 / (100 * 3600),
-        "cost_per_million_tokens": 0.8 / (100 * 3600) * 1e6,
+        "tokens_per_second": pytest.approx(tokens, rel=1e-12),
+        "cost_per_token": pytest.approx(0.8 / (tokens * 3600), rel=1e-12),
+        "cost_per_million_tokens": pytest.approx(0.8e6 / (tokens * 3600), rel=1e-12),
         "cost_per_gflop": 0.8 / (160 * 1000 * 3600),
         "cost_per_tflop_hour": 0.8 / 160,
     }
     assert body["cost_per_token"] == body["kpis"]["cost_per_token"]
+    assert body["cost_basis"]["model"] == "llama-3.1-8b"
     freshness = body["provider_freshness"]
     assert (freshness["name"], freshness["stale"], freshness["down"]) == ("alpha", False, False)
     assert 29 <= freshness["freshness_seconds"] < 40

@@ -1,7 +1,9 @@
-"""gpu_specs_load: the catalogue copied into gpu_benchmarks with the throughput model's figures.
+"""gpu_specs_load: the catalogue copied into gpu_benchmarks with the model estimates.
 
-Expected throughputs are written out from the constants: decode efficiency 0.6, fp16 = 2 bytes per
-parameter, fit when weights x 1.1 <= VRAM - 1 GB; SDXL = 30 steps x 5.4 TFLOPs at 20 % of fp16 peak.
+tokens_per_second_{7b,13b,70b} are the serving model's for Llama 2 7B/13B/70B on one GPU at its
+serving batch (algorithms/tests/serving checks the model); whether a model fits is worked out by
+hand: fp16 weights (2 bytes per parameter) plus one 700-token context within VRAM (GiB) x 1.0737
+x 0.9 - 2 GB. SDXL = 30 steps x 5.4 TFLOPs at 20 % of fp16 peak, 9 GB on one GPU.
 """
 
 from __future__ import annotations
@@ -12,11 +14,24 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 
-from apps.gpus.catalogue import all_gpus
+from algorithms.sizing import serving_plan
+from apps.gpus.catalogue import all_gpus, gpu_by_model
 from apps.gpus.models import GPUBenchmark
-from apps.gpus.services import gpu_specs_load
+from apps.gpus.services import gpu_spec_throughput, gpu_specs_load
 
 pytestmark = pytest.mark.django_db
+
+
+def one_gpu(model: str, gpu_model: str) -> float:
+    """The serving model's output tokens/s for `model` in fp16 on one `gpu_model`."""
+    return serving_plan(
+        model=model,
+        gpu=gpu_by_model(gpu_model),
+        prompt_tokens=500,
+        output_tokens=200,
+        precision="fp16",
+        tensor_parallel=1,
+    ).replica_output_tokens_per_second
 
 
 def test_first_load_creates_one_row_per_catalogue_gpu():
@@ -56,11 +71,11 @@ def test_h100_sxm_row_copies_the_datasheet_and_computes_throughput():
     ]
     assert row.source.startswith("NVIDIA H100 Tensor Core GPU datasheet")
     assert row.verified_at == date(2026, 11, 26)
-    # 7B fp16 = 14 GB: memory bound 0.6 x 3350 / 14; compute bound 0.6 x 989.4e12 / 14e9 is larger.
-    assert row.tokens_per_second_7b == pytest.approx(0.6 * 3350 / 14, rel=1e-12)
-    assert row.tokens_per_second_7b == pytest.approx(143.571428571, rel=1e-9)
-    assert row.tokens_per_second_13b == pytest.approx(0.6 * 3350 / 26, rel=1e-12)
-    # 70B fp16 = 140 GB x 1.1 = 154 GB > 79 GB usable: does not fit, so no number.
+    assert row.tokens_per_second_7b == pytest.approx(one_gpu("llama-2-7b", "H100 SXM"))
+    assert row.tokens_per_second_13b == pytest.approx(one_gpu("llama-2-13b", "H100 SXM"))
+    # A batched H100 makes far more than v1's one-request 0.6 x 3350 / 14 = 144 tokens/s.
+    assert row.tokens_per_second_7b > 10 * 143.6
+    # Llama 2 70B in fp16 = 138 GB > 75.3 GB usable: does not fit one GPU, so no number.
     assert row.tokens_per_second_70b is None
     # SDXL: 0.2 x 989.4 TFLOPS / (30 x 5.4 TFLOPs) images/s x 60.
     assert row.image_gen_per_minute == pytest.approx(0.2 * 989.4 / 162 * 60, rel=1e-12)
@@ -71,8 +86,8 @@ def test_rtx_4090_fits_7b_only():
     gpu_specs_load()
     row = GPUBenchmark.objects.get(gpu_model="RTX 4090")
 
-    assert row.tokens_per_second_7b == pytest.approx(0.6 * 1008 / 14, rel=1e-12)  # 43.2
-    assert row.tokens_per_second_13b is None  # 26 GB x 1.1 = 28.6 > 23
+    assert row.tokens_per_second_7b == pytest.approx(one_gpu("llama-2-7b", "RTX 4090"))
+    assert row.tokens_per_second_13b is None  # 26.0 GB > 21.2 GB usable
     assert row.tokens_per_second_70b is None
     assert row.image_gen_per_minute == pytest.approx(0.2 * 165.2 / 162 * 60, rel=1e-12)
 
@@ -81,24 +96,27 @@ def test_mi300x_fits_70b_on_one_gpu():
     gpu_specs_load()
     row = GPUBenchmark.objects.get(gpu_model="MI300X")
 
-    assert row.tokens_per_second_70b == pytest.approx(0.6 * 5300 / 140, rel=1e-12)  # 154 <= 191
+    # 138 GB of weights within 192 x 1.0737 x 0.9 - 2 = 183.5 GB usable.
+    assert row.tokens_per_second_70b == pytest.approx(one_gpu("llama-2-70b", "MI300X"))
 
 
 def test_small_gpu_gets_null_not_a_number_when_nothing_fits():
     gpu_specs_load()
-    row = GPUBenchmark.objects.get(gpu_model="RTX 3080")  # 10 GB: 9 usable
+    row = GPUBenchmark.objects.get(gpu_model="RTX 3080")  # 10 GiB: 7.66 GB usable
 
-    assert row.tokens_per_second_7b is None  # 15.4 GB needed
-    assert row.image_gen_per_minute is None  # SDXL: (7 + 2) x 1.1 + 1 = 10.9 GB
+    assert row.tokens_per_second_7b is None  # 13.5 GB of weights
+    assert row.image_gen_per_minute is None  # SDXL: 7 GB of weights + 2 GB of activations
 
 
 def test_throughput_model_names_the_model_and_its_constants():
     gpu_specs_load()
     text = GPUBenchmark.objects.get(gpu_model="A10").throughput_model
 
-    assert "decode_tokens_per_second" in text
-    assert "efficiency e = 0.6" in text
-    assert "fp16 weights, batch 1, one GPU" in text
+    assert text.startswith("Model estimates, not measurements.")
+    assert "algorithms.sizing.serving_plan" in text
+    assert "7b = Llama 2 7B, 13b = Llama 2 13B, 70b = Llama 2 70B" in text
+    assert "at the serving batch" in text
+    assert "memory-bandwidth efficiency 0.5, compute efficiency 0.48" in text
     assert "SDXL at 1024x1024, 30 steps x 5.4 TFLOPs per step at 0.2 of dense fp16 peak" in text
 
 
@@ -122,7 +140,10 @@ def test_load_repairs_an_edited_row_and_leaves_unknown_rows():
     assert (result.created, result.updated, result.unchanged) == (0, 1, 42)
     row = GPUBenchmark.objects.get(gpu_model="L4")
     assert row.tflops_fp16 == 121.0
-    assert row.tokens_per_second_7b == pytest.approx(0.6 * 300 / 14, rel=1e-12)
+    assert (
+        row.tokens_per_second_7b
+        == gpu_spec_throughput(gpu=gpu_by_model("L4"))["tokens_per_second_7b"]
+    )
     assert GPUBenchmark.objects.filter(gpu_model="Retired X").exists()
 
 

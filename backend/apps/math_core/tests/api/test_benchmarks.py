@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.gpus.catalogue import all_gpus
+from algorithms.sizing import serving_plan
+from apps.gpus.catalogue import all_gpus, gpu_by_model
 from apps.math_core.tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +21,17 @@ def test_lists_every_loaded_spec_in_one_query(api, specs, django_assert_max_num_
     names = [item["gpu_model"] for item in body["items"]]
     assert names == sorted(gpu.gpu_model for gpu in all_gpus())
     a10 = next(item for item in body["items"] if item["gpu_model"] == "A10")
-    assert a10["tokens_per_second_7b"] == pytest.approx(0.6 * 600 / 14, rel=1e-12)
-    assert a10["tokens_per_second_13b"] is None
+    # The serving model's estimate for Llama 2 7B on one A10 at its serving batch.
+    one_a10 = serving_plan(
+        model="llama-2-7b",
+        gpu=gpu_by_model("A10"),
+        prompt_tokens=500,
+        output_tokens=200,
+        precision="fp16",
+        tensor_parallel=1,
+    )
+    assert a10["tokens_per_second_7b"] == pytest.approx(one_a10.replica_output_tokens_per_second)
+    assert a10["tokens_per_second_13b"] is None  # 26 GB of weights > 21.2 GB usable
     assert a10["verified_at"] == "2026-11-26"
 
 
@@ -48,7 +58,7 @@ def test_one_spec_by_name_or_alias(api, specs, path, gpu_model):
     body = response.json()
     assert body["gpu_model"] == gpu_model
     assert body["source"]
-    assert "decode_tokens_per_second" in body["throughput_model"]
+    assert "serving_plan" in body["throughput_model"]
 
 
 def test_h100_figures_are_dense(api, specs):

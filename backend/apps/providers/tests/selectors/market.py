@@ -9,21 +9,35 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.gpus.kpis import gpu_kpi_inputs_reset
+from apps.gpus.kpis import DEFAULT_COST_BASIS, CostBasis, gpu_kpi_inputs_reset, serving_table
 from apps.gpus.models import GPUBenchmark
 from apps.providers.models import GPUOffer, Provider
 
 _external_ids = itertools.count(1)
 
-# Round per-GPU figures so expected KPIs can be computed by hand.
+# Round fp32 figures so expected cost-per-GFLOP KPIs can be computed by hand.
 BENCHMARKS = {
-    "H100 SXM": {"tokens_per_second_7b": 100.0, "tflops_fp32": 50.0},
-    "RTX 4090": {"tokens_per_second_7b": 50.0, "tflops_fp32": 80.0},
+    "H100 SXM": {"tflops_fp32": 50.0},
+    "RTX 4090": {"tflops_fp32": 80.0},
 }
 
 
+def serving_tokens_per_second(
+    gpu_model: str, gpu_count: int = 1, basis: CostBasis = DEFAULT_COST_BASIS
+) -> float:
+    """Output tokens/s of an offer of `gpu_count` x `gpu_model` for `basis` (the KPIs' table).
+
+    The serving model's own figures are checked in algorithms/tests/serving; the read-API
+    tests check that items, SQL and aggregates agree with this table.
+    """
+    best = serving_table(basis)[gpu_model].best_for(gpu_count)
+    assert best is not None
+    layout, replicas = best
+    return replicas * layout.output_tokens_per_second
+
+
 def benchmarks_load() -> None:
-    """gpu_benchmarks rows for BENCHMARKS and a fresh per-process KPI map."""
+    """gpu_benchmarks rows for BENCHMARKS and a fresh per-process fp32 map."""
     for gpu_model, figures in BENCHMARKS.items():
         GPUBenchmark.objects.update_or_create(
             gpu_model=gpu_model,

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from apps.gpus.kpis import gpu_kpi_inputs, gpu_kpi_inputs_reset
+from apps.gpus.kpis import gpu_fp32_tflops, gpu_kpi_inputs_reset
 from apps.providers.models import GPUOffer
 from apps.providers.selectors.offers import OfferQuery, gpu_names_matching, offer_filter
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
@@ -67,12 +67,10 @@ def test_compliance_tag_filter_uses_the_gin_index(crowded_market):
     assert "offers_compliance_gin" in plan
 
 
-def test_kpi_inputs_prefer_loaded_benchmarks_over_the_catalogue():
+def test_fp32_figures_prefer_loaded_benchmarks_over_the_catalogue():
     gpu_kpi_inputs_reset()
-    catalogue_h100 = gpu_kpi_inputs()["H100 SXM"]
-    assert catalogue_h100.tokens_per_second is not None
+    assert gpu_fp32_tflops()["H100 SXM"] == 67.0  # the catalogue's datasheet figure
     benchmarks_load()
-    assert gpu_kpi_inputs()["H100 SXM"].tokens_per_second == 100.0
-    assert gpu_kpi_inputs()["H100 SXM"].tflops_fp32 == 50.0
-    assert gpu_kpi_inputs()["L40S"].tokens_per_second is not None  # catalogue fallback
+    assert gpu_fp32_tflops()["H100 SXM"] == 50.0
+    assert gpu_fp32_tflops()["L40S"] == 91.6  # catalogue fallback
     gpu_kpi_inputs_reset()
