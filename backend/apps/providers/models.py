@@ -24,8 +24,18 @@ class Availability(models.TextChoices):
     UNAVAILABLE = "unavailable", "Unavailable"
 
 
+# `providers.status`: ingestion writes the provider's health ("active", "error",
+# "circuit_open"); an operator writes PROVIDER_DISABLED from the admin, and then ingestion skips
+# the provider, never overwrites the status, and its offers are not listed (offers_listed).
+PROVIDER_ACTIVE = "active"
+PROVIDER_DISABLED = "disabled"
+
+
 class Provider(models.Model):
-    """A GPU cloud. `name` is the adapter's registry key (e.g. `vastai`)."""
+    """A GPU cloud. `name` is the adapter's registry key (e.g. `vastai`).
+
+    `status` is PROVIDER_DISABLED while an operator has switched the provider off.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
@@ -56,6 +66,11 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_disabled(self) -> bool:
+        """True while an operator has disabled the provider (no sync, offers not listed)."""
+        return self.status == PROVIDER_DISABLED
 
 
 # An offer is listed once its GPU resolved to a canonical model; a NULL gpu_model means the
@@ -147,10 +162,33 @@ class GPUOffer(models.Model):
             GinIndex(
                 OpClass(Upper("gpu_name_raw"), name="gin_trgm_ops"), name="offers_gpu_raw_trgm"
             ),
+            # The admin's offer search (substrings of region and external id) and its
+            # quarantine view (unknown GPU names per provider: a few rows, so a small index).
+            GinIndex(OpClass(Upper("region"), name="gin_trgm_ops"), name="offers_region_trgm"),
+            GinIndex(
+                OpClass(Upper("external_id"), name="gin_trgm_ops"), name="offers_external_id_trgm"
+            ),
+            models.Index(
+                fields=["provider", "gpu_name_raw"],
+                name="offers_quarantine_idx",
+                condition=Q(gpu_model__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.provider_id}:{self.external_id}"
+
+
+class QuarantinedGpuName(GPUOffer):
+    """Offers whose GPU string the catalogue does not know, seen by provider and raw name.
+
+    A proxy (no table of its own): the admin shows it as one row per (provider, raw name) with
+    its offer count, so an operator can see what to add to `apps/gpus/data/gpus.json`.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "quarantined GPU name"
 
 
 class PriceHistory(models.Model):
