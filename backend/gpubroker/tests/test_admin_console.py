@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -42,7 +43,7 @@ QUERY_BUDGETS: dict[str, tuple[int, int]] = {
     "providers.booking": (5, 7),
     "providers.gpuoffer": (5, 6),
     "providers.pricehistory": (4, 5),
-    "providers.provider": (8, 5),
+    "providers.provider": (8, 6),
     "providers.providerintegration": (7, 6),
     "providers.providersyncrun": (5, 5),
     "providers.quarantinedgpuname": (4, 0),
@@ -139,6 +140,7 @@ def test_each_page_loads_within_its_query_budget(
     _, model, _ = {entry[0]: entry for entry in _registered()}[label]
     changelist_budget, change_budget = QUERY_BUDGETS[label]
     changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    ContentType.objects.clear_cache()  # the same count whatever ran before in this process
     with django_assert_max_num_queries(changelist_budget):
         response = staff_client.get(changelist)
     assert response.status_code == 200, changelist
@@ -146,6 +148,7 @@ def test_each_page_loads_within_its_query_budget(
     change = _change_url(model)
     if change is None:
         return
+    ContentType.objects.clear_cache()
     with django_assert_max_num_queries(change_budget):
         response = staff_client.get(change)
     assert response.status_code == 200, change

@@ -3,7 +3,7 @@
 All read-only: offers and history are written by ingestion, bookings by the booking service.
 The offer list stays fast at 100,000 offers and more: `LargeTableAdmin`'s bounded count, the
 provider joined in the page query, ordering on the (provider, external id) unique index, and
-a search whose every alternative has an index (`GPUOfferAdmin.get_search_results`).
+a search answered from a trigram index (`GPUOfferAdmin.get_search_results`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
-from apps.providers.models import Availability, Booking, GPUOffer, PriceHistory, Provider
+from apps.providers.models import (
+    Availability,
+    Booking,
+    GPUOffer,
+    PriceHistory,
+    Provider,
+    offer_search_document,
+)
 from gpubroker.core.admin import (
     LargeTableAdmin,
     ReadOnlyAdmin,
@@ -152,24 +159,20 @@ class GPUOfferAdmin(ReadOnlyAdmin, LargeTableAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[GPUOffer], search_term: str
     ) -> tuple[QuerySet[GPUOffer], bool]:
-        """Offers matching every word, each word by an indexed alternative.
+        """Offers matching every word, each word through an index.
 
-        A word matches a substring of the GPU's display or raw name, the region or the external
-        id (case-insensitive, on the trigram indexes), or a provider whose name or display name
-        contains it (resolved over the providers table first, then `provider_id IN (…)`).
-        Never introduces duplicates.
+        A word matches a substring of the offer's search document (GPU display and raw names,
+        region, external id; case-insensitive; the trigram index `offers_search_trgm`), or a
+        provider whose name or display name contains it (resolved over the providers table
+        first, then `provider_id IN (…)`). Never introduces duplicates.
         """
+        queryset = queryset.alias(search_document=offer_search_document())
         for word in smart_split(search_term):
             if word.startswith(('"', "'")) and word[0] == word[-1]:
                 word = unescape_string_literal(word)
             if not word:
                 continue
-            match = (
-                Q(gpu_type__icontains=word)
-                | Q(gpu_name_raw__icontains=word)
-                | Q(region__icontains=word)
-                | Q(external_id__icontains=word)
-            )
+            match = Q(search_document__contains=word.upper())
             provider_ids = list(
                 Provider.objects.filter(
                     Q(name__icontains=word) | Q(display_name__icontains=word)

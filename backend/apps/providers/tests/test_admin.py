@@ -210,13 +210,26 @@ def test_an_ongoing_successful_sync_keeps_the_provider_disabled(
     assert lambda_synced.last_success_at is not None
 
 
-def test_the_provider_list_shows_health_and_offer_counts(staff_client, lambda_synced):
+def test_the_provider_list_and_page_show_health_and_offer_counts(staff_client, lambda_synced):
     total = GPUOffer.objects.filter(provider=lambda_synced).count()
     quarantined = GPUOffer.objects.filter(provider=lambda_synced, gpu_model__isnull=True).count()
+    GPUOffer.objects.filter(provider=lambda_synced).filter(
+        pk__in=GPUOffer.objects.filter(provider=lambda_synced).values("pk")[:2]
+    ).update(availability_status="unavailable")
+    assert quarantined > 0
     page = staff_client.get(PROVIDERS_URL).content.decode()
-    assert f'<td class="field-offer_count">{total}</td>' in page
+    assert f'<td class="field-offers_last_sync">{total}</td>' in page
     assert f'<td class="field-quarantined_count">{quarantined}</td>' in page
     assert '<td class="field-breaker_state">closed</td>' in page
+    detail = staff_client.get(f"{PROVIDERS_URL}{lambda_synced.pk}/change/").content.decode()
+    assert f'<div class="readonly">{total}</div>' in detail
+    available = (
+        GPUOffer.objects.filter(provider=lambda_synced)
+        .exclude(availability_status="unavailable")
+        .count()
+    )
+    assert available < total
+    assert f'<div class="readonly">{available}</div>' in detail
 
 
 def test_editing_a_provider_is_audited(staff_client, lambda_synced):
@@ -411,3 +424,18 @@ def test_the_offer_page_shows_only_the_latest_price_history(staff_client, offers
     full = staff_client.get("/admin/providers/pricehistory/", {"offer": offer.pk})
     assert full.status_code == 200
     assert full.content.decode().count('<td class="field-price_per_hour">') == 25
+
+
+def test_the_offer_search_can_be_answered_from_its_trigram_index(staff_client, offers_to_search):
+    from django.contrib import admin
+    from django.db import connection, transaction
+    from django.test import RequestFactory
+
+    model_admin = admin.site._registry[GPUOffer]
+    found, _ = model_admin.get_search_results(
+        RequestFactory().get("/"), GPUOffer.objects.all(), "h100 us-east"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = found.explain()
+    assert "offers_search_trgm" in plan
