@@ -2,7 +2,7 @@
 
 All read-only: offers and history are written by ingestion, bookings by the booking service.
 The offer list stays fast at 100,000 offers and more: `LargeTableAdmin`'s bounded count, the
-provider joined in the page query, ordering on the (provider, external id) unique index, and
+provider joined in the page query, ordering on the primary key's index, and
 a search answered from a trigram index (`GPUOfferAdmin.get_search_results`).
 """
 
@@ -87,8 +87,10 @@ class GPUOfferAdmin(ReadOnlyAdmin, LargeTableAdmin):
         "Words of a GPU (model or provider's name), provider, region or external id; every word"
         " must match."
     )
-    # The (provider_id, external_id) unique index: the page is read in index order.
-    ordering = ("provider", "external_id")
+    # Newest id first (Django's default), on the primary key's index. Not (provider, external
+    # id): a search naming a provider matches rows clustered in that index, and PostgreSQL,
+    # assuming them spread out, walked it from the start (90 ms at 100,000 offers).
+    ordering = ("-pk",)
     inlines = (PriceHistoryInline,)
     fieldsets = (
         (None, {"fields": ("provider", "external_id", "history_link")}),

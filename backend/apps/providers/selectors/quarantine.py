@@ -19,7 +19,7 @@ from apps.gpus.catalogue import resolve_gpu_detailed
 from apps.providers.models import Availability, GPUOffer
 
 # The view shows the names with the most offers first, this many at most.
-QUARANTINE_VIEW_LIMIT = 500
+QUARANTINE_VIEW_LIMIT = 200
 
 
 @dataclass(frozen=True)
