@@ -178,16 +178,15 @@ class GPUOffer(models.Model):
             # GPU search resolves substrings to exact raw names (gpu_names_matching).
             models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
-            # Case-insensitive substring search (`gpu=h100`) on display and raw names.
-            GinIndex(OpClass(Upper("gpu_type"), name="gin_trgm_ops"), name="offers_gpu_type_trgm"),
-            GinIndex(
-                OpClass(Upper("gpu_name_raw"), name="gin_trgm_ops"), name="offers_gpu_raw_trgm"
-            ),
-            # The admin's offer search (offer_search_document) and its quarantine view
-            # (unknown GPU names per provider: a few rows, so a small index).
+            # Case-insensitive substring search over GPU names, region and external id (the
+            # console's offer search, offer_search_document). It replaced one trigram index on
+            # gpu_type and one on gpu_name_raw that no query used any more (the listing matches
+            # GPUs through gpu_names_matching); a rewrite of every offer costs the same as
+            # with those two (docs/benchmarks.md, "Operators' console").
             GinIndex(
                 OpClass(offer_search_document(), name="gin_trgm_ops"), name="offers_search_trgm"
             ),
+            # The console's quarantine view and filter: quarantined rows only, so small.
             models.Index(
                 fields=["provider", "gpu_name_raw"],
                 name="offers_quarantine_idx",
