@@ -33,7 +33,7 @@ from apps.auth_app.audit import audit_chain_verify
 from apps.auth_app.auth import tenant_rate_limit
 from apps.auth_app.models import AuditLog, Tenant, User, UserSession
 from apps.auth_app.services import sessions_revoke
-from gpubroker.core.admin import LargeTableAdmin
+from gpubroker.core.admin import LargeTableAdmin, ViewOnlyAdmin
 
 
 @admin.register(Tenant)
@@ -223,8 +223,11 @@ class AuditKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(AuditedAdmin, LargeTableAdmin):
-    """Read-only for everyone, superusers included; "Verify the chain" checks every row's hash."""
+class AuditLogAdmin(AuditedAdmin, ViewOnlyAdmin, LargeTableAdmin):
+    """The audit chain, view only for everyone, superusers included; "Verify the chain".
+
+    Rows come from `audit_append`; an edit or a deletion would break the hash chain.
+    """
 
     list_display = (
         "id",
@@ -291,18 +294,6 @@ class AuditLogAdmin(AuditedAdmin, LargeTableAdmin):
     def details_json(self, row: AuditLog) -> str:
         """The hashed details as indented JSON."""
         return format_html("<pre>{}</pre>", json.dumps(row.details, indent=2, sort_keys=True))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Never: rows come from `audit_append`."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: an edit would break the hash chain."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: a deletion would break the hash chain."""
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         """The changelist's URLs plus `verify/` (POST), which runs the chain verification."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.db.models.functions import Length
@@ -11,7 +9,7 @@ from django.http import HttpRequest
 
 from apps.auth_app.admin_audit import AuditedAdmin
 from apps.recommendations.models import RecommenderModel, UserOfferInteraction
-from gpubroker.core.admin import LargeTableAdmin, ReadOnlyAdmin
+from gpubroker.core.admin import LargeTableAdmin, ReadOnlyAdmin, ViewOnlyAdmin
 
 
 @admin.register(RecommenderModel)
@@ -57,8 +55,11 @@ class RecommenderModelAdmin(ReadOnlyAdmin, AuditedAdmin):
 
 
 @admin.register(UserOfferInteraction)
-class UserOfferInteractionAdmin(ReadOnlyAdmin, LargeTableAdmin):
-    """Implicit feedback (views, selections, bookings) the recommender learns from; read-only."""
+class UserOfferInteractionAdmin(ViewOnlyAdmin, LargeTableAdmin):
+    """Implicit feedback (views, selections, bookings) the recommender learns from; view only.
+
+    Deleting a user deletes theirs.
+    """
 
     list_display = ("created_at", "user", "kind", "weight", "offer", "offer_provider")
     list_select_related = ("user", "offer__provider")
@@ -70,7 +71,3 @@ class UserOfferInteractionAdmin(ReadOnlyAdmin, LargeTableAdmin):
     def offer_provider(self, interaction: UserOfferInteraction) -> str:
         """The offer's provider."""
         return interaction.offer.provider.name
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: deleting a user removes theirs."""
-        return False

@@ -37,6 +37,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ViewOnlyAdmin(ReadOnlyAdmin):
+    """Viewable by staff; nobody adds, changes or deletes rows here, superusers included."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """Never."""
+        return False
+
+
 def planner_row_estimate(queryset: QuerySet[Any]) -> int:
     """PostgreSQL's estimate of how many rows `queryset` returns (EXPLAIN, nothing executed).
 

@@ -28,8 +28,8 @@ from apps.providers.models import (
 )
 from gpubroker.core.admin import (
     LargeTableAdmin,
-    ReadOnlyAdmin,
     RecentRowsInline,
+    ViewOnlyAdmin,
     choices_list_filter,
 )
 
@@ -64,8 +64,11 @@ class PriceHistoryInline(RecentRowsInline):
 
 
 @admin.register(GPUOffer)
-class GPUOfferAdmin(ReadOnlyAdmin, LargeTableAdmin):
-    """Offers as ingestion stored them, quarantined ones included; read-only."""
+class GPUOfferAdmin(ViewOnlyAdmin, LargeTableAdmin):
+    """Offers as ingestion stored them, quarantined ones included; view only.
+
+    Ingestion owns them: a gone offer is marked unavailable, never deleted.
+    """
 
     list_display = (
         "external_id",
@@ -185,14 +188,13 @@ class GPUOfferAdmin(ReadOnlyAdmin, LargeTableAdmin):
             queryset = queryset.filter(match)
         return queryset, False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: ingestion owns offers (a gone offer is marked unavailable, not deleted)."""
-        return False
-
 
 @admin.register(PriceHistory)
-class PriceHistoryAdmin(ReadOnlyAdmin, LargeTableAdmin):
-    """Every price/availability observation, newest first; `?offer=<id>` keeps one offer's."""
+class PriceHistoryAdmin(ViewOnlyAdmin, LargeTableAdmin):
+    """Every price/availability observation, newest first; `?offer=<id>` keeps one offer's.
+
+    View only: the history feeds the charts, volatility and trends.
+    """
 
     list_display = (
         "recorded_at",
@@ -221,14 +223,13 @@ class PriceHistoryAdmin(ReadOnlyAdmin, LargeTableAdmin):
         """The offer's provider."""
         return row.offer.provider.name
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: the history feeds the charts, volatility and trends."""
-        return False
-
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin, LargeTableAdmin):
-    """Bookings placed through the providers, with the price snapshotted at booking; read-only."""
+class BookingAdmin(ViewOnlyAdmin, LargeTableAdmin):
+    """Bookings placed through the providers, with the price snapshotted at booking.
+
+    View only: a booking is a record of money committed at a provider.
+    """
 
     list_display = (
         "created_at",
@@ -251,7 +252,3 @@ class BookingAdmin(ReadOnlyAdmin, LargeTableAdmin):
     def offer_provider(self, booking: Booking) -> str:
         """The booked offer's provider."""
         return booking.offer.provider.name
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: a booking is a record of money committed at a provider."""
-        return False

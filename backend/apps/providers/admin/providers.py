@@ -26,11 +26,16 @@ from apps.providers.services.integrations import integration_key_hint
 from apps.providers.services.providers import providers_disable, providers_enable
 from apps.providers.services.sync import provider_sync
 from apps.providers.services.sync_write import SyncResult
-from gpubroker.core.admin import LargeTableAdmin, ReadOnlyAdmin, RecentRowsInline
+from gpubroker.core.admin import LargeTableAdmin, RecentRowsInline, ViewOnlyAdmin
 
 # "Sync now" runs in the request: it starts no new sync once this many seconds have passed, so
 # the page answers within the proxy's read timeout (nginx: 30 s) plus one fetch at most.
 SYNC_NOW_BUDGET_SECONDS = 10.0
+# What the history entry and audit row of a disable/enable say.
+SWITCH_MESSAGES = {
+    "provider_disable": "Disabled: ingestion skips it and its offers are not listed",
+    "provider_enable": "Enabled: ingestion syncs it again and its offers are listed",
+}
 
 
 def _offer_count(condition: Q | None = None) -> Coalesce:
@@ -295,28 +300,28 @@ class ProviderAdmin(AuditedAdmin):
     def disable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         """Disable the selected providers (`providers_disable`); audited per provider."""
         changed = providers_disable(providers=queryset)
-        message = "Disabled: ingestion skips it and its offers are not listed"
-        self.log_operator_action(
-            request, action="provider_disable", message=message, objects=changed
-        )
-        names = ", ".join(provider.name for provider in changed) or "none (already disabled)"
-        self.message_user(request, f"Disabled {names}", messages.SUCCESS)
+        self._switched(request, changed, action="provider_disable", verb="Disabled")
 
     @admin.action(description="Enable (sync again, list offers again)")
     def enable(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         """Enable the selected disabled providers (`providers_enable`); audited per provider."""
         changed = providers_enable(providers=queryset)
-        message = "Enabled: ingestion syncs it again and its offers are listed"
-        self.log_operator_action(
-            request, action="provider_enable", message=message, objects=changed
-        )
-        names = ", ".join(provider.name for provider in changed) or "none (none was disabled)"
-        self.message_user(request, f"Enabled {names}", messages.SUCCESS)
+        self._switched(request, changed, action="provider_enable", verb="Enabled")
+
+    def _switched(
+        self, request: HttpRequest, changed: list[Provider], *, action: str, verb: str
+    ) -> None:
+        if changed:
+            self.log_operator_action(
+                request, action=action, message=SWITCH_MESSAGES[action], objects=changed
+            )
+        names = ", ".join(provider.name for provider in changed) or "none (nothing to change)"
+        self.message_user(request, f"{verb} {names}", messages.SUCCESS)
 
 
 @admin.register(ProviderSyncRun)
-class ProviderSyncRunAdmin(ReadOnlyAdmin, LargeTableAdmin):
-    """Every ingestion attempt (the source of uptime and latency KPIs); read-only."""
+class ProviderSyncRunAdmin(ViewOnlyAdmin, LargeTableAdmin):
+    """Every ingestion attempt (the source of uptime and latency KPIs); view only."""
 
     list_display = (
         "started_at",
@@ -332,10 +337,6 @@ class ProviderSyncRunAdmin(ReadOnlyAdmin, LargeTableAdmin):
     list_select_related = ("provider",)
     list_filter = ("is_success", "provider")
     ordering = ("-id",)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: the runs are the uptime record."""
-        return False
 
 
 @admin.register(ProviderIntegration)

@@ -19,11 +19,15 @@ from django.urls import URLPattern, path, reverse
 
 from apps.providers.models import Provider, QuarantinedGpuName
 from apps.providers.selectors.quarantine import QUARANTINE_VIEW_LIMIT, quarantined_gpu_names
+from gpubroker.core.admin import ViewOnlyAdmin
 
 
 @admin.register(QuarantinedGpuName)
-class QuarantinedGpuNameAdmin(admin.ModelAdmin):
-    """One page: unknown GPU strings by provider, most offers first; `?provider=<id>` filters."""
+class QuarantinedGpuNameAdmin(ViewOnlyAdmin):
+    """One page: unknown GPU strings by provider, most offers first; `?provider=<id>` filters.
+
+    View only: fix the catalogue (apps/gpus/data/gpus.json) and the next sync lists them.
+    """
 
     def get_urls(self) -> list[URLPattern]:
         """Only the list: a (provider, name) group has no page of its own."""
@@ -73,18 +77,6 @@ class QuarantinedGpuNameAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/providers/quarantinedgpuname/change_list.html", context
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Never: quarantine is what ingestion finds."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never: fix the catalogue (apps/gpus/data/gpus.json) and the next sync lists them."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Never."""
-        return False
 
 
 def _provider_param(value: str | None, known: set[uuid.UUID]) -> uuid.UUID | None:
