@@ -187,6 +187,9 @@ class AuditLog(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["action", "created_at"], name="audit_action_created_idx"),
             models.Index(fields=["tenant_id", "created_at"], name="audit_tenant_created_idx"),
+            # The operators' console looks rows up by the user who acted and by the resource.
+            models.Index(fields=["user_id", "created_at"], name="audit_user_created_idx"),
+            models.Index(fields=["resource_id"], name="audit_resource_idx"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.auth_app.audit import AuditAction, audit_append
@@ -237,6 +238,20 @@ def _revoke_family(session: UserSession, now: Any) -> int:
     else:
         family = family.filter(jti=session.jti)
     return family.update(revoked_at=now)
+
+
+def sessions_revoke(*, sessions: list[UserSession]) -> int:
+    """Revoke each session's whole family (every rotation of its login); the count revoked.
+
+    Their refresh tokens are refused from now on (access tokens live out their 15 minutes).
+    """
+    jtis = [session.jti for session in sessions]
+    families = [session.family_id for session in sessions if session.family_id]
+    return (
+        UserSession.objects.filter(revoked_at__isnull=True)
+        .filter(Q(jti__in=jtis) | Q(family_id__in=families))
+        .update(revoked_at=timezone.now())
+    )
 
 
 def _session_for(refresh_token: str, claims: dict[str, Any]) -> UserSession:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from apps.gpus.models import GPUBenchmark
-from gpubroker.core.admin import ReadOnlyAdmin
+from gpubroker.core.admin import ViewOnlyAdmin
 
 
 @admin.register(GPUBenchmark)
-class GPUBenchmarkAdmin(ReadOnlyAdmin):
-    """Edits would be overwritten by `load_gpu_specs`; change data/gpus.json instead."""
+class GPUBenchmarkAdmin(ViewOnlyAdmin):
+    """Edits would be overwritten by `load_gpu_specs`; change data/gpus.json instead.
+
+    No deletion either: offers and admins may still reference the spec.
+    """
 
     list_display = (
         "gpu_model",
@@ -25,7 +27,3 @@ class GPUBenchmarkAdmin(ReadOnlyAdmin):
     )
     list_filter = ("vendor", "architecture")
     search_fields = ("gpu_model", "family")
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        """Never: offers and admins may still reference the spec."""
-        return False

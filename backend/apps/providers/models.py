@@ -11,8 +11,8 @@ from typing import ClassVar
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Upper
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 
 
@@ -24,8 +24,18 @@ class Availability(models.TextChoices):
     UNAVAILABLE = "unavailable", "Unavailable"
 
 
+# `providers.status`: ingestion writes the provider's health ("active", "error",
+# "circuit_open"); an operator writes PROVIDER_DISABLED from the admin, and then ingestion skips
+# the provider, never overwrites the status, and its offers are not listed (offers_listed).
+PROVIDER_ACTIVE = "active"
+PROVIDER_DISABLED = "disabled"
+
+
 class Provider(models.Model):
-    """A GPU cloud. `name` is the adapter's registry key (e.g. `vastai`)."""
+    """A GPU cloud. `name` is the adapter's registry key (e.g. `vastai`).
+
+    `status` is PROVIDER_DISABLED while an operator has switched the provider off.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
@@ -56,6 +66,32 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_disabled(self) -> bool:
+        """True while an operator has disabled the provider (no sync, offers not listed)."""
+        return self.status == PROVIDER_DISABLED
+
+
+def offer_search_document() -> Upper:
+    """An offer's text for substring search, upper case: GPU name, raw name, region, external id.
+
+    The expression of the trigram index `offers_search_trgm`: a filter `LIKE '%WORD%'` on
+    exactly this expression (the operators' console's offer search) is answered from the index,
+    one condition per word instead of one per column.
+    """
+    return Upper(
+        Concat(
+            "gpu_type",
+            Value(" "),
+            "gpu_name_raw",
+            Value(" "),
+            "region",
+            Value(" "),
+            "external_id",
+            output_field=models.TextField(),
+        )
+    )
 
 
 # An offer is listed once its GPU resolved to a canonical model; a NULL gpu_model means the
@@ -142,15 +178,36 @@ class GPUOffer(models.Model):
             # GPU search resolves substrings to exact raw names (gpu_names_matching).
             models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
-            # Case-insensitive substring search (`gpu=h100`) on display and raw names.
-            GinIndex(OpClass(Upper("gpu_type"), name="gin_trgm_ops"), name="offers_gpu_type_trgm"),
+            # Case-insensitive substring search over GPU names, region and external id (the
+            # console's offer search, offer_search_document). It replaced one trigram index on
+            # gpu_type and one on gpu_name_raw that no query used any more (the listing matches
+            # GPUs through gpu_names_matching); a rewrite of every offer costs the same as
+            # with those two (docs/benchmarks.md, "Operators' console").
             GinIndex(
-                OpClass(Upper("gpu_name_raw"), name="gin_trgm_ops"), name="offers_gpu_raw_trgm"
+                OpClass(offer_search_document(), name="gin_trgm_ops"), name="offers_search_trgm"
+            ),
+            # The console's quarantine view and filter: quarantined rows only, so small.
+            models.Index(
+                fields=["provider", "gpu_name_raw"],
+                name="offers_quarantine_idx",
+                condition=Q(gpu_model__isnull=True),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.provider_id}:{self.external_id}"
+
+
+class QuarantinedGpuName(GPUOffer):
+    """Offers whose GPU string the catalogue does not know, seen by provider and raw name.
+
+    A proxy (no table of its own): the admin shows it as one row per (provider, raw name) with
+    its offer count, so an operator can see what to add to `apps/gpus/data/gpus.json`.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "quarantined GPU name"
 
 
 class PriceHistory(models.Model):

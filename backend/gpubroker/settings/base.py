@@ -94,7 +94,8 @@ WSGI_APPLICATION = "gpubroker.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide admin templates (gpubroker.core.admin's large-table changelist).
+        "DIRS": [BACKEND_DIR / "gpubroker" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -50,7 +50,7 @@ from apps.providers.cache import (
     listing_cache_set,
 )
 from apps.providers.errors import OfferNotFound
-from apps.providers.models import LISTED, Availability, GPUOffer
+from apps.providers.models import LISTED, PROVIDER_DISABLED, Availability, GPUOffer, Provider
 from apps.providers.selectors.costs import cost_per_token_expression
 from apps.providers.selectors.status import (
     ProviderFreshness,
@@ -70,9 +70,11 @@ def offers_listed() -> QuerySet[GPUOffer]:
     """Offers whose GPU resolved to a canonical model (quarantined names are never listed).
 
     What the REST listing, one offer and its history show, stale and unavailable ones
-    included (flagged).
+    included (flagged). Offers of a provider an operator disabled are left out (a subquery
+    over the providers table, evaluated once per query).
     """
-    return GPUOffer.objects.filter(LISTED)
+    disabled = Provider.objects.filter(status=PROVIDER_DISABLED).values("pk")
+    return GPUOffer.objects.filter(LISTED).exclude(provider_id__in=disabled)
 
 
 def offers_in_market() -> QuerySet[GPUOffer]:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
-from apps.providers.models import LISTED, GPUOffer, Provider, ProviderSyncRun
+from apps.providers.models import LISTED, PROVIDER_DISABLED, GPUOffer, Provider, ProviderSyncRun
 
 # A provider is stale when its last successful sync is older than this many sync intervals.
 STALE_AFTER_INTERVALS = 2
@@ -50,6 +50,8 @@ class ProviderFreshness:
 
     def warning(self) -> str | None:
         """One human-readable line when the provider's offers should not be trusted as current."""
+        if self.status == PROVIDER_DISABLED:
+            return f"{self.name}: disabled by an operator; its offers are not listed"
         if self.is_down:
             return (
                 f"{self.name}: provider is down (status {self.status}, circuit breaker "

@@ -65,6 +65,11 @@ def _offer_for_booking(offer_id: uuid.UUID) -> GPUOffer:
         raise OfferNotFound(f"Offer {offer_id} not found")
     if offer.availability_status == "unavailable" or offer.is_stale:
         raise Conflict("Offer is not available any more", details={"offer_id": str(offer_id)})
+    if offer.provider.is_disabled:
+        raise Conflict(
+            f"{offer.provider.name} is disabled by an operator; its offers cannot be booked",
+            details={"offer_id": str(offer_id), "provider": offer.provider.name},
+        )
     return offer
 
 

@@ -286,6 +286,27 @@ def integration_credentials(*, tenant: Tenant, provider_name: str) -> Credential
     return credentials_from(provider_name, api_key, integration.api_url)
 
 
+# Keys shorter than this show no characters at all: four would be too much of them.
+KEY_HINT_MIN_LENGTH = 12
+
+
+def integration_key_hint(*, integration: ProviderIntegration) -> str:
+    """What an operator may see of a saved key: whether there is one and its last 4 characters.
+
+    "no key saved", "cannot be decrypted with the configured keys" (its key was rotated
+    away), "•••• (short key)" below KEY_HINT_MIN_LENGTH characters, else "••••" and the last
+    four characters. Never more of the key.
+    """
+    if not integration.api_key_encrypted:
+        return "no key saved"
+    api_key = secret_decrypt(integration.api_key_encrypted)
+    if api_key is None:
+        return "cannot be decrypted with the configured keys"
+    if len(api_key) < KEY_HINT_MIN_LENGTH:
+        return "•••• (short key)"
+    return f"••••{api_key[-4:]}"
+
+
 def integration_mark_error(*, tenant: Tenant, provider_name: str, message: str) -> None:
     """Mark a tenant's saved key as refused (the provider answered a call with an auth error)."""
     if provider_calls_simulated():

@@ -187,6 +187,8 @@ def sync_log(result: SyncResult) -> None:
         logger.info("provider synced", extra=extra)
     elif result.status == "locked":
         logger.info("provider sync skipped: another process holds its lock", extra=extra)
+    elif result.status == "disabled":
+        logger.info("provider sync skipped: disabled by an operator", extra=extra)
     else:
         extra["error"] = result.error
         if result.error_kind:
@@ -205,7 +207,8 @@ def provider_sync(
 ) -> SyncResult:
     """Sync one provider; never raises for provider faults.
 
-    The result says what happened, and one log line (`sync_log`) records it.
+    The result says what happened, and one log line (`sync_log`) records it. A provider an
+    operator disabled is not fetched (status "disabled"; `services/providers.py`).
 
     Synchronous: the database work runs in the caller's thread and only the adapter's HTTP
     fetch runs in an event loop (`_fetch`). `client` replaces the HTTP client of the mode in
@@ -234,6 +237,13 @@ def _provider_sync(
 ) -> SyncResult:
     adapter_class = default_registry.get_adapter(provider_name)
     provider = provider_ensure(adapter_class=adapter_class)
+    if provider.is_disabled:
+        # Before the lock and the fetch: nothing reaches the provider, no run row is written.
+        return SyncResult(
+            provider=provider_name,
+            status="disabled",
+            error=f"{provider_name}: disabled by an operator",
+        )
     if not _try_lock(provider_name):
         return SyncResult(provider=provider_name, status="locked")
     breaker = (breaker_registry or breakers).get(provider_name)

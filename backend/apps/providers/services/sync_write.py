@@ -15,13 +15,18 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from apps.providers.adapters.contract import FetchResult
 from apps.providers.cache import listing_cache_invalidate
 from apps.providers.events import PriceUpdate, price_updates_publish_after_commit
-from apps.providers.models import Provider, ProviderSyncRun
+from apps.providers.models import (
+    PROVIDER_ACTIVE,
+    PROVIDER_DISABLED,
+    Provider,
+    ProviderSyncRun,
+)
 from apps.providers.services.demo_market import (
     DemoMarket,
     PreviousState,
@@ -40,7 +45,7 @@ from gpubroker.core.events import after_commit
 
 logger = logging.getLogger(__name__)
 
-SyncStatus = Literal["ok", "failed", "circuit_open", "locked", "not_configured"]
+SyncStatus = Literal["ok", "failed", "circuit_open", "locked", "not_configured", "disabled"]
 QUARANTINE_SAMPLE = 20
 
 
@@ -64,6 +69,18 @@ class SyncResult:
     #: The demo market's round number when its simulated drift was applied (replay only).
     demo_round: int | None = None
     events: list[PriceUpdate] = field(default_factory=list, repr=False, compare=False)
+
+
+def _health_status(status: str) -> Case:
+    """SQL setting the provider's health `status`, except over an operator's "disabled".
+
+    An operator may disable the provider while its sync is under way; the sync's write must not
+    switch it back on.
+    """
+    return Case(
+        When(status=PROVIDER_DISABLED, then=Value(PROVIDER_DISABLED)),
+        default=Value(status),
+    )
 
 
 def _normalise(fetch: FetchResult) -> tuple[dict[str, OfferRow], int]:
@@ -201,7 +218,7 @@ def offers_apply(
             last_success_at=now,
             error_count=0,
             last_error=None,
-            status="active",
+            status=_health_status(PROVIDER_ACTIVE),
             quarantined_names=quarantined[:QUARANTINE_SAMPLE],
         )
         ProviderSyncRun.objects.create(
@@ -258,7 +275,7 @@ def sync_failure_record(
             last_sync_at=now,
             error_count=F("error_count") + 1,
             last_error=message[:2000],
-            status="circuit_open" if kind == "circuit_open" else "error",
+            status=_health_status("circuit_open" if kind == "circuit_open" else "error"),
         )
         ProviderSyncRun.objects.create(
             provider=provider,

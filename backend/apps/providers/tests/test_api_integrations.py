@@ -363,3 +363,19 @@ def test_a_recorded_key_refusal_during_booking_is_marked_simulated(
     assert rows["vastai"]["simulated"] is True
     assert rows["vastai"]["message"].startswith("Replay mode: no request reached the provider")
     assert Booking.objects.count() == 0
+
+
+def test_booking_an_offer_of_a_disabled_provider_is_refused(client, account, fake_http, vast_offer):
+    from apps.providers.services.providers import providers_disable
+
+    _, headers = account
+    _save(client, headers, provider="vastai", api_key=SECRET_KEY)
+    providers_disable(providers=[vast_offer.provider])
+    fake_http.requests.clear()
+    response = _book(client, headers, vast_offer.pk)
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == (
+        "vastai is disabled by an operator; its offers cannot be booked"
+    )
+    assert Booking.objects.count() == 0
+    assert fake_http.requests == []

@@ -88,3 +88,23 @@ def test_one_provider_crashing_does_not_stop_the_others(monkeypatch, json_logs) 
 
     call_command("sync_providers", "--provider", "vultr", "-v", "2", stdout=out, stderr=err)
     assert err.getvalue().strip() == "vultr: crashed (see the log)"
+
+
+@pytest.mark.django_db
+def test_the_ingestion_command_skips_a_disabled_provider(json_logs) -> None:
+    Provider.objects.create(name="lambda", display_name="Lambda", status="disabled")
+    out = StringIO()
+    call_command(
+        "sync_providers", "--provider", "lambda", "--provider", "vultr", "-v", "2", stdout=out
+    )
+    assert out.getvalue().splitlines()[0] == (
+        "lambda: disabled seen=0 new=0 changed=0 gone=0 skipped=0 quarantined=0"
+        " error=lambda: disabled by an operator"
+    )
+    assert GPUOffer.objects.filter(provider__name="lambda").count() == 0
+    assert GPUOffer.objects.filter(provider__name="vultr").count() > 0
+    lambda_lines = [r for r in json_logs.records if r.get("provider") == "lambda"]
+    assert [(r["message"], r["status"]) for r in lambda_lines] == [
+        ("provider sync skipped: disabled by an operator", "disabled")
+    ]
+    assert Provider.objects.get(name="lambda").status == "disabled"
