@@ -32,6 +32,8 @@ SPEC_KEYS: Final = (
     "availability_status",
     "timestamp",
 )
+#: Keys v2 adds after the SPEC's (optional for other producers; null when unknown).
+EXTRA_KEYS: Final = ("price_as_of", "new_spot_price", "new_price_per_gpu")
 _TEXT_KEYS: Final = ("offer_id", "provider", "gpu", "region", "availability_status", "timestamp")
 
 
@@ -66,6 +68,10 @@ class PriceUpdate:
         new_price: The current price, USD/hour for the instance.
         availability_status: available, limited or unavailable.
         timestamp: ISO 8601 time of the change (the sync's time).
+        price_as_of: ISO 8601 time the new price was true (the provider's own time, a manual
+            list's date, else the fetch time); None when the producer does not say.
+        new_spot_price: The instance's spot price now, USD/hour; None when it has none.
+        new_price_per_gpu: new_price divided by the GPU count, USD/GPU-hour; None if unknown.
     """
 
     offer_id: str
@@ -76,6 +82,9 @@ class PriceUpdate:
     new_price: float
     availability_status: str
     timestamp: str
+    price_as_of: str | None = None
+    new_spot_price: float | None = None
+    new_price_per_gpu: float | None = None
 
     @classmethod
     def of_change(
@@ -89,8 +98,12 @@ class PriceUpdate:
         new_price: Decimal,
         availability: str,
         at: datetime,
+        price_as_of: datetime | None = None,
+        new_spot_price: Decimal | None = None,
+        gpu_count: int | None = None,
     ) -> PriceUpdate:
         """The update ingestion publishes for one changed offer (prices from DECIMAL columns)."""
+        per_gpu = float(new_price) / gpu_count if gpu_count else None
         return cls(
             offer_id=str(offer_id),
             provider=provider,
@@ -100,11 +113,14 @@ class PriceUpdate:
             new_price=float(new_price),
             availability_status=availability,
             timestamp=at.isoformat(),
+            price_as_of=price_as_of.isoformat() if price_as_of else None,
+            new_spot_price=None if new_spot_price is None else float(new_spot_price),
+            new_price_per_gpu=None if per_gpu is None else round(per_gpu, 6),
         )
 
     def as_data(self) -> dict[str, Any]:
-        """The SPEC `data` object, keys in SPEC_KEYS order."""
-        return {key: getattr(self, key) for key in SPEC_KEYS}
+        """The SPEC `data` object, keys in SPEC_KEYS then EXTRA_KEYS order."""
+        return {key: getattr(self, key) for key in (*SPEC_KEYS, *EXTRA_KEYS)}
 
     def to_json(self) -> str:
         """The message as published: compact JSON of `as_data()`."""
@@ -116,8 +132,10 @@ class PriceUpdate:
 
         Contract: a JSON object with non-empty string `offer_id`, `provider`, `gpu`, `region`,
         `availability_status`, `timestamp`, a numeric `new_price` and a numeric or null
-        `old_price` (null for a newly seen offer). Numeric strings are accepted for prices
-        because Decimal producers often emit them. Unknown keys are dropped.
+        `old_price` (null for a newly seen offer). Optional: `price_as_of` (a string or null),
+        `new_spot_price` and `new_price_per_gpu` (numeric or null). Numeric strings are
+        accepted for prices because Decimal producers often emit them. Unknown keys are
+        dropped.
 
         Raises:
             MalformedPriceUpdate: anything else (not JSON, not an object, a missing or empty
@@ -138,9 +156,15 @@ class PriceUpdate:
         new_price = _price(payload.get("new_price"), key="new_price")
         if new_price is None:
             raise MalformedPriceUpdate("new_price must be a finite number")
+        price_as_of = payload.get("price_as_of")
+        if price_as_of is not None and not isinstance(price_as_of, str):
+            raise MalformedPriceUpdate("price_as_of must be a string or null")
         return cls(
             old_price=_price(payload.get("old_price"), key="old_price"),
             new_price=new_price,
+            price_as_of=price_as_of or None,
+            new_spot_price=_price(payload.get("new_spot_price"), key="new_spot_price"),
+            new_price_per_gpu=_price(payload.get("new_price_per_gpu"), key="new_price_per_gpu"),
             **text,
         )
 
