@@ -304,6 +304,17 @@ def city_of(country: str | None, text: str | None) -> tuple[str, str | None] | N
     return _cities().get((country, fold(text)))
 
 
+def ascii_name(text: str | None) -> str | None:
+    """A place name without accents, case kept ("Montréal" -> "Montreal").
+
+    Stored so, states and cities match what users type in the region filter.
+    """
+    if text is None or text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def located(
     *,
     country: str | None = None,
@@ -311,11 +322,11 @@ def located(
     city: str | None = None,
     macro_region: str | None = None,
 ) -> Location:
-    """A Location whose macro-region follows from its country when the country is known."""
+    """A Location whose macro-region follows from its country; state and city in ASCII."""
     return Location(
         country=country,
-        state=state,
-        city=city,
+        state=ascii_name(state),
+        city=ascii_name(city),
         macro_region=macro_region_of(country) or macro_region,
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from apps.providers.adapters.geography import country_code, macro_region_named
+from apps.providers.adapters.geography import ascii_name, country_code, macro_region_named
 
 #: An offer that can be rented as spot/interruptible capacity: it has a spot price, or it
 #: exists only as interruptible capacity (`spot_pricing`).
@@ -22,12 +22,13 @@ def region_match(text: str) -> Q:
     "California" the state (Vast "California, US", TensorDock "Los Angeles, California");
     "us-east-1" or "ord" the provider's id; v1's `region` column is matched as it always was.
     """
+    name = ascii_name(text)  # states and cities are stored without accents
     match = (
         Q(region__iexact=text)
         | Q(provider_region__iexact=text)
         | Q(country__iexact=text)
-        | Q(state__iexact=text)
-        | Q(city__iexact=text)
+        | Q(state__iexact=name)
+        | Q(city__iexact=name)
     )
     country = country_code(text)
     if country:
