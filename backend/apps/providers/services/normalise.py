@@ -55,12 +55,12 @@ class OfferRow:
     country: str | None
     interconnect: str | None
     reliability: Decimal | None
-    price_as_of: datetime | None
-    provider_region: str | None
-    state: str | None
-    city: str | None
-    macro_region: str | None
     quarantine_reason: str | None
+    price_as_of: datetime | None = None
+    provider_region: str | None = None
+    state: str | None = None
+    city: str | None = None
+    macro_region: str | None = None
 
 
 #: OfferRow's fields that are gpu_offers columns (the upsert's per-row columns, id aside).

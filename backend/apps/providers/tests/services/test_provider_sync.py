@@ -48,6 +48,9 @@ def test_replayed_demo_market_fills_the_catalogue(
         "new_price",
         "availability_status",
         "timestamp",
+        "price_as_of",
+        "new_spot_price",
+        "new_price_per_gpu",
     }
     assert all(event["old_price"] is None for event in events)
     assert Provider.objects.filter(last_success_at__isnull=False).count() == len(results)
