@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -33,7 +33,18 @@ SPEC_KEYS: Final = (
     "timestamp",
 )
 #: Keys v2 adds after the SPEC's (optional for other producers; null when unknown).
-EXTRA_KEYS: Final = ("price_as_of", "new_spot_price", "new_price_per_gpu")
+EXTRA_KEYS: Final = (
+    "price_as_of",
+    "new_spot_price",
+    "new_price_per_gpu",
+    "provider_region",
+    "country",
+    "state",
+    "city",
+    "macro_region",
+)
+#: The offer's place in an update (EXTRA_KEYS' optional strings besides price_as_of).
+PLACE_KEYS: Final = ("provider_region", "country", "state", "city", "macro_region")
 _TEXT_KEYS: Final = ("offer_id", "provider", "gpu", "region", "availability_status", "timestamp")
 
 
@@ -72,6 +83,9 @@ class PriceUpdate:
             list's date, else the fetch time); None when the producer does not say.
         new_spot_price: The instance's spot price now, USD/hour; None when it has none.
         new_price_per_gpu: new_price divided by the GPU count, USD/GPU-hour; None if unknown.
+        provider_region, country, state, city, macro_region: The offer's place (the
+            provider's id, ISO alpha-2, ...; `adapters.geography`), None when unknown; the
+            WebSocket `region` filter matches them as the listing's does.
     """
 
     offer_id: str
@@ -85,6 +99,11 @@ class PriceUpdate:
     price_as_of: str | None = None
     new_spot_price: float | None = None
     new_price_per_gpu: float | None = None
+    provider_region: str | None = None
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    macro_region: str | None = None
 
     @classmethod
     def of_change(
@@ -101,8 +120,13 @@ class PriceUpdate:
         price_as_of: datetime | None = None,
         new_spot_price: Decimal | None = None,
         gpu_count: int | None = None,
+        place: Mapping[str, str | None] | None = None,
     ) -> PriceUpdate:
-        """The update ingestion publishes for one changed offer (prices from DECIMAL columns)."""
+        """The update ingestion publishes for one changed offer (prices from DECIMAL columns).
+
+        `place` maps PLACE_KEYS to the offer's values (missing keys: None).
+        """
+        where = place or {}
         per_gpu = float(new_price) / gpu_count if gpu_count else None
         return cls(
             offer_id=str(offer_id),
@@ -116,6 +140,7 @@ class PriceUpdate:
             price_as_of=price_as_of.isoformat() if price_as_of else None,
             new_spot_price=None if new_spot_price is None else float(new_spot_price),
             new_price_per_gpu=None if per_gpu is None else round(per_gpu, 6),
+            **{key: where.get(key) for key in PLACE_KEYS},
         )
 
     def as_data(self) -> dict[str, Any]:
@@ -132,10 +157,10 @@ class PriceUpdate:
 
         Contract: a JSON object with non-empty string `offer_id`, `provider`, `gpu`, `region`,
         `availability_status`, `timestamp`, a numeric `new_price` and a numeric or null
-        `old_price` (null for a newly seen offer). Optional: `price_as_of` (a string or null),
-        `new_spot_price` and `new_price_per_gpu` (numeric or null). Numeric strings are
-        accepted for prices because Decimal producers often emit them. Unknown keys are
-        dropped.
+        `old_price` (null for a newly seen offer). Optional: `price_as_of` and the PLACE_KEYS
+        (strings or null), `new_spot_price` and `new_price_per_gpu` (numeric or null). Numeric
+        strings are accepted for prices because Decimal producers often emit them. Unknown
+        keys are dropped.
 
         Raises:
             MalformedPriceUpdate: anything else (not JSON, not an object, a missing or empty
@@ -156,15 +181,18 @@ class PriceUpdate:
         new_price = _price(payload.get("new_price"), key="new_price")
         if new_price is None:
             raise MalformedPriceUpdate("new_price must be a finite number")
-        price_as_of = payload.get("price_as_of")
-        if price_as_of is not None and not isinstance(price_as_of, str):
-            raise MalformedPriceUpdate("price_as_of must be a string or null")
+        optional: dict[str, Any] = {}
+        for key in ("price_as_of", *PLACE_KEYS):
+            value = payload.get(key)
+            if value is not None and not isinstance(value, str):
+                raise MalformedPriceUpdate(f"{key} must be a string or null")
+            optional[key] = value or None
         return cls(
             old_price=_price(payload.get("old_price"), key="old_price"),
             new_price=new_price,
-            price_as_of=price_as_of or None,
             new_spot_price=_price(payload.get("new_spot_price"), key="new_spot_price"),
             new_price_per_gpu=_price(payload.get("new_price_per_gpu"), key="new_price_per_gpu"),
+            **optional,
             **text,
         )
 

@@ -470,6 +470,27 @@ def country_from_tokens(text: str | None) -> str | None:
     return location_from_region_id(text).country
 
 
+def place_matches(text: str, place: Mapping[str, Any]) -> bool:
+    """Whether a user's place text names this offer's place (the region filter's rule).
+
+    `place` holds an offer's ``region``, ``provider_region``, ``country``, ``state``,
+    ``city`` and ``macro_region`` (any may be missing or None). True when `text` is, ignoring
+    case and accents, one of region / provider_region / state / city, or names its country
+    (name or code, `country_code`) or its macro-region (`macro_region_named`). The SQL twin is
+    `apps.providers.selectors.offer_terms.region_match`.
+    """
+    folded = fold(text)
+    for key in ("region", "provider_region", "state", "city", "country"):
+        value = place.get(key)
+        if isinstance(value, str) and fold(value) == folded:
+            return True
+    country = place.get("country")
+    if country and country_code(text) == country:
+        return True
+    macro = place.get("macro_region")
+    return bool(macro) and macro_region_named(text) == macro
+
+
 def location_fields(location: Location) -> dict[str, Any]:
     """A Location as ProviderOffer keyword arguments (country, state, city, macro_region)."""
     return {

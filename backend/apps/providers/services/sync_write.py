@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.providers.adapters.contract import FetchResult, count_reason
 from apps.providers.cache import listing_cache_invalidate
-from apps.providers.events import PriceUpdate, price_updates_publish_after_commit
+from apps.providers.events import PLACE_KEYS, PriceUpdate, price_updates_publish_after_commit
 from apps.providers.models import (
     PROVIDER_ACTIVE,
     PROVIDER_DISABLED,
@@ -125,8 +125,8 @@ def offers_apply(
     demo_round: int | None = None
     with transaction.atomic():
         existing = {
-            external_id: (offer_id, price, availability, is_stale, gpu_type, region, spot)
-            for external_id, offer_id, price, availability, is_stale, gpu_type, region, spot in (
+            row[0]: row[1:]
+            for row in (
                 provider.offers.select_for_update()
                 .values_list(
                     "external_id",
@@ -137,6 +137,7 @@ def offers_apply(
                     "gpu_type",
                     "region",
                     "spot_price_per_hour",
+                    *PLACE_KEYS,
                 )
                 .iterator(chunk_size=5000)
             )
@@ -194,18 +195,12 @@ def offers_apply(
                     price_as_of=row.price_as_of,
                     new_spot_price=row.spot_price_per_hour,
                     gpu_count=row.gpu_count,
+                    place={key: getattr(row, key) for key in PLACE_KEYS},
                 )
             )
         gone_ids: list[uuid.UUID] = []
-        for external_id, (
-            offer_id,
-            price,
-            availability,
-            is_stale,
-            gpu_type,
-            region,
-            spot,
-        ) in existing.items():
+        for external_id, known in existing.items():
+            offer_id, price, availability, is_stale, gpu_type, region, spot = known[:7]
             if external_id in rows or (availability == "unavailable" and is_stale):
                 continue
             gone_ids.append(offer_id)
@@ -221,6 +216,8 @@ def offers_apply(
                         new_price=price,
                         availability="unavailable",
                         at=now,
+                        new_spot_price=spot,
+                        place=dict(zip(PLACE_KEYS, known[7:], strict=True)),
                     )
                 )
         with bulk_cursor() as cursor:
