@@ -17,7 +17,7 @@ __all__ = [
 
 
 class OverviewOut(Schema):
-    """GET /kpi/overview. Prices in USD/hour for the instance, cost per token in USD."""
+    """GET /kpi/overview. Prices in USD per GPU-hour, cost per token in USD."""
 
     cost_per_token: float | None = Field(
         description="Mean cost per token of the market's offers (7B fp16, batch 1)."
@@ -26,7 +26,9 @@ class OverviewOut(Schema):
     avg_latency_ms: float | None = Field(description="Mean provider fetch latency, 7 days.")
     active_providers: int
     total_offers: int
-    avg_price_per_hour: float | None
+    avg_price_per_hour: float | None = Field(
+        description="Mean price per GPU-hour of the market's offers (instance price / GPUs)."
+    )
     generated_at: datetime
 
 
@@ -42,9 +44,11 @@ class GpuKpisOut(Schema):
     gpu_type: str = Field(description="The canonical GPU the path resolved to.")
     provider: str | None
     offer_count: int
-    avg_price_per_hour: float | None
-    min_price_per_hour: float | None
-    max_price_per_hour: float | None
+    avg_price_per_hour: float | None = Field(
+        description="Mean price per GPU-hour (instance price / GPUs), so 1x and 8x offers compare."
+    )
+    min_price_per_hour: float | None = Field(description="Lowest price per GPU-hour.")
+    max_price_per_hour: float | None = Field(description="Highest price per GPU-hour.")
     avg_price_per_gpu_hour: float | None
     tokens_per_second_per_gpu: float | None
     cost_per_token: float | None
@@ -52,7 +56,7 @@ class GpuKpisOut(Schema):
 
 
 class ProviderKpisOut(Schema):
-    """GET /kpi/provider/{provider_name}: offers, prices (USD/hour), uptime (%), latency (ms)."""
+    """GET /kpi/provider/{provider_name}: offers, prices per GPU-hour (USD), uptime %, ms."""
 
     provider: str
     display_name: str
@@ -63,10 +67,12 @@ class ProviderKpisOut(Schema):
     last_success_at: datetime | None
     total_offers: int
     gpu_models: int
-    avg_price_per_hour: float | None
-    min_price_per_hour: float | None
-    max_price_per_hour: float | None
-    price_volatility: float | None = Field(description="Sample stdev / mean of offer prices.")
+    avg_price_per_hour: float | None = Field(description="Mean price per GPU-hour of its offers.")
+    min_price_per_hour: float | None = Field(description="Lowest price per GPU-hour.")
+    max_price_per_hour: float | None = Field(description="Highest price per GPU-hour.")
+    price_volatility: float | None = Field(
+        description="Sample stdev / mean of its offers' prices per GPU-hour."
+    )
     uptime_percentage: float | None
     avg_latency_ms: float | None
     sync_attempts: int
@@ -99,12 +105,12 @@ class MarketTrendOut(Schema):
 
 
 class MarketInsightsOut(Schema):
-    """GET /kpi/insights/market: size, extremes, mean price (USD/hour) and the 7-day trend."""
+    """GET /kpi/insights/market: size, extremes and mean price per GPU-hour (USD), 7-day trend."""
 
     total_providers: int
     total_offers: int
     cheapest_gpu_offer: OfferSummaryOut | None
     most_expensive_gpu_offer: OfferSummaryOut | None
-    avg_market_price: float | None
+    avg_market_price: float | None = Field(description="Mean price per GPU-hour (USD).")
     price_trend_7d: MarketTrendOut
     generated_at: datetime

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Max, Min, Q, QuerySet, StdDev
+from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet, StdDev
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
@@ -49,7 +49,7 @@ def _number(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Overview:
-    """`kpi_overview`'s figures: USD per token, %, ms, counts, USD/hour."""
+    """`kpi_overview`'s figures: USD per token, %, ms, counts, USD per GPU-hour."""
 
     cost_per_token: float | None
     uptime_pct: float | None
@@ -62,7 +62,11 @@ class Overview:
 
 @dataclass(frozen=True)
 class GpuKpis:
-    """`kpi_gpu_get`'s figures: prices in USD/hour (instance, per GPU), USD per token / GFLOP."""
+    """`kpi_gpu_get`'s figures: prices in USD per GPU-hour, USD per token / GFLOP.
+
+    avg/min/max_price_per_hour are per GPU (an 8-GPU instance counts at its price / 8), so 1x
+    and 8x offers average to what one GPU costs; avg_price_per_gpu_hour repeats the mean.
+    """
 
     gpu_type: str
     provider: str | None
@@ -78,7 +82,7 @@ class GpuKpis:
 
 @dataclass(frozen=True)
 class ProviderKpis:
-    """`kpi_provider_get`'s figures: freshness, prices (USD/hour), volatility, uptime %, ms."""
+    """`kpi_provider_get`'s figures: freshness, prices per GPU-hour (USD), volatility, %, ms."""
 
     provider: str
     display_name: str
@@ -145,7 +149,7 @@ class MarketInsights:
 
 
 def kpi_overview(*, now: datetime | None = None) -> Overview:
-    """Mean cost per token and price of the market, active providers, sync uptime/latency.
+    """Mean cost per token and price per GPU-hour of the market, providers, sync uptime/latency.
 
     `active_providers`: providers with at least one market offer whose status is "active"
     and whose circuit breaker is not open. Uptime and latency over the SYNC_STATS_WINDOW
@@ -155,7 +159,7 @@ def kpi_overview(*, now: datetime | None = None) -> Overview:
     healthy = Q(provider__status="active") & ~Q(provider__breaker_state="open")
     market = offers_in_market().aggregate(
         total=Count("id"),
-        avg_price=Avg("price_per_hour"),
+        avg_price=Avg("price_per_gpu_hour"),
         avg_cost_per_token=Avg(cost_per_token_expression()),
         active=Count("provider_id", distinct=True, filter=healthy),
     )
@@ -193,12 +197,11 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
         offers = offers.filter(provider=provider)
     stats = offers.aggregate(
         count=Count("id"),
-        avg=Avg("price_per_hour"),
-        low=Min("price_per_hour"),
-        high=Max("price_per_hour"),
-        per_gpu=Avg(price_per_gpu_expression()),
+        avg=Avg("price_per_gpu_hour"),
+        low=Min("price_per_gpu_hour"),
+        high=Max("price_per_gpu_hour"),
     )
-    per_gpu = _number(stats["per_gpu"])
+    per_gpu = _number(stats["avg"])
     kpis = offer_kpis(price_per_hour=per_gpu, gpu_model=gpu_model, gpu_count=1)
     return GpuKpis(
         gpu_type=gpu_model,
@@ -215,9 +218,9 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
 
 
 def kpi_provider_get(*, provider_name: str, now: datetime | None = None) -> ProviderKpis:
-    """A provider's market offers, prices and their dispersion, uptime and latency.
+    """A provider's market offers, prices per GPU-hour and their dispersion, uptime, latency.
 
-    price_volatility = sample standard deviation / mean of its market offers' prices.
+    price_volatility = sample standard deviation / mean of its market offers' prices per GPU.
 
     Raises:
         ProviderNotFound: (404, details `{"field": "provider"}`) for an unknown provider.
@@ -230,10 +233,10 @@ def kpi_provider_get(*, provider_name: str, now: datetime | None = None) -> Prov
         .aggregate(
             count=Count("id"),
             models=Count("gpu_model", distinct=True),
-            avg=Avg("price_per_hour"),
-            low=Min("price_per_hour"),
-            high=Max("price_per_hour"),
-            stdev=StdDev("price_per_hour", sample=True),
+            avg=Avg("price_per_gpu_hour"),
+            low=Min("price_per_gpu_hour"),
+            high=Max("price_per_gpu_hour"),
+            stdev=StdDev("price_per_gpu_hour", sample=True),
         )
     )
     run = sync_run_stats(since=moment - SYNC_STATS_WINDOW, provider_id=provider.id).get(provider.id)
@@ -261,19 +264,19 @@ def kpi_provider_get(*, provider_name: str, now: datetime | None = None) -> Prov
 
 
 def kpi_market_insights(*, now: datetime | None = None) -> MarketInsights:
-    """Size of the market, its cheapest and dearest offers, mean price and 7-day trend."""
+    """Size of the market, cheapest and dearest offers and mean price per GPU-hour, 7-day trend."""
     moment = now or timezone.now()
     market = offers_in_market()
     stats = market.aggregate(
         providers=Count("provider_id", distinct=True),
         total=Count("id"),
-        avg=Avg("price_per_hour"),
+        avg=Avg("price_per_gpu_hour"),
     )
     return MarketInsights(
         total_providers=stats["providers"],
         total_offers=stats["total"],
-        cheapest_gpu_offer=_summary(market.order_by("price_per_hour", "id")),
-        most_expensive_gpu_offer=_summary(market.order_by("-price_per_hour", "id")),
+        cheapest_gpu_offer=_summary(market.order_by("price_per_gpu_hour", "id")),
+        most_expensive_gpu_offer=_summary(market.order_by("-price_per_gpu_hour", "id")),
         avg_market_price=_number(stats["avg"]),
         price_trend_7d=kpi_price_trend(days=TREND_DAYS, now=moment),
         generated_at=moment,
@@ -331,7 +334,7 @@ def _provider(name: str) -> Provider:
 
 def _summary(offers: QuerySet[GPUOffer]) -> OfferSummary | None:
     row = (
-        offers.annotate(per_gpu=price_per_gpu_expression())
+        offers.annotate(per_gpu=F("price_per_gpu_hour"))
         .values(
             "id",
             "provider__name",

@@ -78,6 +78,10 @@ def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
             "sync_attempts_7d": item.sync.attempts,
             "uptime_pct": item.sync.uptime_pct,
             "avg_fetch_latency_ms": item.sync.avg_fetch_latency_ms,
+            "price_max_age_seconds": item.freshness.price_max_age_seconds,
+            "oldest_price_as_of": item.oldest_price_as_of,
+            "newest_price_as_of": item.newest_price_as_of,
+            "last_sync": item.last_sync,
         }
         for item in status.provider_status_list()
     ]
@@ -94,6 +98,7 @@ def _freshness_fields(provider: status.ProviderFreshness) -> dict[str, Any]:
         "freshness_seconds": provider.age_seconds,
         "stale": provider.is_stale,
         "down": provider.is_down,
+        "price_max_age_seconds": provider.price_max_age_seconds,
     }
 
 
@@ -110,11 +115,9 @@ def get_offer(request: HttpRequest, offer_id: UUID) -> dict[str, Any]:
         **detail.item,
         "external_id": offer.external_id,
         "gpu_name_raw": offer.gpu_name_raw,
-        "spot_price_per_hour": offer.spot_price_per_hour,
         "storage_type": offer.storage_type,
         "network_speed_gbps": offer.network_speed_gbps,
         "interconnect": offer.interconnect,
-        "country": offer.country,
         "reliability": offer.reliability,
         "created_at": offer.created_at,
         "last_seen_at": offer.last_seen_at,
@@ -144,6 +147,7 @@ def get_offer_history(
                 "timestamp": point.timestamp,
                 "price_per_hour": point.price_per_hour,
                 "availability": point.availability,
+                "spot_price_per_hour": point.spot_price_per_hour,
             }
             for point in history.points
         ],
@@ -154,4 +158,5 @@ def get_offer_history(
         "p95": stats.p95,
         "volatility": stats.volatility,
         "statistics": stats,
+        "spot_statistics": history.spot_statistics,
     }

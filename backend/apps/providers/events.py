@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +32,19 @@ SPEC_KEYS: Final = (
     "availability_status",
     "timestamp",
 )
+#: Keys v2 adds after the SPEC's (optional for other producers; null when unknown).
+EXTRA_KEYS: Final = (
+    "price_as_of",
+    "new_spot_price",
+    "new_price_per_gpu",
+    "provider_region",
+    "country",
+    "state",
+    "city",
+    "macro_region",
+)
+#: The offer's place in an update (EXTRA_KEYS' optional strings besides price_as_of).
+PLACE_KEYS: Final = ("provider_region", "country", "state", "city", "macro_region")
 _TEXT_KEYS: Final = ("offer_id", "provider", "gpu", "region", "availability_status", "timestamp")
 
 
@@ -66,6 +79,13 @@ class PriceUpdate:
         new_price: The current price, USD/hour for the instance.
         availability_status: available, limited or unavailable.
         timestamp: ISO 8601 time of the change (the sync's time).
+        price_as_of: ISO 8601 time the new price was true (the provider's own time, a manual
+            list's date, else the fetch time); None when the producer does not say.
+        new_spot_price: The instance's spot price now, USD/hour; None when it has none.
+        new_price_per_gpu: new_price divided by the GPU count, USD/GPU-hour; None if unknown.
+        provider_region, country, state, city, macro_region: The offer's place (the
+            provider's id, ISO alpha-2, ...; `adapters.geography`), None when unknown; the
+            WebSocket `region` filter matches them as the listing's does.
     """
 
     offer_id: str
@@ -76,6 +96,14 @@ class PriceUpdate:
     new_price: float
     availability_status: str
     timestamp: str
+    price_as_of: str | None = None
+    new_spot_price: float | None = None
+    new_price_per_gpu: float | None = None
+    provider_region: str | None = None
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    macro_region: str | None = None
 
     @classmethod
     def of_change(
@@ -89,8 +117,17 @@ class PriceUpdate:
         new_price: Decimal,
         availability: str,
         at: datetime,
+        price_as_of: datetime | None = None,
+        new_spot_price: Decimal | None = None,
+        gpu_count: int | None = None,
+        place: Mapping[str, str | None] | None = None,
     ) -> PriceUpdate:
-        """The update ingestion publishes for one changed offer (prices from DECIMAL columns)."""
+        """The update ingestion publishes for one changed offer (prices from DECIMAL columns).
+
+        `place` maps PLACE_KEYS to the offer's values (missing keys: None).
+        """
+        where = place or {}
+        per_gpu = float(new_price) / gpu_count if gpu_count else None
         return cls(
             offer_id=str(offer_id),
             provider=provider,
@@ -100,11 +137,15 @@ class PriceUpdate:
             new_price=float(new_price),
             availability_status=availability,
             timestamp=at.isoformat(),
+            price_as_of=price_as_of.isoformat() if price_as_of else None,
+            new_spot_price=None if new_spot_price is None else float(new_spot_price),
+            new_price_per_gpu=None if per_gpu is None else round(per_gpu, 6),
+            **{key: where.get(key) for key in PLACE_KEYS},
         )
 
     def as_data(self) -> dict[str, Any]:
-        """The SPEC `data` object, keys in SPEC_KEYS order."""
-        return {key: getattr(self, key) for key in SPEC_KEYS}
+        """The SPEC `data` object, keys in SPEC_KEYS then EXTRA_KEYS order."""
+        return {key: getattr(self, key) for key in (*SPEC_KEYS, *EXTRA_KEYS)}
 
     def to_json(self) -> str:
         """The message as published: compact JSON of `as_data()`."""
@@ -116,8 +157,10 @@ class PriceUpdate:
 
         Contract: a JSON object with non-empty string `offer_id`, `provider`, `gpu`, `region`,
         `availability_status`, `timestamp`, a numeric `new_price` and a numeric or null
-        `old_price` (null for a newly seen offer). Numeric strings are accepted for prices
-        because Decimal producers often emit them. Unknown keys are dropped.
+        `old_price` (null for a newly seen offer). Optional: `price_as_of` and the PLACE_KEYS
+        (strings or null), `new_spot_price` and `new_price_per_gpu` (numeric or null). Numeric
+        strings are accepted for prices because Decimal producers often emit them. Unknown
+        keys are dropped.
 
         Raises:
             MalformedPriceUpdate: anything else (not JSON, not an object, a missing or empty
@@ -138,9 +181,18 @@ class PriceUpdate:
         new_price = _price(payload.get("new_price"), key="new_price")
         if new_price is None:
             raise MalformedPriceUpdate("new_price must be a finite number")
+        optional: dict[str, Any] = {}
+        for key in ("price_as_of", *PLACE_KEYS):
+            value = payload.get(key)
+            if value is not None and not isinstance(value, str):
+                raise MalformedPriceUpdate(f"{key} must be a string or null")
+            optional[key] = value or None
         return cls(
             old_price=_price(payload.get("old_price"), key="old_price"),
             new_price=new_price,
+            new_spot_price=_price(payload.get("new_spot_price"), key="new_spot_price"),
+            new_price_per_gpu=_price(payload.get("new_price_per_gpu"), key="new_price_per_gpu"),
+            **optional,
             **text,
         )
 

@@ -39,7 +39,13 @@ class OfferFilterIn(Schema):
     )
     gpu_type: TextFilter | None = Field(None, description="Same as `gpu` (v1 name).")
     region: TextFilter | None = Field(
-        None, description="Region, or ISO country code, exact and case-insensitive."
+        None,
+        description=(
+            "A place, case-insensitive: a country name or ISO code (`SI`, `Slovenia`), a "
+            "macro-region (`Europe`, `North America`, `Asia-Pacific`, `Middle East`, ...), a "
+            "state or city (`California`, `Los Angeles`), or the provider's own region id "
+            "(`us-east-1`, `ord`, `FIN-01`)."
+        ),
     )
     provider: TextFilter | None = Field(None, description="Provider name, e.g. `vastai`.")
     availability: Literal["available", "limited", "unavailable"] | None = None
@@ -48,11 +54,23 @@ class OfferFilterIn(Schema):
     gpu_memory_max: IntFilter | None = Field(None, description="GB per GPU, inclusive.")
     price_min: PriceFilter | None = Field(None, description="Instance price per hour, inclusive.")
     max_price: PriceFilter | None = Field(None, description="Instance price per hour, inclusive.")
+    price_per_gpu_min: PriceFilter | None = Field(
+        None, description="Price per GPU-hour (instance price / gpu_count), inclusive."
+    )
+    price_per_gpu_max: PriceFilter | None = Field(
+        None, description="Price per GPU-hour (instance price / gpu_count), inclusive."
+    )
     gpu_count_min: Annotated[int, Field(ge=1, le=MAX_INT_FILTER)] | None = None
     gpu_memory_total_min: IntFilter | None = Field(
         None, description="GB over all the instance's GPUs (gpu_memory_gb x gpu_count), inclusive."
     )
-    spot: bool | None = Field(None, description="true: spot offers only; false: on-demand only.")
+    spot: bool | None = Field(
+        None,
+        description=(
+            "true: offers that can be rented as spot/interruptible capacity (a spot price, or "
+            "spot-only); false: offers without a spot price."
+        ),
+    )
     model: TextFilter | None = Field(
         None,
         description=(
@@ -67,7 +85,9 @@ class OfferFilterIn(Schema):
     sort: OfferSort = Field(
         "price",
         description=(
-            "price (cheapest first), -price (dearest first), gpu_memory (most memory first), "
+            "price (cheapest first), -price (dearest first), price_per_gpu / -price_per_gpu "
+            "(by price per GPU-hour), spot_price / spot_price_per_gpu (cheapest spot first, "
+            "offers without one last), gpu_memory (most memory first), "
             "cost_per_token or cost_per_million_tokens (cheapest first for the cost basis, "
             "unknown last), updated (most recent first); ties are broken by id ascending."
         ),
@@ -125,10 +145,14 @@ class OfferFilterIn(Schema):
             raise ValueError("must be one of 10, 20, 50, 100")
         return value
 
-    @field_validator("gpu_memory_max", "max_price")
+    @field_validator("gpu_memory_max", "max_price", "price_per_gpu_max")
     @classmethod
     def _not_below_minimum(cls, value: Any, info: ValidationInfo) -> Any:
-        minimum_name = {"gpu_memory_max": "gpu_memory_min", "max_price": "price_min"}
+        minimum_name = {
+            "gpu_memory_max": "gpu_memory_min",
+            "max_price": "price_min",
+            "price_per_gpu_max": "price_per_gpu_min",
+        }
         minimum = info.data.get(minimum_name[str(info.field_name)])
         if value is not None and minimum is not None and value < minimum:
             raise ValueError(f"must not be below {minimum_name[str(info.field_name)]}")
@@ -155,7 +179,12 @@ class CostBasisOut(Schema):
 
 
 class OfferOut(Schema):
-    """A listing item: v1's keys, then v2's. Prices are the whole instance's, per hour."""
+    """A listing item: v1's keys, then v2's.
+
+    `price_per_hour` and `spot_price_per_hour` are the whole instance's, USD/hour;
+    `*_per_gpu_hour` the same divided by `gpu_count`. Both prices of an offer cover the same
+    things (docs/kpi-formulas.md, per provider).
+    """
 
     id: UUID
     provider: str | None
@@ -172,7 +201,29 @@ class OfferOut(Schema):
     cpu_cores: int | None
     ram_gb: int | None
     storage_gb: int | None
-    spot: bool
+    spot: bool = Field(
+        description="Rentable as spot/interruptible capacity (spot price or spot-only)."
+    )
+    price_per_gpu_hour: float = Field(description="price_per_hour / gpu_count, USD per GPU-hour.")
+    spot_price_per_hour: float | None = Field(
+        description="Spot/interruptible price of the same instance, USD/hour; null: none."
+    )
+    spot_price_per_gpu_hour: float | None = Field(
+        description="spot_price_per_hour / gpu_count, USD per GPU-hour; null: no spot price."
+    )
+    price_as_of: datetime = Field(
+        description=(
+            "When the price was true: the provider's own timestamp, a manual price list's "
+            "date, else the time it was fetched. Older than the provider's budget: `stale`."
+        )
+    )
+    provider_region: str | None = Field(description="The provider's own region id (booking).")
+    country: str | None = Field(description="ISO 3166-1 alpha-2 code; null when unknown.")
+    macro_region: str | None = Field(
+        description="North America, South America, Europe, Middle East, Africa, Asia-Pacific."
+    )
+    state: str | None = Field(description="State or province, where the provider says it.")
+    city: str | None = Field(description="City, where the provider says it.")
     cost_per_token: float | None = Field(
         description=(
             "USD per output token of the model in cost_basis (default Llama 3.1 8B, fp16) at the "
@@ -200,6 +251,19 @@ class OfferListOut(Schema):
     )
 
 
+class LastSyncOut(Schema):
+    """What a provider's last successful sync read and skipped."""
+
+    started_at: datetime
+    offers_seen: int
+    offers_skipped: int = Field(description="Records (and offers) that could not be used.")
+    offers_quarantined: int = Field(description="Offers whose GPU the catalogue does not know.")
+    elements_skipped: int = Field(
+        description="Empty or malformed elements of lists inside records (a blank location)."
+    )
+    skip_reasons: dict[str, int] = Field(description="Every skip counted by its reason.")
+
+
 class ProviderStatusOut(Schema):
     """One provider in GET /providers/status."""
 
@@ -223,6 +287,18 @@ class ProviderStatusOut(Schema):
     sync_attempts_7d: int
     uptime_pct: float | None = Field(description="Successful sync attempts, last 7 days.")
     avg_fetch_latency_ms: float | None = Field(description="Mean fetch latency, last 7 days.")
+    price_max_age_seconds: int = Field(
+        description="How old a price may be (now - price_as_of) before its offer is stale."
+    )
+    oldest_price_as_of: datetime | None = Field(
+        description="The oldest price_as_of of the provider's listed offers."
+    )
+    newest_price_as_of: datetime | None = Field(
+        description="The newest price_as_of of the provider's listed offers."
+    )
+    last_sync: LastSyncOut | None = Field(
+        description="What the last successful sync skipped (null before the first one)."
+    )
 
 
 class ProviderFreshnessOut(Schema):
@@ -237,6 +313,9 @@ class ProviderFreshnessOut(Schema):
     freshness_seconds: float | None
     stale: bool
     down: bool
+    price_max_age_seconds: int = Field(
+        description="How old a price may be (now - price_as_of) before its offer is stale."
+    )
 
 
 class OfferKpisOut(Schema):
@@ -256,11 +335,9 @@ class OfferDetailOut(OfferOut):
 
     external_id: str
     gpu_name_raw: str | None
-    spot_price_per_hour: float | None
     storage_type: str | None
     network_speed_gbps: float | None
     interconnect: str | None
-    country: str | None
     reliability: float | None
     created_at: datetime
     last_seen_at: datetime | None
@@ -275,11 +352,14 @@ class HistoryQueryIn(Schema):
 
 
 class PricePointOut(Schema):
-    """One observation: when, the price (USD/hour) and availability then."""
+    """One observation: when, the prices (USD/hour) and availability then."""
 
     timestamp: datetime
     price_per_hour: float
     availability: str | None
+    spot_price_per_hour: float | None = Field(
+        None, description="The spot price then; null when none was offered."
+    )
 
 
 class PriceStatisticsOut(Schema):
@@ -310,3 +390,6 @@ class OfferHistoryOut(Schema):
     p95: float | None
     volatility: float | None
     statistics: PriceStatisticsOut
+    spot_statistics: PriceStatisticsOut = Field(
+        description="The same statistics over the spot prices of the window."
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.gpus.matching import gpu_text_matches
+from apps.providers.adapters.geography import place_matches
 
 MAX_FILTER_TEXT_LENGTH = 100
 _TEXT_FIELDS = ("gpu", "provider", "region")
@@ -37,7 +38,9 @@ class StreamFilters:
     - `gpu`: case-insensitive substring of the GPU name (`apps.gpus.matching`, the rule the
       snapshot and the REST listing apply to the canonical and the provider's name).
     - `provider`: provider name (`Provider.name`), case-insensitive exact match.
-    - `region`: region, case-insensitive exact match.
+    - `region`: a place, as the listing's `region` filter reads it: the region or the
+      provider's region id, a country name or code, a macro-region, a state or a city
+      (`geography.place_matches` over the update's place keys).
     - `max_price`: hourly price ceiling. An update matches when its old *or* new price is within
       the ceiling, so a client also learns that an offer it shows has left its range.
 
@@ -64,7 +67,7 @@ class StreamFilters:
             return False
         if self.provider is not None and self.provider != str(update["provider"]).lower():
             return False
-        if self.region is not None and self.region != str(update["region"]).lower():
+        if self.region is not None and not place_matches(self.region, update):
             return False
         if self.max_price is not None:
             prices = [p for p in (update["old_price"], update["new_price"]) if p is not None]

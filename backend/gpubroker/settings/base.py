@@ -219,12 +219,28 @@ RATE_LIMIT_REDIS_RETRY_SECONDS = env.float("RATE_LIMIT_REDIS_RETRY_SECONDS", def
 TRUSTED_PROXY_IPS: list[str] = env.list("TRUSTED_PROXY_IPS", default=[])
 
 # --- Providers and ingestion ---------------------------------------------------------------------
+# replay: the recordings under GPUBROKER_RECORDINGS_DIR; live: the providers' APIs; record: the
+# live APIs, each answer also written (sanitised) to GPUBROKER_RECORDINGS_DIR (docs/providers.md).
 GPUBROKER_PROVIDER_MODE = env.str("GPUBROKER_PROVIDER_MODE", default="replay")
-PROVIDER_FIXTURES_DIR = Path(
-    env.str("PROVIDER_FIXTURES_DIR", default="")
+# PROVIDER_FIXTURES_DIR is the older name of the same folder, still read when the new one is unset.
+GPUBROKER_RECORDINGS_DIR = Path(
+    env.str("GPUBROKER_RECORDINGS_DIR", default="")
+    or env.str("PROVIDER_FIXTURES_DIR", default="")
     or BACKEND_DIR / "apps" / "providers" / "tests" / "fixtures" / "providers"
-)
+).resolve()
+PROVIDER_FIXTURES_DIR = GPUBROKER_RECORDINGS_DIR
 PROVIDER_SYNC_INTERVAL_SECONDS = env.int("PROVIDER_SYNC_INTERVAL_SECONDS", default=300)
+# How old an offer's price may be (now - price_as_of, seconds) before the listing flags it stale:
+# per price source (marketplace APIs 30 minutes, hand-kept price lists 30 days), overridable per
+# provider with PROVIDER_PRICE_MAX_AGE_SECONDS="vastai=600,coreweave=1209600".
+PROVIDER_PRICE_MAX_AGE_BY_SOURCE = {
+    "api": env.int("PROVIDER_PRICE_MAX_AGE_API_SECONDS", default=30 * 60),
+    "manual": env.int("PROVIDER_PRICE_MAX_AGE_MANUAL_SECONDS", default=30 * 24 * 3600),
+}
+PROVIDER_PRICE_MAX_AGE_SECONDS: dict[str, int] = {
+    name: int(seconds)
+    for name, seconds in env.dict("PROVIDER_PRICE_MAX_AGE_SECONDS", default={}).items()
+}
 PROVIDERS_LIST_CACHE_TTL_SECONDS = env.int("PROVIDERS_LIST_CACHE_TTL_SECONDS", default=60)
 # Demo market (replay mode only; `make run` turns it on): each round moves a few offers' prices
 # and availability by a seeded, bounded walk over the recordings, so the demo's price stream,

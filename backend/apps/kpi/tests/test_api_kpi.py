@@ -114,7 +114,8 @@ def test_overview(api, dataset):
         "avg_latency_ms": pytest.approx((10 + 20 + 30 + 40 + 100 + 200) / 6, rel=1e-12),
         "active_providers": 1,  # beta is in error with its breaker open
         "total_offers": 4,
-        "avg_price_per_hour": 2.625,
+        # Per GPU-hour: (2 + 5/2 + 0.5 + 3) / 4, not the instances' (2 + 5 + 0.5 + 3) / 4.
+        "avg_price_per_hour": 2.0,
     }
 
 
@@ -125,10 +126,11 @@ def test_gpu_kpis_all_providers(api, dataset):
         "gpu_type": "H100 SXM",
         "provider": None,
         "offer_count": 3,
-        "avg_price_per_hour": pytest.approx(10 / 3, rel=1e-12),
+        # Per GPU-hour, so the 2-GPU a2 (5.0) counts at 2.5: (2 + 5/2 + 3) / 3.
+        "avg_price_per_hour": 2.5,
         "min_price_per_hour": 2.0,
-        "max_price_per_hour": 5.0,
-        "avg_price_per_gpu_hour": 2.5,  # (2 + 5/2 + 3) / 3
+        "max_price_per_hour": 3.0,
+        "avg_price_per_gpu_hour": 2.5,
         "tokens_per_second_per_gpu": pytest.approx(h100, rel=1e-12),
         "cost_per_token": pytest.approx(2.5 / (h100 * 3600), rel=1e-12),
         "cost_per_gflop": pytest.approx(2.5 / (50 * 1000 * 3600), rel=1e-12),
@@ -138,7 +140,7 @@ def test_gpu_kpis_all_providers(api, dataset):
 def test_gpu_kpis_by_alias_and_provider(api, dataset):
     body = api.get(f"{URL}/gpu/h100?provider=ALPHA").json()
     assert (body["gpu_type"], body["provider"], body["offer_count"]) == ("H100 SXM", "alpha", 2)
-    assert body["avg_price_per_hour"] == 3.5
+    assert body["avg_price_per_hour"] == 2.25  # per GPU: (2 + 5/2) / 2
     assert body["avg_price_per_gpu_hour"] == 2.25
     h100 = serving_tokens_per_second("H100 SXM")
     assert body["cost_per_token"] == pytest.approx(2.25 / (h100 * 3600), rel=1e-12)
@@ -167,10 +169,11 @@ def test_provider_kpis(api, dataset):
     assert body["provider"] == "alpha"
     assert body["total_offers"] == 3
     assert body["gpu_models"] == 2
-    assert body["avg_price_per_hour"] == 2.5
-    assert (body["min_price_per_hour"], body["max_price_per_hour"]) == (0.5, 5.0)
-    # prices 2, 5, 0.5: sample variance (0.25 + 6.25 + 4) / 2 = 5.25
-    assert body["price_volatility"] == pytest.approx(math.sqrt(5.25) / 2.5, rel=1e-9)
+    # Per GPU-hour: 2, 5/2 = 2.5 and 0.5; mean 5/3.
+    assert body["avg_price_per_hour"] == pytest.approx(5 / 3, rel=1e-9)
+    assert (body["min_price_per_hour"], body["max_price_per_hour"]) == (0.5, 2.5)
+    # sample variance ((1/3)^2 + (5/6)^2 + (7/6)^2) / 2 = 13/12
+    assert body["price_volatility"] == pytest.approx(math.sqrt(13 / 12) / (5 / 3), rel=1e-9)
     assert body["uptime_percentage"] == 75.0
     assert body["avg_latency_ms"] == 25.0
     assert body["sync_attempts"] == 4
@@ -190,18 +193,19 @@ def test_market_insights(api, dataset):
     body = api.get(f"{URL}/insights/market").json()
     assert body["total_providers"] == 2
     assert body["total_offers"] == 4
-    assert body["avg_market_price"] == 2.625
+    assert body["avg_market_price"] == 2.0  # per GPU-hour
     assert body["cheapest_gpu_offer"]["id"] == str(dataset["a3"].id)
     assert body["cheapest_gpu_offer"]["price_per_hour"] == 0.5
+    # Dearest per GPU-hour: b1 at 3.0, not the 2-GPU a2 at 5.0 (2.5 per GPU).
     assert body["most_expensive_gpu_offer"] == {
-        "id": str(dataset["a2"].id),
-        "provider": "alpha",
+        "id": str(dataset["b1"].id),
+        "provider": "beta",
         "gpu": "H100 SXM",
-        "gpu_count": 2,
-        "price_per_hour": 5.0,
-        "price_per_gpu_hour": 2.5,
+        "gpu_count": 1,
+        "price_per_hour": 3.0,
+        "price_per_gpu_hour": 3.0,
         "region": "us-east-1",
-        "availability": "limited",
+        "availability": "available",
     }
     trend = body["price_trend_7d"]
     assert [(d["avg_price_per_gpu_hour"], d["observations"]) for d in trend["daily"]] == [

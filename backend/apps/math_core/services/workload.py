@@ -17,8 +17,8 @@ from algorithms.sizing import ServingPlan
 from algorithms.workload import GpuTier, PriceRange, WorkloadRequest
 from algorithms.workload import workload_estimate as size_workload
 from apps.gpus.catalogue import all_gpus
-from apps.providers.selectors.capacity import offers_with_gpus
-from apps.providers.selectors.offers import MARKET_CURRENCY, offer_price_ranges_per_gpu
+from apps.providers.selectors.capacity import offer_price_ranges_per_gpu, offers_with_gpus
+from apps.providers.selectors.offers import MARKET_CURRENCY
 from gpubroker.core.errors import algorithm_input_errors
 
 __all__ = ["WorkloadEstimateResult", "WorkloadRequest", "workload_estimate"]

@@ -18,11 +18,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from apps.providers.adapters.base import ProviderAdapter
-from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
-from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.contract import (
+    Credentials,
+    FetchResult,
+    ProviderOffer,
+    RecordError,
+    SkippedElement,
+)
+from apps.providers.adapters.geography import location_fields, location_from_region_id
 from apps.providers.adapters.parsing import (
     cents_to_dollars,
     interconnect_from_name,
+    map_elements,
     parse_records,
     require,
     round_gb,
@@ -71,7 +78,7 @@ class CloudRiftAdapter(ProviderAdapter):
 
     def _parse_variant(
         self, pair: tuple[Mapping[str, Any], Mapping[str, Any]]
-    ) -> Iterator[ProviderOffer]:
+    ) -> Iterator[ProviderOffer | SkippedElement]:
         instance_type, variant = pair
         variant_name = str(require(variant, "name"))
         gpu_count = to_int(require(variant, "gpu_count"), "gpu_count")
@@ -100,13 +107,28 @@ class CloudRiftAdapter(ProviderAdapter):
                 **common,
             )
             return
-        for datacenter, nodes in sorted(nodes_per_dc.items()):
+
+        def offer_in(item: tuple[str, Any]) -> ProviderOffer:
+            datacenter, nodes = item
             free_nodes = to_int(nodes, "nodes_per_dc")
-            yield ProviderOffer(
+            return ProviderOffer(
                 external_id=f"{variant_name}:{datacenter}",
                 region=datacenter,
-                country=country_from_tokens(datacenter),
                 availability="available" if free_nodes > 0 else "unavailable",
                 raw={"variant": variant_name, "free_nodes": free_nodes},
+                **location_fields(location_from_region_id(datacenter)),
                 **common,
             )
+
+        yield from map_elements(
+            sorted((str(dc).strip(), nodes) for dc, nodes in nodes_per_dc.items()),
+            "nodes_per_dc",
+            offer_in,
+            valid=_datacenter_entry,
+        )
+
+
+def _datacenter_entry(item: tuple[str, Any]) -> bool:
+    """A datacenter id that is not blank and a free-node count that is a whole number >= 0."""
+    name, nodes = item
+    return bool(name) and isinstance(nodes, int) and not isinstance(nodes, bool) and nodes >= 0

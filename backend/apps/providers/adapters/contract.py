@@ -23,14 +23,31 @@ Prices
 ``ProviderOffer.price_per_hour`` is the on-demand price of the *whole* instance (all its GPUs) in
 USD, rounded to 4 decimal places (the storage precision of ``gpu_offers.price_per_hour``).
 ``spot_price_per_hour`` is the interruptible/bid price of the same instance when the provider
-publishes one. ``is_spot`` is true only for offers that exist solely as interruptible capacity.
+publishes one; it covers the same things as ``price_per_hour`` (docs/kpi-formulas.md says what
+each provider's price includes). ``is_spot`` is true only for offers that exist solely as
+interruptible capacity. ``price_as_of`` is when the provider says the price was true (its own
+timestamp, or a manual list's date); None means "as of this fetch".
+
+Where
+-----
+``region`` is the provider's own id for the location (what booking sends back); ``country``
+(ISO 3166-1 alpha-2), ``state``, ``city`` and ``macro_region`` are the normalised place,
+each None when the payload does not say it (``geography`` reads them).
+
+Lists inside a record
+---------------------
+An empty, null or malformed element of a list inside a record (a location, a region, a
+datacenter) is never an offer: the parser yields a :class:`SkippedElement` naming why, and
+``parse_records`` counts it in ``FetchResult.elements_skipped`` and ``skip_reasons``.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Literal
 
@@ -46,6 +63,9 @@ MAX_PRICE_PER_GPU_HOUR: Final = Decimal("1000")
 #: Bound on the per-record error messages kept in a FetchResult; 10,000 broken records must not
 #: turn into 10,000 strings in a log line.
 MAX_RECORDED_ERRORS: Final = 20
+
+#: Bound on the distinct skip reasons counted in a FetchResult (the rest count under "other").
+MAX_SKIP_REASONS: Final = 50
 
 #: The storage precision of gpu_offers.price_per_hour (DECIMAL(8,4)).
 PRICE_QUANTUM: Final = Decimal("0.0001")
@@ -145,12 +165,16 @@ class ProviderOffer:
     currency: str = "USD"
     region: str | None = None
     country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    macro_region: str | None = None
     availability: Availability = "available"
     interconnect: str | None = None
     network_speed_gbps: float | None = None
     reliability: float | None = None
     min_rental_hours: float | None = None
     is_spot: bool = False
+    price_as_of: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -167,6 +191,8 @@ class ProviderOffer:
         check_price(self.price_per_hour, self.gpu_count, "price_per_hour")
         if self.spot_price_per_hour is not None:
             check_price(self.spot_price_per_hour, self.gpu_count, "spot_price_per_hour")
+        if self.price_as_of is not None and self.price_as_of.tzinfo is None:
+            raise RecordError("price_as_of must be an aware datetime")
         if self.reliability is not None and not 0.0 <= self.reliability <= 1.0:
             raise RecordError(f"reliability must be within 0..1, got {self.reliability}")
         for name in ("gpu_memory_gb", "cpu_cores", "ram_gb", "storage_gb", "network_speed_gbps"):
@@ -192,25 +218,58 @@ class BookingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedElement:
+    """An element of a list inside a record that is not an offer (empty, null, malformed).
+
+    Parsers yield it among their offers; ``parse_records`` counts it. ``reason`` is short and
+    free of values that vary per element ("empty element in locations"), so reasons group.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     """Offers parsed from one provider response plus what had to be skipped.
 
     ``skipped`` counts raw records that were dropped because they were malformed or failed
     validation; ``errors`` holds at most ``MAX_RECORDED_ERRORS`` short reasons for them.
+    ``elements_skipped`` counts elements of lists inside records that were not offers
+    (``SkippedElement``). ``skip_reasons`` counts both kinds by reason (at most
+    ``MAX_SKIP_REASONS`` reasons, the rest under "other").
     """
 
     offers: tuple[ProviderOffer, ...]
     skipped: int = 0
     errors: tuple[str, ...] = ()
+    elements_skipped: int = 0
+    skip_reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+def count_reason(reasons: Counter[str], reason: str, count: int = 1) -> None:
+    """Add `count` to `reason`, or to "other" once MAX_SKIP_REASONS reasons are known."""
+    if reason not in reasons and len(reasons) >= MAX_SKIP_REASONS:
+        reason = "other"
+    reasons[reason] += count
 
 
 def merge_results(results: Iterable[FetchResult]) -> FetchResult:
     """One FetchResult from several (offers concatenated, skips summed, errors bounded)."""
     offers: list[ProviderOffer] = []
     errors: list[str] = []
-    skipped = 0
+    reasons: Counter[str] = Counter()
+    skipped = elements = 0
     for result in results:
         offers.extend(result.offers)
         skipped += result.skipped
+        elements += result.elements_skipped
         errors.extend(result.errors[: max(0, MAX_RECORDED_ERRORS - len(errors))])
-    return FetchResult(offers=tuple(offers), skipped=skipped, errors=tuple(errors))
+        for reason, count in result.skip_reasons.items():
+            count_reason(reasons, reason, count)
+    return FetchResult(
+        offers=tuple(offers),
+        skipped=skipped,
+        errors=tuple(errors),
+        elements_skipped=elements,
+        skip_reasons=dict(reasons),
+    )

@@ -28,13 +28,21 @@ from apps.providers.adapters.contract import (
     FetchResult,
     ProviderOffer,
     RecordError,
+    SkippedElement,
 )
-from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.geography import (
+    Location,
+    location_fields,
+    location_from_region_id,
+    parse_location,
+    with_hint,
+)
 from apps.providers.adapters.http import bearer
 from apps.providers.adapters.parsing import (
     cents_to_dollars,
     check_duration,
     interconnect_from_name,
+    map_elements,
     parse_records,
     require,
     to_float,
@@ -69,7 +77,7 @@ class LambdaAdapter(ProviderAdapter):
         types = self.expect_mapping(self.top_level(payload, "data"), "data")
         return parse_records(types.values(), self._parse_type, record_id=_type_name)
 
-    def _parse_type(self, entry: Mapping[str, Any]) -> Iterator[ProviderOffer]:
+    def _parse_type(self, entry: Mapping[str, Any]) -> Iterator[ProviderOffer | SkippedElement]:
         instance_type = require(entry, "instance_type")
         type_name = str(require(instance_type, "name"))
         specs = require(instance_type, "specs")
@@ -107,17 +115,20 @@ class LambdaAdapter(ProviderAdapter):
                 **common,
             )
             return
-        for region in regions:
-            region_name = str(require(region, "name"))
+
+        def offer_in(region: Mapping[str, Any]) -> ProviderOffer:
+            region_name = str(region["name"]).strip()
             description = region.get("description")
-            yield ProviderOffer(
+            return ProviderOffer(
                 external_id=f"{type_name}:{region_name}",
                 region=region_name,
-                country=_country_of(region_name, description),
                 availability="available",
                 raw={"instance_type": type_name, "region_description": description},
+                **location_fields(lambda_location(region_name, description)),
                 **common,
             )
+
+        yield from map_elements(regions, "regions_with_capacity_available", offer_in, valid=_named)
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
         """Whether Lambda accepts the key (`GET /instance-types` with it)."""
@@ -166,10 +177,14 @@ def _type_name(entry: Any) -> str:
     return str(entry["instance_type"]["name"])
 
 
-def _country_of(region_name: str, description: Any) -> str | None:
-    """Lambda describes regions as "Virginia, USA" / "Tokyo, Japan"; names start "us-"."""
-    if isinstance(description, str) and description:
-        code = country_code(description.rsplit(",", 1)[-1])
-        if code:
-            return code
-    return "US" if region_name.startswith("us-") else None
+def _named(region: Any) -> bool:
+    name = region.get("name") if isinstance(region, Mapping) else None
+    return isinstance(name, str) and bool(name.strip())
+
+
+def lambda_location(region_name: str, description: Any) -> Location:
+    """Lambda describes regions as "Virginia, USA" / "Tokyo, Japan"; ids as "us-east-1"."""
+    by_id = location_from_region_id(region_name)
+    if isinstance(description, str) and description.strip():
+        return with_hint(parse_location(description), by_id)
+    return by_id

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -19,6 +20,8 @@ from apps.providers.adapters.contract import (
     FetchResult,
     ProviderOffer,
     RecordError,
+    SkippedElement,
+    count_reason,
 )
 
 
@@ -84,28 +87,83 @@ def cents_to_dollars(value: Any, label: str) -> Decimal:
 
 def parse_records(
     records: Iterable[Any],
-    parse: Callable[[Any], Iterable[ProviderOffer]],
+    parse: Callable[[Any], Iterable[ProviderOffer | SkippedElement]],
     *,
     record_id: Callable[[Any], str] | None = None,
 ) -> FetchResult:
     """Apply ``parse`` to each raw record; skip and count the ones that fail.
 
-    ``parse`` may return several offers for one record (one per region, say). Only the
-    exceptions that mean "this record is malformed" are caught; anything else is a bug and
+    ``parse`` may return several offers for one record (one per region, say) and
+    ``SkippedElement``s for the elements of its lists that are not offers; those are counted
+    in ``elements_skipped``. A failing record counts in ``skipped``, and both count in
+    ``skip_reasons`` by reason. A record whose parse fails half-way contributes no offer. Only
+    the exceptions that mean "this record is malformed" are caught; anything else is a bug and
     propagates.
     """
     offers: list[ProviderOffer] = []
     errors: list[str] = []
-    skipped = 0
+    reasons: Counter[str] = Counter()
+    skipped = elements = 0
     for record in records:
         try:
-            offers.extend(parse(record))
+            parsed = list(parse(record))
         except (RecordError, KeyError, TypeError, ValueError, AttributeError) as exc:
             skipped += 1
+            reason = _describe(exc)
+            count_reason(reasons, reason)
             if len(errors) < MAX_RECORDED_ERRORS:
-                ident = _safe_record_id(record, record_id)
-                errors.append(f"{ident}: {_describe(exc)}")
-    return FetchResult(offers=tuple(offers), skipped=skipped, errors=tuple(errors))
+                errors.append(f"{_safe_record_id(record, record_id)}: {reason}")
+            continue
+        for item in parsed:
+            if isinstance(item, SkippedElement):
+                elements += 1
+                count_reason(reasons, item.reason)
+            else:
+                offers.append(item)
+    return FetchResult(
+        offers=tuple(offers),
+        skipped=skipped,
+        errors=tuple(errors),
+        elements_skipped=elements,
+        skip_reasons=dict(reasons),
+    )
+
+
+def list_elements(
+    values: Any, label: str, *, valid: Callable[[Any], bool] | None = None
+) -> Iterator[Any | SkippedElement]:
+    """The usable elements of a list inside a record, a SkippedElement for each other one.
+
+    Usable: not None, not a blank string, not an empty object, and `valid(element)` when
+    given (e.g. "has a non-empty name"). Strings are stripped. A missing or non-list `values`
+    is a RecordError (the record itself is malformed).
+    """
+    if not isinstance(values, list | tuple):
+        raise RecordError(f"{label} should be a list, got {type(values).__name__}")
+    for value in values:
+        element = value.strip() if isinstance(value, str) else value
+        if element is None or element == "" or element == {}:
+            yield SkippedElement(f"empty element in {label}")
+        elif valid is not None and not valid(element):
+            yield SkippedElement(f"malformed element in {label}")
+        else:
+            yield element
+
+
+def map_elements(
+    values: Any,
+    label: str,
+    build: Callable[[Any], ProviderOffer],
+    *,
+    valid: Callable[[Any], bool] | None = None,
+) -> Iterator[ProviderOffer | SkippedElement]:
+    """`build(element)` for each usable element of a list inside a record (`list_elements`).
+
+    Every unusable element passes through as its SkippedElement, so a parser can
+    ``yield from map_elements(record["locations"], "locations", offer_at)``.
+    """
+    for element in list_elements(values, label, valid=valid):
+        yield element if isinstance(element, SkippedElement) else build(element)
 
 
 def _safe_record_id(record: Any, record_id: Callable[[Any], str] | None) -> str:

@@ -12,14 +12,21 @@ Sources used for the API shape:
 - github.com/runpod/docs ``references/gpu-types.mdx`` (GPU ids such as "NVIDIA H100 80GB HBM3").
 
 Prices in ``gpuTypes`` are per GPU-hour for a one-GPU pod, so each GPU type yields up to two
-offers with ``gpu_count=1``: Secure Cloud and Community Cloud. The spot ("interruptible") price
-is the ``spot_price_per_hour`` of the same offer. RunPod does not tie these prices to a region,
-so ``region`` is None; the cloud type is part of ``external_id`` and ``raw``.
+kinds of offer with ``gpu_count=1``: Secure Cloud and Community Cloud. The spot
+("interruptible") price is the ``spot_price_per_hour`` of the same offer; both prices cover the
+GPU with its share of vCPUs, RAM and container disk (network volumes are billed apart).
+Secure Cloud runs in named datacenters (``myself.datacenters``: ids such as "US-TX-3",
+"EU-RO-1", "CA-MTL-1", each with the GPU types it has in stock): where that answer lists a
+GPU type, Secure Cloud yields one offer per datacenter, placed by the datacenter's id and
+``location``. Without it (no answer, or the type in no datacenter) and for Community Cloud
+(hosts worldwide), the offer has no region. The cloud type is part of ``external_id`` and
+``raw``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Final
 
 from apps.providers.adapters.base import ProviderAdapter
@@ -30,6 +37,15 @@ from apps.providers.adapters.contract import (
     Credentials,
     FetchResult,
     ProviderOffer,
+    SkippedElement,
+    merge_results,
+)
+from apps.providers.adapters.geography import (
+    Location,
+    location_fields,
+    location_from_region_id,
+    parse_location,
+    with_hint,
 )
 from apps.providers.adapters.http import bearer
 from apps.providers.adapters.parsing import (
@@ -80,6 +96,24 @@ mutation Deploy($input: PodFindAndDeployOnDemandInput!) {
 
 VALIDATE_QUERY: Final = "query Myself { myself { id } }"
 
+#: Secure Cloud datacenters and the GPU types each has in stock (an account-scoped read).
+DATACENTERS_QUERY: Final = """
+query DataCenters {
+  myself {
+    datacenters {
+      id
+      name
+      location
+      gpuAvailability {
+        gpuTypeId
+        available
+        stockStatus
+      }
+    }
+  }
+}
+""".strip()
+
 #: RunPod's stock levels; an absent status means the type cannot be deployed now.
 _STOCK: Final[Mapping[str, Availability]] = {
     "High": "available",
@@ -113,9 +147,40 @@ class RunPodAdapter(ProviderAdapter):
         """`POST /graphql` (gpuTypes): a Secure and a Community Cloud one-GPU offer per GPU type."""
         data = await self._graphql({"query": GPU_TYPES_QUERY}, credentials)
         gpu_types = self.expect_list(self.top_level(data, "gpuTypes"), "gpuTypes")
-        return parse_records(gpu_types, self._parse_gpu_type)
+        datacenters = await self._datacenters(credentials)
+        return merge_results(
+            [
+                parse_records(
+                    gpu_types, lambda record: self._parse_gpu_type(record, datacenters.by_gpu)
+                ),
+                datacenters.skipped,
+            ]
+        )
 
-    def _parse_gpu_type(self, gpu_type: Mapping[str, Any]) -> Iterator[ProviderOffer]:
+    async def _datacenters(self, credentials: Credentials | None) -> _Datacenters:
+        """Secure Cloud datacenters by GPU type id; empty when RunPod does not answer.
+
+        The placement read is optional: a non-retryable failure (no such field for this key,
+        a recording without it) leaves the offers without a region instead of failing the sync.
+        """
+        try:
+            data = await self._graphql({"query": DATACENTERS_QUERY}, credentials)
+        except AdapterError as exc:
+            if exc.retryable:
+                raise
+            return _Datacenters({}, FetchResult(offers=()))
+        myself = data.get("myself") if isinstance(data, Mapping) else None
+        entries = myself.get("datacenters") if isinstance(myself, Mapping) else None
+        by_gpu: dict[str, list[_Datacenter]] = {}
+        skipped = parse_records(
+            entries if isinstance(entries, list) else [],
+            lambda entry: _datacenter_entry(entry, by_gpu),
+        )
+        return _Datacenters(by_gpu, skipped)
+
+    def _parse_gpu_type(
+        self, gpu_type: Mapping[str, Any], datacenters: Mapping[str, list[_Datacenter]]
+    ) -> Iterator[ProviderOffer]:
         gpu_id = str(require(gpu_type, "id"))
         display_name = str(require(gpu_type, "displayName"))
         memory = to_float(require(gpu_type, "memoryInGb"), "memoryInGb")
@@ -130,7 +195,7 @@ class RunPodAdapter(ProviderAdapter):
                 continue
             spot = gpu_type.get(spot_key)
             spot_price = to_decimal(spot, spot_key) if spot else None
-            yield ProviderOffer(
+            offer = ProviderOffer(
                 external_id=f"{gpu_id}:{cloud}",
                 gpu_name_raw=display_name,
                 gpu_count=1,
@@ -151,6 +216,18 @@ class RunPodAdapter(ProviderAdapter):
                     "manufacturer": gpu_type.get("manufacturer"),
                 },
             )
+            placed = datacenters.get(gpu_id, []) if cloud == "secure" else []
+            if not placed:
+                yield offer
+            for datacenter in placed:
+                yield replace(
+                    offer,
+                    external_id=f"{gpu_id}:{cloud}:{datacenter.id}",
+                    region=datacenter.id,
+                    availability=datacenter.availability,
+                    raw={**offer.raw, "data_center_id": datacenter.id},
+                    **location_fields(datacenter.location),
+                )
 
     async def validate_credentials(self, credentials: Credentials | None) -> bool:
         """Whether RunPod accepts the key (a GraphQL query with it)."""
@@ -226,3 +303,37 @@ class RunPodAdapter(ProviderAdapter):
             kind = "auth" if "unauthori" in lowered or "api key" in lowered else "client"
             raise self.error(f"GraphQL error: {message}", kind=kind, secrets=(api_key,))
         return self.expect_mapping(self.top_level(body, "data"), "data")
+
+
+@dataclass(frozen=True, slots=True)
+class _Datacenter:
+    id: str
+    location: Location
+    availability: Availability
+
+
+@dataclass(frozen=True, slots=True)
+class _Datacenters:
+    by_gpu: Mapping[str, list[_Datacenter]]
+    skipped: FetchResult
+
+
+def _datacenter_entry(entry: Any, by_gpu: dict[str, list[_Datacenter]]) -> Iterator[SkippedElement]:
+    """Index one ``myself.datacenters`` entry by the GPU types it has; skip a malformed one."""
+    dc_id = entry.get("id") if isinstance(entry, Mapping) else None
+    if not isinstance(dc_id, str) or not dc_id.strip():
+        yield SkippedElement("malformed element in datacenters")
+        return
+    dc_id = dc_id.strip()
+    by_id = location_from_region_id(dc_id)
+    described = entry.get("location")
+    place = with_hint(parse_location(described), by_id) if isinstance(described, str) else by_id
+    for stock in entry.get("gpuAvailability") or ():
+        gpu_id = stock.get("gpuTypeId") if isinstance(stock, Mapping) else None
+        if not isinstance(gpu_id, str) or not gpu_id:
+            yield SkippedElement("malformed element in gpuAvailability")
+            continue
+        if stock.get("available") is False:
+            continue
+        level = _STOCK.get(stock.get("stockStatus") or "", "unavailable")
+        by_gpu.setdefault(gpu_id, []).append(_Datacenter(dc_id, place, level))

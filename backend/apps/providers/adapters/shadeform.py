@@ -20,10 +20,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from apps.providers.adapters.base import ProviderAdapter
-from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
-from apps.providers.adapters.geography import country_from_tokens
+from apps.providers.adapters.contract import (
+    Credentials,
+    FetchResult,
+    ProviderOffer,
+    RecordError,
+    SkippedElement,
+)
+from apps.providers.adapters.geography import location_fields, location_from_region_id
 from apps.providers.adapters.parsing import (
     cents_to_dollars,
+    map_elements,
     parse_records,
     require,
     to_float,
@@ -63,7 +70,7 @@ class ShadeformAdapter(ProviderAdapter):
             "GET", "/instances/types", credentials=credentials, headers={"X-API-KEY": api_key}
         )
 
-    def _parse_type(self, record: Mapping[str, Any]) -> Iterator[ProviderOffer]:
+    def _parse_type(self, record: Mapping[str, Any]) -> Iterator[ProviderOffer | SkippedElement]:
         cloud = str(require(record, "cloud"))
         instance_type = str(
             record.get("cloud_instance_type") or require(record, "shade_instance_type")
@@ -91,16 +98,24 @@ class ShadeformAdapter(ProviderAdapter):
             "shade_instance_type": record.get("shade_instance_type"),
             "deployment_type": record.get("deployment_type"),
         }
-        for slot in availability:
-            region = str(require(slot, "region"))
-            yield ProviderOffer(
+
+        def offer_in(slot: Mapping[str, Any]) -> ProviderOffer:
+            region = str(slot["region"]).strip()
+            return ProviderOffer(
                 external_id=f"{cloud}:{instance_type}:{region}",
                 region=region,
-                country=country_from_tokens(region),
                 availability="available" if slot.get("available") else "unavailable",
                 raw={**raw, "region_name": slot.get("display_name")},
+                **location_fields(location_from_region_id(region)),
                 **common,
             )
+
+        yield from map_elements(availability, "availability", offer_in, valid=_has_region)
+
+
+def _has_region(slot: Any) -> bool:
+    region = slot.get("region") if isinstance(slot, Mapping) else None
+    return isinstance(region, str) and bool(region.strip())
 
 
 def _interconnect(config: Mapping[str, Any]) -> str | None:

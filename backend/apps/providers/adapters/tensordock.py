@@ -23,8 +23,14 @@ from decimal import Decimal
 from typing import Any, Final
 
 from apps.providers.adapters.base import ProviderAdapter
-from apps.providers.adapters.contract import Credentials, FetchResult, ProviderOffer, RecordError
-from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.contract import (
+    Credentials,
+    FetchResult,
+    ProviderOffer,
+    RecordError,
+    SkippedElement,
+)
+from apps.providers.adapters.geography import location_fields, parse_location
 from apps.providers.adapters.parsing import (
     interconnect_from_name,
     parse_records,
@@ -59,7 +65,9 @@ class TensorDockAdapter(ProviderAdapter):
             hostnodes.items(), self._parse_hostnode, record_id=lambda item: item[0]
         )
 
-    def _parse_hostnode(self, item: tuple[str, Mapping[str, Any]]) -> Iterator[ProviderOffer]:
+    def _parse_hostnode(
+        self, item: tuple[str, Mapping[str, Any]]
+    ) -> Iterator[ProviderOffer | SkippedElement]:
         host_id, node = item
         specs = require(node, "specs")
         location = require(node, "location")
@@ -71,10 +79,16 @@ class TensorDockAdapter(ProviderAdapter):
         ram_price = to_decimal(require(ram, "price"), "ram.price")
         storage_price = Decimal(str(require(storage, "price")))
         online = bool((node.get("status") or {}).get("online", True))
-        city, region_name = location.get("city"), location.get("region")
-        region = ", ".join(str(part) for part in (city, region_name) if part) or None
+        parts = [str(location.get(key) or "").strip() for key in ("city", "region")]
+        region = ", ".join(part for part in parts if part) or None
+        place = location_fields(parse_location(region, country_hint=location.get("country")))
         receive = (node.get("networking") or {}).get("receive")
-        gpus = require(specs, "gpu")
+        gpus: dict[str, Mapping[str, Any]] = {}
+        for model, gpu in require(specs, "gpu").items():
+            if str(model).strip() and isinstance(gpu, Mapping) and gpu:
+                gpus[str(model).strip()] = gpu
+            else:
+                yield SkippedElement("empty element in specs.gpu")
         if not gpus:
             raise RecordError("host lists no GPU")
         total_gpus = sum(to_int(require(g, "amount"), "gpu.amount") for g in gpus.values())
@@ -100,7 +114,7 @@ class TensorDockAdapter(ProviderAdapter):
                     storage_type="NVMe",
                     price_per_hour=to_decimal(price, "price"),
                     region=region,
-                    country=country_code(location.get("country")),
+                    **place,
                     availability="available" if online and amount >= count else "unavailable",
                     interconnect=interconnect_from_name(model),
                     network_speed_gbps=None

@@ -9,12 +9,18 @@ Sources used for the API shape:
   ``/bundles/``; ``gpu_ram``/``cpu_ram`` in MB; ``geolocation`` as "City, CC").
 
 Search needs no key. Each bundle is one machine offer: ``dph_total`` is the on-demand $/h of the
-whole bundle (all ``num_gpus``), ``min_bid`` the interruptible floor; ``inet_down`` is Mbit/s.
+whole bundle (all ``num_gpus``): the host's GPU rate ``dph_base`` plus the storage of the
+bundle's disk (``storage_total_cost``, i.e. ``dph_total - dph_base``). ``min_bid`` is the
+interruptible floor of the GPU rate alone, so the spot price adds the same storage charge:
+``min_bid + (dph_total - dph_base)``; both prices then cover GPUs, CPU, RAM and disk, and
+neither covers bandwidth (``inet_up_cost``/``inet_down_cost``, per GB). ``inet_down`` is
+Mbit/s. ``geolocation`` is "Region, CC" or "Country, CC".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 from apps.providers.adapters.base import ProviderAdapter
@@ -25,7 +31,7 @@ from apps.providers.adapters.contract import (
     ProviderOffer,
     RecordError,
 )
-from apps.providers.adapters.geography import country_code
+from apps.providers.adapters.geography import location_fields, parse_location
 from apps.providers.adapters.http import bearer
 from apps.providers.adapters.parsing import (
     check_duration,
@@ -92,9 +98,9 @@ class VastAiAdapter(ProviderAdapter):
         gpu_name = str(require(bundle, "gpu_name"))
         gpu_count = to_int(require(bundle, "num_gpus"), "num_gpus")
         geolocation = bundle.get("geolocation")
-        region, country = _split_geolocation(geolocation)
+        region = (geolocation.strip() or None) if isinstance(geolocation, str) else None
         inet_down = to_optional_float(bundle.get("inet_down"), "inet_down")
-        min_bid = bundle.get("min_bid")
+        price = to_decimal(require(bundle, "dph_total"), "dph_total")
         is_free = bool(bundle.get("rentable", True)) and not bundle.get("rented", False)
         interconnect = interconnect_from_name(gpu_name)
         if interconnect is None and (to_optional_float(bundle.get("bw_nvlink"), "bw_nvlink") or 0):
@@ -109,10 +115,10 @@ class VastAiAdapter(ProviderAdapter):
             ram_gb=_ram_share_gb(bundle),
             storage_gb=to_optional_float(bundle.get("disk_space"), "disk_space"),
             storage_type=None,
-            price_per_hour=to_decimal(require(bundle, "dph_total"), "dph_total"),
-            spot_price_per_hour=None if min_bid is None else to_decimal(min_bid, "min_bid"),
+            price_per_hour=price,
+            spot_price_per_hour=_spot_price(bundle, price),
             region=region,
-            country=country,
+            **location_fields(parse_location(region)),
             availability="available" if is_free else "unavailable",
             interconnect=interconnect,
             network_speed_gbps=None if inet_down is None else round(inet_down / 1000, 3),
@@ -166,12 +172,24 @@ class VastAiAdapter(ProviderAdapter):
         )
 
 
-def _split_geolocation(value: Any) -> tuple[str | None, str | None]:
-    """(region, ISO country) of a geolocation: "California, US" -> ("California, US", "US")."""
-    if not value or not isinstance(value, str):
-        return None, None
-    *_, last = value.rsplit(",", 1)
-    return value.strip(), country_code(last)
+def _spot_price(bundle: Mapping[str, Any], on_demand: Decimal) -> Decimal | None:
+    """The interruptible price of the bundle covering what `dph_total` covers, USD/hour.
+
+    ``min_bid`` prices the GPUs alone (the bid side of ``dph_base``); the storage that
+    ``dph_total`` adds (``dph_total - dph_base``, else ``storage_total_cost``) is added so both
+    prices are comparable. None when the bundle has no ``min_bid``.
+    """
+    min_bid = bundle.get("min_bid")
+    if min_bid is None:
+        return None
+    base = bundle.get("dph_base")
+    if base is not None:
+        extras = on_demand - to_decimal(base, "dph_base")
+    else:
+        extras = to_decimal(bundle.get("storage_total_cost") or 0, "storage_total_cost")
+    if extras < 0:
+        raise RecordError(f"dph_base exceeds dph_total ({base} > {on_demand})")
+    return to_decimal(to_decimal(min_bid, "min_bid") + extras, "min_bid")
 
 
 def _ram_share_gb(bundle: Mapping[str, Any]) -> float | None:

@@ -25,7 +25,20 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from apps.providers.adapters.base import ProviderAdapter
-from apps.providers.adapters.contract import AdapterError, Credentials, FetchResult, ProviderOffer
+from apps.providers.adapters.contract import (
+    AdapterError,
+    Credentials,
+    FetchResult,
+    ProviderOffer,
+    SkippedElement,
+    merge_results,
+)
+from apps.providers.adapters.geography import (
+    Location,
+    location_fields,
+    location_from_region_id,
+    parse_location,
+)
 from apps.providers.adapters.http import bearer
 from apps.providers.adapters.parsing import (
     interconnect_from_name,
@@ -39,8 +52,9 @@ from apps.providers.adapters.parsing import (
 
 _COUNT_PREFIX: Final = re.compile(r"^\s*\d+\s*x\s*", re.IGNORECASE)
 
-#: Verda location codes start with a country tag: FIN-01 (Helsinki), ICE-01 (Keflavik).
-_LOCATION_COUNTRY: Final[Mapping[str, str]] = {"FIN": "FI", "ICE": "IS"}
+#: Verda location codes start with a country tag: FIN-01 (Helsinki) is ISO alpha-3, but
+#: ICE-01 (Keflavik) is Verda's own tag for Iceland.
+_LOCATION_TAGS: Final[Mapping[str, str]] = {"ICE": "Keflavik, IS"}
 
 
 class VerdaAdapter(ProviderAdapter):
@@ -70,23 +84,35 @@ class VerdaAdapter(ProviderAdapter):
             secrets=(token,),
         )
         instance_types = self.expect_list(types_payload, "instance types")
-        available_by_location = self._availability(availability_payload)
-        return parse_records(
+        available_by_location, location_skips = self._availability(availability_payload)
+        offers = parse_records(
             instance_types,
             lambda record: self._parse_type(record, available_by_location),
             record_id=lambda record: record.get("instance_type", "record"),
         )
+        return merge_results([offers, location_skips])
 
-    def _availability(self, payload: Any) -> dict[str, frozenset[str]]:
+    def _availability(self, payload: Any) -> tuple[dict[str, frozenset[str]], FetchResult]:
+        """Instance types deployable now per location code, and the entries that had none.
+
+        An entry without a location code, or whose ``availabilities`` is not a list, is
+        skipped and counted; a later entry of the same location adds to it.
+        """
         locations = self.expect_list(payload, "instance availability")
-        result: dict[str, frozenset[str]] = {}
-        for entry in locations:
-            if not isinstance(entry, Mapping) or not entry.get("location_code"):
-                raise self.error(
-                    "instance availability entry without location_code", kind="bad_payload"
-                )
-            result[str(entry["location_code"])] = frozenset(entry.get("availabilities") or ())
-        return result
+        result: dict[str, set[str]] = {}
+        skipped = parse_records(locations, lambda entry: self._location_entry(entry, result))
+        return {code: frozenset(types) for code, types in result.items()}, skipped
+
+    @staticmethod
+    def _location_entry(entry: Any, into: dict[str, set[str]]) -> Iterator[SkippedElement]:
+        code = entry.get("location_code") if isinstance(entry, Mapping) else None
+        types = entry.get("availabilities") if isinstance(entry, Mapping) else None
+        if not isinstance(code, str) or not code.strip() or not isinstance(types, list | None):
+            yield SkippedElement("malformed element in instance-availability")
+            return
+        into.setdefault(code.strip(), set()).update(
+            str(t) for t in types or () if isinstance(t, str) and t
+        )
 
     def _parse_type(
         self, record: Mapping[str, Any], available_by_location: Mapping[str, frozenset[str]]
@@ -120,7 +146,7 @@ class VerdaAdapter(ProviderAdapter):
             yield ProviderOffer(
                 external_id=f"{type_name}:{location}",
                 region=location,
-                country=_LOCATION_COUNTRY.get(location.split("-", 1)[0]),
+                **location_fields(verda_location(location)),
                 availability="available" if type_name in available else "unavailable",
                 raw={"instance_type": type_name, "id": record.get("id")},
                 **common,
@@ -163,3 +189,9 @@ class VerdaAdapter(ProviderAdapter):
         if not isinstance(token, str):
             raise self.error("access_token is not a string", kind="bad_payload")
         return token
+
+
+def verda_location(location_code: str) -> Location:
+    """The place of a Verda location code: "FIN-01" -> FI, "ICE-01" -> IS (Keflavik)."""
+    tagged = _LOCATION_TAGS.get(location_code.split("-", 1)[0].upper())
+    return parse_location(tagged) if tagged else location_from_region_id(location_code)

@@ -24,9 +24,23 @@ from apps.providers.adapters.contract import (
     FetchResult,
     ProviderOffer,
     RecordError,
+    SkippedElement,
     merge_results,
 )
-from apps.providers.adapters.parsing import parse_records, require, round_gb, to_decimal, to_float
+from apps.providers.adapters.geography import (
+    Location,
+    location_fields,
+    location_from_region_id,
+    parse_location,
+)
+from apps.providers.adapters.parsing import (
+    map_elements,
+    parse_records,
+    require,
+    round_gb,
+    to_decimal,
+    to_float,
+)
 
 #: VRAM of one whole card for each ``gpu_type`` Vultr sells; used to tell whole-card plans
 #: (VRAM a multiple of this) from fractional slices and to derive the card count.
@@ -42,14 +56,18 @@ FULL_CARD_VRAM_GB: Final[Mapping[str, int]] = {
     "AMD_MI325X": 256,
 }
 
-#: Vultr location ids are airport codes.
-LOCATION_COUNTRY: Final[Mapping[str, str]] = {
-    "ewr": "US", "ord": "US", "dfw": "US", "sea": "US", "lax": "US", "atl": "US",
-    "sjc": "US", "mia": "US", "hnl": "US", "yto": "CA", "mex": "MX", "sao": "BR",
-    "scl": "CL", "ams": "NL", "lhr": "GB", "man": "GB", "fra": "DE", "cdg": "FR",
-    "waw": "PL", "mad": "ES", "sto": "SE", "tlv": "IL", "jnb": "ZA", "nrt": "JP",
-    "itm": "JP", "icn": "KR", "sgp": "SG", "bom": "IN", "del": "IN", "blr": "IN",
-    "syd": "AU", "mel": "AU",
+#: Vultr location ids (airport or metro codes) as Vultr's ``GET /v2/regions`` names them
+#: ("city", "country"); `geography.parse_location` turns each into country, state and city.
+LOCATIONS: Final[Mapping[str, str]] = {
+    "ewr": "New Jersey, US", "ord": "Chicago, US", "dfw": "Dallas, US", "sea": "Seattle, US",
+    "lax": "Los Angeles, US", "atl": "Atlanta, US", "sjc": "Silicon Valley, California, US",
+    "mia": "Miami, US", "hnl": "Honolulu, US", "yto": "Toronto, CA", "mex": "Mexico City, MX",
+    "sao": "Sao Paulo, BR", "scl": "Santiago, CL", "ams": "Amsterdam, NL", "lhr": "London, GB",
+    "man": "Manchester, GB", "fra": "Frankfurt, DE", "cdg": "Paris, FR", "waw": "Warsaw, PL",
+    "mad": "Madrid, ES", "sto": "Stockholm, SE", "tlv": "Tel Aviv, IL",
+    "jnb": "Johannesburg, ZA", "nrt": "Tokyo, JP", "itm": "Osaka, JP", "icn": "Seoul, KR",
+    "sgp": "Singapore, SG", "bom": "Mumbai, IN", "del": "Delhi NCR, IN", "blr": "Bangalore, IN",
+    "syd": "Sydney, AU", "mel": "Melbourne, AU",
 }  # fmt: skip
 
 _MAX_PAGES: Final = 20
@@ -86,7 +104,7 @@ class VultrAdapter(ProviderAdapter):
                 break
         return merge_results(results)
 
-    def _parse_plan(self, plan: Mapping[str, Any]) -> Iterator[ProviderOffer]:
+    def _parse_plan(self, plan: Mapping[str, Any]) -> Iterator[ProviderOffer | SkippedElement]:
         plan_id = str(require(plan, "id"))
         gpu_type = str(require(plan, "gpu_type"))
         vram = to_float(require(plan, "gpu_vram_gb"), "gpu_vram_gb")
@@ -114,12 +132,25 @@ class VultrAdapter(ProviderAdapter):
         if not locations:
             yield ProviderOffer(external_id=plan_id, availability="unavailable", raw=raw, **common)
             return
-        for location in locations:
-            yield ProviderOffer(
+
+        def offer_at(location: str) -> ProviderOffer:
+            return ProviderOffer(
                 external_id=f"{plan_id}:{location}",
-                region=str(location),
-                country=LOCATION_COUNTRY.get(str(location)),
+                region=location,
                 availability="available",
                 raw=raw,
+                **location_fields(vultr_location(location)),
                 **common,
             )
+
+        yield from map_elements(locations, "locations", offer_at, valid=_is_location_id)
+
+
+def _is_location_id(value: Any) -> bool:
+    return isinstance(value, str) and value.isalnum()
+
+
+def vultr_location(location_id: str) -> Location:
+    """The place of a Vultr location id ("ewr" -> New Jersey, US); unknown ids by their tokens."""
+    known = LOCATIONS.get(location_id.lower())
+    return parse_location(known) if known else location_from_region_id(location_id)

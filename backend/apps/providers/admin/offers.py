@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
+from apps.providers.adapters.geography import MACRO_REGIONS
 from apps.providers.models import (
     Availability,
     Booking,
@@ -60,7 +61,7 @@ class PriceHistoryInline(RecentRowsInline):
     recent_limit = 20
     recent_ordering = ("-recorded_at",)
     verbose_name_plural = "latest 20 price observations"
-    fields = ("recorded_at", "price_per_hour", "availability_status")
+    fields = ("recorded_at", "price_per_hour", "spot_price_per_hour", "availability_status")
 
 
 @admin.register(GPUOffer)
@@ -83,7 +84,16 @@ class GPUOfferAdmin(ViewOnlyAdmin, LargeTableAdmin):
         "updated_at",
     )
     list_select_related = ("provider",)
-    list_filter = ("availability_status", "is_stale", QuarantinedFilter, "spot_pricing", "provider")
+    list_filter = (
+        "availability_status",
+        "is_stale",
+        QuarantinedFilter,
+        "spot_pricing",
+        choices_list_filter(
+            "macro_region", [(region, region) for region in MACRO_REGIONS], title="macro-region"
+        ),
+        "provider",
+    )
     # Shown as the search box's fields; the lookups themselves are get_search_results'.
     search_fields = ("gpu_type", "gpu_name_raw", "provider__name", "region", "external_id")
     search_help_text = (
@@ -106,7 +116,10 @@ class GPUOfferAdmin(ViewOnlyAdmin, LargeTableAdmin):
             {
                 "fields": (
                     "price_per_hour",
+                    "price_per_gpu_hour",
                     "spot_price_per_hour",
+                    "spot_price_per_gpu_hour",
+                    "price_as_of",
                     "currency",
                     "availability_status",
                     "spot_pricing",
@@ -135,7 +148,11 @@ class GPUOfferAdmin(ViewOnlyAdmin, LargeTableAdmin):
             {
                 "fields": (
                     "region",
+                    "provider_region",
                     "country",
+                    "state",
+                    "city",
+                    "macro_region",
                     "availability_zone",
                     "compliance_tags",
                     "sla_uptime",

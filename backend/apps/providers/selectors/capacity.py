@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import F, Q, Window
+from django.db.models import F, Max, Min, Q, Window
 from django.db.models.functions import RowNumber
 
 from apps.providers.models import Availability
-from apps.providers.selectors.offers import offers_in_market, price_per_gpu_expression
+from apps.providers.selectors.offers import offers_in_market
 
 
 def offers_with_gpus(
@@ -28,8 +28,11 @@ def offers_with_gpus(
         if count <= 1:
             holds |= Q(gpu_count__isnull=True)
         match |= Q(gpu_model=gpu_model) & holds
-    per_gpu = price_per_gpu_expression()
-    rank = Window(RowNumber(), partition_by=[F("gpu_model")], order_by=[per_gpu.asc(), "id"])
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("gpu_model")],
+        order_by=[F("price_per_gpu_hour").asc(), "id"],
+    )
     rows = (
         offers_in_market()
         .filter(match, availability_status=Availability.AVAILABLE)
@@ -38,3 +41,24 @@ def offers_with_gpus(
         .values("id", "provider__name", "gpu_model", "gpu_count", "region", "price_per_hour")
     )
     return [dict(row) for row in rows]
+
+
+def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:
+    """(min, max) price per GPU-hour in MARKET_CURRENCY by canonical gpu_model.
+
+    Over the available offers in the market (`offers_in_market`, limited ones left out);
+    an instance's price is divided by its GPU count (the column `price_per_gpu_hour`). One
+    query.
+    """
+    rows = (
+        offers_in_market()
+        .filter(availability_status=Availability.AVAILABLE)
+        .values("gpu_model")
+        .annotate(low=Min("price_per_gpu_hour"), high=Max("price_per_gpu_hour"))
+        .order_by("gpu_model")
+    )
+    return {
+        str(row["gpu_model"]): (float(row["low"]), float(row["high"]))
+        for row in rows
+        if row["gpu_model"] is not None
+    }

@@ -32,6 +32,7 @@ class PriceHistoryPoint:
     timestamp: datetime
     price_per_hour: Decimal
     availability: str | None
+    spot_price_per_hour: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class OfferPriceHistory:
     end: datetime
     points: list[PriceHistoryPoint]
     statistics: PriceStatistics
+    spot_statistics: PriceStatistics
 
 
 def offer_price_history(*, offer_id: uuid.UUID, window: HistoryWindow) -> OfferPriceHistory:
@@ -62,7 +64,7 @@ def offer_price_history(*, offer_id: uuid.UUID, window: HistoryWindow) -> OfferP
     end = timezone.now()
     start = end - HISTORY_WINDOWS[window]
     history = PriceHistory.objects.filter(offer_id=offer_id)
-    columns = ("recorded_at", "price_per_hour", "availability_status")
+    columns = ("recorded_at", "price_per_hour", "availability_status", "spot_price_per_hour")
     inside = list(
         history.filter(recorded_at__gte=start, recorded_at__lte=end)
         .order_by("recorded_at", "id")
@@ -70,12 +72,25 @@ def offer_price_history(*, offer_id: uuid.UUID, window: HistoryWindow) -> OfferP
     )
     before = history.filter(recorded_at__lt=start).order_by("-recorded_at", "-id")
     carried = before.values_list(*columns).first()
-    points = [PriceHistoryPoint(at, price, status) for at, price, status in inside]
+    points = [PriceHistoryPoint(*row) for row in inside]
     if carried is not None:
-        points.insert(0, PriceHistoryPoint(start, carried[1], carried[2]))
+        points.insert(0, PriceHistoryPoint(start, *carried[1:]))
     statistics = price_statistics(
         [(p.timestamp.timestamp(), float(p.price_per_hour)) for p in points]
     )
+    spot_statistics = price_statistics(
+        [
+            (p.timestamp.timestamp(), float(p.spot_price_per_hour))
+            for p in points
+            if p.spot_price_per_hour is not None
+        ]
+    )
     return OfferPriceHistory(
-        offer_id=offer_id, window=window, start=start, end=end, points=points, statistics=statistics
+        offer_id=offer_id,
+        window=window,
+        start=start,
+        end=end,
+        points=points,
+        statistics=statistics,
+        spot_statistics=spot_statistics,
     )

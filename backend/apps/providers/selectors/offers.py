@@ -25,8 +25,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Max,
-    Min,
     Q,
     QuerySet,
     Value,
@@ -50,16 +48,34 @@ from apps.providers.cache import (
     listing_cache_set,
 )
 from apps.providers.errors import OfferNotFound
-from apps.providers.models import LISTED, PROVIDER_DISABLED, Availability, GPUOffer, Provider
+from apps.providers.models import (
+    LISTED,
+    PROVIDER_DISABLED,
+    Availability,
+    GPUOffer,
+    Provider,
+    per_gpu,
+)
 from apps.providers.selectors.costs import cost_per_token_expression
+from apps.providers.selectors.offer_terms import HAS_SPOT, region_match
 from apps.providers.selectors.status import (
     ProviderFreshness,
+    offer_is_stale,
     provider_freshness,
     provider_freshness_list,
 )
 
 OfferSort = Literal[
-    "price", "-price", "gpu_memory", "cost_per_token", "cost_per_million_tokens", "updated"
+    "price",
+    "-price",
+    "price_per_gpu",
+    "-price_per_gpu",
+    "spot_price",
+    "spot_price_per_gpu",
+    "gpu_memory",
+    "cost_per_token",
+    "cost_per_million_tokens",
+    "updated",
 ]
 
 # Every KPI and the WebSocket snapshot count prices in this currency only.
@@ -94,12 +110,9 @@ def price_per_gpu_expression(offer_path: str = "") -> ExpressionWrapper:
     """SQL for an instance's price per GPU-hour: price_per_hour / gpu_count (NULL or 0: 1).
 
     `offer_path` prefixes the offer's gpu_count when the price is another row's (e.g.
-    "offer__" for a price_history row).
+    "offer__" for a price_history row). An offer's own is the column `price_per_gpu_hour`.
     """
-    return ExpressionWrapper(
-        F("price_per_hour") / Coalesce(NullIf(F(f"{offer_path}gpu_count"), Value(0)), Value(1)),
-        output_field=DecimalField(max_digits=14, decimal_places=8),
-    )
+    return per_gpu("price_per_hour", f"{offer_path}gpu_count")
 
 
 def total_memory_expression() -> ExpressionWrapper:
@@ -113,6 +126,10 @@ def total_memory_expression() -> ExpressionWrapper:
 _SORT_ORDER: Mapping[str, tuple[Any, ...]] = {
     "price": (F("price_per_hour").asc(), F("id").asc()),
     "-price": (F("price_per_hour").desc(), F("id").asc()),
+    "price_per_gpu": (F("price_per_gpu_hour").asc(), F("id").asc()),
+    "-price_per_gpu": (F("price_per_gpu_hour").desc(), F("id").asc()),
+    "spot_price": (F("spot_price_per_hour").asc(nulls_last=True), F("id").asc()),
+    "spot_price_per_gpu": (F("spot_price_per_gpu_hour").asc(nulls_last=True), F("id").asc()),
     "gpu_memory": (F("gpu_memory_gb").desc(), F("id").asc()),
     "cost_per_token": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
     "cost_per_million_tokens": (F("cost_per_token").asc(nulls_last=True), F("id").asc()),
@@ -136,6 +153,15 @@ _ITEM_COLUMNS = (
     "storage_gb",
     "spot_pricing",
     "is_stale",
+    "price_per_gpu_hour",
+    "spot_price_per_hour",
+    "spot_price_per_gpu_hour",
+    "price_as_of",
+    "provider_region",
+    "country",
+    "state",
+    "city",
+    "macro_region",
 )
 
 
@@ -159,6 +185,8 @@ class OfferQuery:
     gpu_memory_max: int | None = None
     price_min: Decimal | None = None
     max_price: Decimal | None = None
+    price_per_gpu_min: Decimal | None = None
+    price_per_gpu_max: Decimal | None = None
     gpu_count_min: int | None = None
     gpu_memory_total_min: int | None = None
     spot: bool | None = None
@@ -266,7 +294,7 @@ def offer_filter(
         if needle:
             offers = offers.filter(gpu_text_match(needle))
     if query.region:
-        offers = offers.filter(Q(region__iexact=query.region) | Q(country__iexact=query.region))
+        offers = offers.filter(region_match(query.region))
     if provider_ids is not None:
         offers = offers.filter(provider_id__in=provider_ids)
     elif query.provider:
@@ -283,6 +311,10 @@ def offer_filter(
         offers = offers.filter(price_per_hour__gte=query.price_min)
     if query.max_price is not None:
         offers = offers.filter(price_per_hour__lte=query.max_price)
+    if query.price_per_gpu_min is not None:
+        offers = offers.filter(price_per_gpu_hour__gte=query.price_per_gpu_min)
+    if query.price_per_gpu_max is not None:
+        offers = offers.filter(price_per_gpu_hour__lte=query.price_per_gpu_max)
     if query.gpu_count_min is not None:
         offers = offers.filter(gpu_count__gte=query.gpu_count_min)
     if query.gpu_memory_total_min is not None:
@@ -290,7 +322,7 @@ def offer_filter(
             gpu_memory_total__gte=query.gpu_memory_total_min
         )
     if query.spot is not None:
-        offers = offers.filter(spot_pricing=query.spot)
+        offers = offers.filter(HAS_SPOT if query.spot else ~HAS_SPOT)
     return offers
 
 
@@ -358,15 +390,6 @@ def _cached_count(offers: QuerySet[Any], query: OfferQuery) -> int:
     return total
 
 
-def offer_is_stale(*, is_stale: bool, provider: ProviderFreshness | None) -> bool:
-    """Whether the listing flags an offer stale.
-
-    Stale: the offer was not seen in its provider's last sync, or its provider is stale (no
-    success within STALE_AFTER_INTERVALS intervals) or its circuit breaker is open.
-    """
-    return bool(is_stale or provider is None or provider.is_stale or provider.is_breaker_open)
-
-
 def offer_item(
     row: Mapping[str, Any],
     provider: ProviderFreshness | None,
@@ -404,13 +427,26 @@ def offer_item(
         "cpu_cores": row["cpu_cores"],
         "ram_gb": row["ram_gb"],
         "storage_gb": row["storage_gb"],
-        "spot": row["spot_pricing"],
+        "spot": bool(row["spot_pricing"] or row["spot_price_per_hour"] is not None),
+        "price_per_gpu_hour": row["price_per_gpu_hour"],
+        "spot_price_per_hour": row["spot_price_per_hour"],
+        "spot_price_per_gpu_hour": row["spot_price_per_gpu_hour"],
+        "price_as_of": row["price_as_of"] or row["updated_at"],
+        "provider_region": row["provider_region"],
+        "country": row["country"],
+        "macro_region": row["macro_region"],
+        "state": row["state"],
+        "city": row["city"],
         "cost_per_token": kpis.cost_per_token,
         "cost_per_gflop": kpis.cost_per_gflop,
         "cost_per_million_tokens": kpis.cost_per_million_tokens,
         "cost_reason": kpis.cost_reason,
         "cost_basis": kpis.cost_basis,
-        "stale": offer_is_stale(is_stale=row["is_stale"], provider=provider),
+        "stale": offer_is_stale(
+            is_stale=row["is_stale"],
+            provider=provider,
+            price_as_of=row["price_as_of"] or row["updated_at"],
+        ),
     }
 
 
@@ -461,25 +497,4 @@ def offers_by_ids(*, offer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, GPUOffer
     return {
         offer.id: offer
         for offer in GPUOffer.objects.select_related("provider").filter(id__in=wanted)
-    }
-
-
-def offer_price_ranges_per_gpu() -> dict[str, tuple[float, float]]:
-    """(min, max) price per GPU-hour in MARKET_CURRENCY by canonical gpu_model.
-
-    Over the available offers in the market (`offers_in_market`, limited ones left out);
-    an instance's price is divided by its GPU count (`price_per_gpu_expression`). One query.
-    """
-    rows = (
-        offers_in_market()
-        .filter(availability_status=Availability.AVAILABLE)
-        .annotate(price_per_gpu=price_per_gpu_expression())
-        .values("gpu_model")
-        .annotate(low=Min("price_per_gpu"), high=Max("price_per_gpu"))
-        .order_by("gpu_model")
-    )
-    return {
-        str(row["gpu_model"]): (float(row["low"]), float(row["high"]))
-        for row in rows
-        if row["gpu_model"] is not None
     }

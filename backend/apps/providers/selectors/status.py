@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from apps.providers.models import LISTED, PROVIDER_DISABLED, GPUOffer, Provider, ProviderSyncRun
@@ -43,6 +43,8 @@ class ProviderFreshness:
     sync_interval_seconds: int
     quarantined_names: list[str]
     price_source: str
+    #: How old a price may be before its offer is stale (settings, per provider or source).
+    price_max_age_seconds: int
     age_seconds: float | None
     is_stale: bool
     is_breaker_open: bool
@@ -68,6 +70,19 @@ class ProviderFreshness:
         return None
 
 
+def price_max_age_seconds(name: str, price_source: str) -> int:
+    """Seconds a price of this provider stays fresh after its `price_as_of`.
+
+    PROVIDER_PRICE_MAX_AGE_SECONDS[name] when set, else the budget of the provider's price
+    source (PROVIDER_PRICE_MAX_AGE_BY_SOURCE: "api" marketplaces minutes, "manual" lists days).
+    """
+    by_name: Mapping[str, int] = settings.PROVIDER_PRICE_MAX_AGE_SECONDS
+    by_source: Mapping[str, int] = settings.PROVIDER_PRICE_MAX_AGE_BY_SOURCE
+    if name in by_name:
+        return int(by_name[name])
+    return int(by_source.get(price_source, by_source["api"]))
+
+
 def provider_freshness(provider: Provider, now: datetime) -> ProviderFreshness:
     """How current one provider's data is at `now` (no query: the row holds everything)."""
     interval = provider.sync_interval_seconds or settings.PROVIDER_SYNC_INTERVAL_SECONDS
@@ -88,6 +103,7 @@ def provider_freshness(provider: Provider, now: datetime) -> ProviderFreshness:
         sync_interval_seconds=interval,
         quarantined_names=list(provider.quarantined_names),
         price_source=provider.price_source,
+        price_max_age_seconds=price_max_age_seconds(provider.name, provider.price_source),
         age_seconds=age,
         is_stale=age is None or age > STALE_AFTER_INTERVALS * interval,
         is_breaker_open=is_breaker_open,
@@ -172,24 +188,60 @@ class ProviderStatus:
     listed_offer_count: int
     quarantined_offer_count: int
     sync: SyncRunStats
+    #: Oldest and newest `price_as_of` of the provider's listed offers (None without offers).
+    oldest_price_as_of: datetime | None = None
+    newest_price_as_of: datetime | None = None
+    #: What the last successful sync skipped: records, list elements, counts by reason.
+    last_sync: LastSync | None = None
+
+
+@dataclass(frozen=True)
+class LastSync:
+    """The skips of a provider's last successful sync (`ProviderSyncRun`)."""
+
+    started_at: datetime
+    offers_seen: int
+    offers_skipped: int
+    offers_quarantined: int
+    elements_skipped: int
+    skip_reasons: Mapping[str, int]
 
 
 def provider_status_list() -> list[ProviderStatus]:
-    """Every provider's health, freshness, offer counts and sync statistics (three queries)."""
+    """Every provider's health, freshness, offer counts, price dates and sync statistics.
+
+    Four queries: providers, offer counts with the listed offers' oldest and newest
+    `price_as_of`, sync statistics, and each provider's last successful sync.
+    """
     now = timezone.now()
     freshness = provider_freshness_list(now=now)
-    counts = {
+    counts: dict[uuid.UUID, Mapping[str, Any]] = {
         row["provider_id"]: row
         for row in GPUOffer.objects.values("provider_id").annotate(
             total=Count("id"),
             listed=Count("id", filter=LISTED),
+            oldest=Min("price_as_of", filter=LISTED),
+            newest=Max("price_as_of", filter=LISTED),
         )
+    }
+    last_runs = {
+        run.provider_id: LastSync(
+            started_at=run.started_at,
+            offers_seen=run.offers_seen,
+            offers_skipped=run.offers_skipped,
+            offers_quarantined=run.offers_quarantined,
+            elements_skipped=run.elements_skipped,
+            skip_reasons=run.skip_reasons or {},
+        )
+        for run in ProviderSyncRun.objects.filter(is_success=True)
+        .order_by("provider_id", "-started_at")
+        .distinct("provider_id")
     }
     stats = sync_run_stats(since=now - SYNC_STATS_WINDOW)
     empty_stats = SyncRunStats(0, 0, None, None)
     result = []
     for provider in freshness:
-        row = counts.get(provider.id, {"total": 0, "listed": 0})
+        row = counts.get(provider.id, {"total": 0, "listed": 0, "oldest": None, "newest": None})
         result.append(
             ProviderStatus(
                 freshness=provider,
@@ -197,6 +249,38 @@ def provider_status_list() -> list[ProviderStatus]:
                 listed_offer_count=row["listed"],
                 quarantined_offer_count=row["total"] - row["listed"],
                 sync=stats.get(provider.id, empty_stats),
+                oldest_price_as_of=row["oldest"],
+                newest_price_as_of=row["newest"],
+                last_sync=last_runs.get(provider.id),
             )
         )
     return result
+
+
+def offer_is_stale(
+    *,
+    is_stale: bool,
+    provider: ProviderFreshness | None,
+    price_as_of: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether the listing flags an offer stale.
+
+    Stale: the offer was not seen in its provider's last sync, or its provider is stale (no
+    success within STALE_AFTER_INTERVALS intervals) or its circuit breaker is open, or its
+    price is older than the provider's price budget (`now - price_as_of >
+    provider.price_max_age_seconds`, e.g. a manual list dated months ago).
+    """
+    if is_stale or provider is None or provider.is_stale or provider.is_breaker_open:
+        return True
+    return price_is_dated(price_as_of=price_as_of, provider=provider, now=now)
+
+
+def price_is_dated(
+    *, price_as_of: datetime | None, provider: ProviderFreshness, now: datetime | None = None
+) -> bool:
+    """True when a price's time is older than its provider's budget (seconds, settings)."""
+    if price_as_of is None:
+        return False
+    age = ((now or timezone.now()) - price_as_of).total_seconds()
+    return age > provider.price_max_age_seconds

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from apps.gpus.catalogue import resolve_gpu_detailed
 from apps.providers.adapters.contract import ProviderOffer
+from apps.providers.adapters.geography import macro_region_of
 
 # gpu_offers.price_per_hour is DECIMAL(8,4).
 MAX_STORABLE_PRICE = Decimal("9999.9999")
@@ -54,6 +56,11 @@ class OfferRow:
     interconnect: str | None
     reliability: Decimal | None
     quarantine_reason: str | None
+    price_as_of: datetime | None = None
+    provider_region: str | None = None
+    state: str | None = None
+    city: str | None = None
+    macro_region: str | None = None
 
 
 #: OfferRow's fields that are gpu_offers columns (the upsert's per-row columns, id aside).
@@ -117,8 +124,13 @@ def _clip(text: str | None, length: int) -> str | None:
     return None if text is None else text[:length]
 
 
-def offer_row(offer: ProviderOffer) -> OfferRow:
-    """Normalise one adapter offer; raises OfferRejected for values v1's columns cannot hold."""
+def offer_row(offer: ProviderOffer, *, fetched_at: datetime | None = None) -> OfferRow:
+    """Normalise one adapter offer; raises OfferRejected for values v1's columns cannot hold.
+
+    `price_as_of` is the provider's own time for the price when it gave one, else
+    `fetched_at` (the sync's time). `provider_region` is the provider's region id as given;
+    `region` (v1's column) is that id, else the country, else "global".
+    """
     if len(offer.external_id) > 255:
         raise OfferRejected("external_id longer than 255 characters")
     if offer.price_per_hour > MAX_STORABLE_PRICE:
@@ -155,5 +167,10 @@ def offer_row(offer: ProviderOffer) -> OfferRow:
         reliability=(
             None if offer.reliability is None else Decimal(str(round(offer.reliability, 4)))
         ),
+        price_as_of=offer.price_as_of or fetched_at,
+        provider_region=_clip(offer.region, 100),
+        state=_clip(offer.state, 100),
+        city=_clip(offer.city, 100),
+        macro_region=_clip(offer.macro_region or macro_region_of(offer.country), 32),
         quarantine_reason=gpu.quarantine_reason,
     )

@@ -83,7 +83,7 @@ def provider_ensure(*, adapter_class: type[ProviderAdapter]) -> Provider:
 
 
 def platform_credentials(provider_name: str) -> Credentials | None:
-    """Credentials ingestion uses for a provider: placeholders in replay, settings in live."""
+    """Credentials ingestion uses: placeholders in replay, settings in live and record."""
     if settings.GPUBROKER_PROVIDER_MODE == "replay":
         return replay_credentials(provider_name)
     if provider_name == "verda":
@@ -97,7 +97,8 @@ def platform_credentials(provider_name: str) -> Credentials | None:
 
 
 def provider_http_client() -> httpx.AsyncClient:
-    return build_client(settings.GPUBROKER_PROVIDER_MODE, settings.PROVIDER_FIXTURES_DIR)
+    """The HTTP client of the configured mode (replay, live or record; see `replay`)."""
+    return build_client(settings.GPUBROKER_PROVIDER_MODE, settings.GPUBROKER_RECORDINGS_DIR)
 
 
 # ---- locking -----------------------------------------------------------------------------------
@@ -179,6 +180,8 @@ def sync_log(result: SyncResult) -> None:
             offers_gone=result.offers_gone,
             offers_skipped=result.offers_skipped,
             offers_quarantined=result.offers_quarantined,
+            elements_skipped=result.elements_skipped,
+            skip_reasons=result.skip_reasons,
             fetch_latency_ms=round(result.fetch_latency_ms or 0.0, 1),
         )
         if result.demo_round is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,9 +19,9 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from apps.providers.adapters.contract import FetchResult
+from apps.providers.adapters.contract import FetchResult, count_reason
 from apps.providers.cache import listing_cache_invalidate
-from apps.providers.events import PriceUpdate, price_updates_publish_after_commit
+from apps.providers.events import PLACE_KEYS, PriceUpdate, price_updates_publish_after_commit
 from apps.providers.models import (
     PROVIDER_ACTIVE,
     PROVIDER_DISABLED,
@@ -61,6 +62,10 @@ class SyncResult:
     offers_gone: int = 0
     offers_skipped: int = 0
     offers_quarantined: int = 0
+    #: Elements of lists inside records that were not offers (an empty location, say).
+    elements_skipped: int = 0
+    #: Every skip (records, elements, rejected offers) counted by reason.
+    skip_reasons: dict[str, int] = field(default_factory=dict)
     fetch_latency_ms: float | None = None
     error: str = ""
     #: AdapterError.kind of a failed fetch and whether a retry can help.
@@ -83,16 +88,21 @@ def _health_status(status: str) -> Case:
     )
 
 
-def _normalise(fetch: FetchResult) -> tuple[dict[str, OfferRow], int]:
+def _normalise(
+    fetch: FetchResult, now: datetime
+) -> tuple[dict[str, OfferRow], int, dict[str, int]]:
+    """Rows by external id, the count of rejected offers, and every skip counted by reason."""
     rows: dict[str, OfferRow] = {}
+    reasons: Counter[str] = Counter(fetch.skip_reasons)
     rejected = 0
     for offer in fetch.offers:
         try:
-            rows[offer.external_id] = offer_row(offer)
+            rows[offer.external_id] = offer_row(offer, fetched_at=now)
         except OfferRejected as exc:
             rejected += 1
+            count_reason(reasons, f"rejected: {exc}")
             logger.info("offer rejected: %s", exc, extra={"external_id": offer.external_id[:80]})
-    return rows, rejected
+    return rows, rejected, dict(reasons)
 
 
 def offers_apply(
@@ -109,14 +119,14 @@ def offers_apply(
     number: this provider's earlier successful syncs) and new offers a simulated past week of
     history; see `demo_market`.
     """
-    rows, rejected = _normalise(fetch)
+    rows, rejected, skip_reasons = _normalise(fetch, now)
     skipped = fetch.skipped + rejected
     quarantined = sorted({r.gpu_name_raw for r in rows.values() if r.gpu_model is None})
     demo_round: int | None = None
     with transaction.atomic():
         existing = {
-            external_id: (offer_id, price, availability, is_stale, gpu_type, region)
-            for external_id, offer_id, price, availability, is_stale, gpu_type, region in (
+            row[0]: row[1:]
+            for row in (
                 provider.offers.select_for_update()
                 .values_list(
                     "external_id",
@@ -126,6 +136,8 @@ def offers_apply(
                     "is_stale",
                     "gpu_type",
                     "region",
+                    "spot_price_per_hour",
+                    *PLACE_KEYS,
                 )
                 .iterator(chunk_size=5000)
             )
@@ -144,7 +156,7 @@ def offers_apply(
                 provider=provider.name,
             )
         values: list[tuple[uuid.UUID, OfferRow]] = []
-        history: list[tuple[uuid.UUID, Decimal, str]] = []
+        history: list[tuple[uuid.UUID, Decimal, str, Decimal | None]] = []
         backfill: list[tuple[uuid.UUID, datetime, Decimal, str]] = []
         events: list[PriceUpdate] = []
         inserted = 0
@@ -161,9 +173,15 @@ def offers_apply(
                             row, market=demo, provider=provider.name, now=now
                         )
                     )
-            elif known[1] == row.price_per_hour and known[2] == row.availability_status:
+            elif (known[1], known[2], known[6]) == (
+                row.price_per_hour,
+                row.availability_status,
+                row.spot_price_per_hour,
+            ):
                 continue
-            history.append((offer_id, row.price_per_hour, row.availability_status))
+            history.append(
+                (offer_id, row.price_per_hour, row.availability_status, row.spot_price_per_hour)
+            )
             events.append(
                 PriceUpdate.of_change(
                     offer_id=offer_id,
@@ -174,22 +192,20 @@ def offers_apply(
                     new_price=row.price_per_hour,
                     availability=row.availability_status,
                     at=now,
+                    price_as_of=row.price_as_of,
+                    new_spot_price=row.spot_price_per_hour,
+                    gpu_count=row.gpu_count,
+                    place={key: getattr(row, key) for key in PLACE_KEYS},
                 )
             )
         gone_ids: list[uuid.UUID] = []
-        for external_id, (
-            offer_id,
-            price,
-            availability,
-            is_stale,
-            gpu_type,
-            region,
-        ) in existing.items():
+        for external_id, known in existing.items():
+            offer_id, price, availability, is_stale, gpu_type, region, spot = known[:7]
             if external_id in rows or (availability == "unavailable" and is_stale):
                 continue
             gone_ids.append(offer_id)
             if availability != "unavailable":
-                history.append((offer_id, price, "unavailable"))
+                history.append((offer_id, price, "unavailable", spot))
                 events.append(
                     PriceUpdate.of_change(
                         offer_id=offer_id,
@@ -200,6 +216,8 @@ def offers_apply(
                         new_price=price,
                         availability="unavailable",
                         at=now,
+                        new_spot_price=spot,
+                        place=dict(zip(PLACE_KEYS, known[7:], strict=True)),
                     )
                 )
         with bulk_cursor() as cursor:
@@ -231,6 +249,8 @@ def offers_apply(
             offers_changed=len(events),
             offers_skipped=skipped,
             offers_quarantined=sum(1 for r in rows.values() if r.gpu_model is None),
+            elements_skipped=fetch.elements_skipped,
+            skip_reasons=skip_reasons,
         )
         if events or gone_ids:
             price_updates_publish_after_commit(events)
@@ -255,6 +275,8 @@ def offers_apply(
         offers_gone=len(gone_ids),
         offers_skipped=skipped,
         offers_quarantined=sum(1 for r in rows.values() if r.gpu_model is None),
+        elements_skipped=fetch.elements_skipped,
+        skip_reasons=skip_reasons,
         fetch_latency_ms=fetch_latency_ms,
         demo_round=demo_round,
         events=events,

@@ -31,6 +31,7 @@ _ARRAY_TYPES: Mapping[str, str] = {
     "PositiveIntegerField": "int",
     "DecimalField": "numeric",
     "BooleanField": "bool",
+    "DateTimeField": "timestamptz",
 }
 _ROW_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, _ARRAY_TYPES[GPUOffer._meta.get_field(name).get_internal_type()])
@@ -63,10 +64,12 @@ ON CONFLICT (provider_id, external_id) DO UPDATE SET
 UPSERT_SQL = _upsert_sql()
 
 HISTORY_SQL = """
-INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at)
-SELECT gen_random_uuid(), t.offer_id, t.price, t.availability, %(now)s
-FROM unnest(%(offer_id)s::uuid[], %(price)s::numeric[], %(availability)s::text[])
-     AS t(offer_id, price, availability)
+INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at,
+                           spot_price_per_hour)
+SELECT gen_random_uuid(), t.offer_id, t.price, t.availability, %(now)s, t.spot
+FROM unnest(%(offer_id)s::uuid[], %(price)s::numeric[], %(availability)s::text[],
+            %(spot)s::numeric[])
+     AS t(offer_id, price, availability, spot)
 """
 
 BACKFILL_SQL = """
@@ -121,10 +124,10 @@ def offers_bulk_upsert(
 def price_history_bulk_insert(
     cursor: Any,
     *,
-    entries: Sequence[tuple[UUID, Decimal, str]],
+    entries: Sequence[tuple[UUID, Decimal, str, Decimal | None]],
     now: datetime,
 ) -> None:
-    """One price_history row per (offer_id, price, availability)."""
+    """One price_history row per (offer_id, price, availability, spot price or None)."""
     if not entries:
         return
     cursor.execute(
@@ -133,6 +136,7 @@ def price_history_bulk_insert(
             "offer_id": [entry[0] for entry in entries],
             "price": [entry[1] for entry in entries],
             "availability": [entry[2] for entry in entries],
+            "spot": [entry[3] for entry in entries],
             "now": now,
         },
     )

@@ -199,6 +199,16 @@ def test_item_has_v1_keys_then_v2_fields_with_exact_values(api, market):
                 "ram_gb": None,
                 "storage_gb": None,
                 "spot": False,
+                "price_per_gpu_hour": 2.0,
+                "spot_price_per_hour": None,
+                "spot_price_per_gpu_hour": None,
+                # No provider time and no fetch time stored: the row's last update.
+                "price_as_of": body["items"][0]["last_updated"],
+                "provider_region": None,
+                "country": "US",
+                "macro_region": None,
+                "state": None,
+                "city": None,
                 # Llama 3.1 8B fp16 on one H100 at its serving batch; 50 TFLOPS fp32.
                 "cost_per_token": pytest.approx(2.0 / (h100 * 3600), rel=1e-12),
                 "cost_per_gflop": 2.0 / (50 * 1000 * 3600),

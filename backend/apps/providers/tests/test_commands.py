@@ -99,7 +99,7 @@ def test_the_ingestion_command_skips_a_disabled_provider(json_logs) -> None:
     )
     assert out.getvalue().splitlines()[0] == (
         "lambda: disabled seen=0 new=0 changed=0 gone=0 skipped=0 quarantined=0"
-        " error=lambda: disabled by an operator"
+        " elements_skipped=0 error=lambda: disabled by an operator"
     )
     assert GPUOffer.objects.filter(provider__name="lambda").count() == 0
     assert GPUOffer.objects.filter(provider__name="vultr").count() > 0

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from apps.providers.events import EXTRA_KEYS
 from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
 from apps.websocket_gateway.frames import (
     MalformedPriceUpdate,
@@ -81,14 +82,42 @@ def test_max_price_matches_new_offer_without_old_price() -> None:
     assert StreamFilters(max_price=2.0).matches(data) is False
 
 
-def test_parse_price_update_keeps_spec_keys_only_and_accepts_numeric_strings() -> None:
+def test_parse_price_update_keeps_known_keys_only_and_accepts_numeric_strings() -> None:
     update = parse_price_update(json.dumps({**UPDATE, "new_price": "2.2500", "extra": 1}))
 
-    assert update.data == {**UPDATE, "new_price": 2.25}
-    assert json.loads(update.frame) == {
-        "type": "price_update",
-        "data": {**UPDATE, "new_price": 2.25},
-    }
+    # v2's optional keys (price time, spot and per-GPU prices, the place) are null when unsent.
+    expected = {**UPDATE, "new_price": 2.25, **dict.fromkeys(EXTRA_KEYS)}
+    assert update.data == expected
+    assert json.loads(update.frame) == {"type": "price_update", "data": expected}
+
+
+PLACED = {
+    **UPDATE,
+    "region": "California, US",
+    "provider_region": "California, US",
+    "country": "US",
+    "state": "California",
+    "city": None,
+    "macro_region": "North America",
+}
+
+
+@pytest.mark.parametrize(
+    ("region", "matches"),
+    [
+        ("california", True),  # the state
+        ("California, US", True),  # the region as the provider spells it
+        ("US", True),
+        ("united states", True),
+        ("usa", True),
+        ("north america", True),
+        ("europe", False),
+        ("texas", False),
+        ("ca", False),  # Canada, not California
+    ],
+)
+def test_region_filter_matches_the_updates_place(region: str, matches: bool) -> None:
+    assert StreamFilters(region=region.lower()).matches(PLACED) is matches
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,13 @@ class Command(BaseCommand):
                 f"{name}: {result.status} seen={result.offers_seen} new={result.offers_inserted}"
                 f" changed={result.offers_changed} gone={result.offers_gone}"
                 f" skipped={result.offers_skipped} quarantined={result.offers_quarantined}"
+                f" elements_skipped={result.elements_skipped}"
             )
+            if result.skip_reasons:
+                reasons = "; ".join(
+                    f"{reason} x{count}" for reason, count in sorted(result.skip_reasons.items())
+                )
+                line += f" skip_reasons=[{reasons}]"
             if result.error:
                 line += f" error={result.error}"
             self.stdout.write(line)

@@ -14,7 +14,7 @@ from apps.providers.adapters.replay import RECORDINGS_DIR, build_client, replay_
 #: Offers each recording yields (the demo market depends on these numbers).
 EXPECTED_COUNTS = {
     "vastai": 400,
-    "runpod": 40,
+    "runpod": 44,  # Secure Cloud offers per datacenter (datacenters.json)
     "lambda": 35,
     "verda": 72,
     "vultr": 46,
@@ -68,7 +68,8 @@ async def test_vastai_bundle_maps_units_and_prices() -> None:
     assert offer.ram_gb == 256.0  # 262144 MB, whole host (all cores effective)
     assert offer.storage_gb == 2000.0
     assert offer.price_per_hour == Decimal("5.5822")  # dph_total 5.582159
-    assert offer.spot_price_per_hour == Decimal("2.5045")  # min_bid 2.504542
+    # min_bid 2.504542 plus the storage dph_total adds to dph_base (5.5822 - 5.2912 = 0.2910)
+    assert offer.spot_price_per_hour == Decimal("2.7955")
     assert offer.region == "Vietnam, VN"
     assert offer.country == "VN"
     assert offer.interconnect == "PCIe"
@@ -88,7 +89,15 @@ async def test_vastai_bundle_maps_units_and_prices() -> None:
 async def test_runpod_gpu_type_gives_secure_and_community_offers() -> None:
     offers = by_id(await fetch("runpod"))
 
-    secure = offers["NVIDIA H100 80GB HBM3:secure"]
+    secure = offers["NVIDIA H100 80GB HBM3:secure:US-TX-3"]
+    assert (secure.region, secure.country, secure.state, secure.city) == (
+        "US-TX-3",
+        "US",
+        "Texas",
+        "Dallas",
+    )
+    assert secure.macro_region == "North America"
+    assert offers["NVIDIA H100 80GB HBM3:secure:EU-RO-1"].country == "RO"
     assert secure.gpu_name_raw == "H100 SXM"
     assert secure.gpu_count == 1
     assert secure.gpu_memory_gb == 80.0
@@ -102,13 +111,14 @@ async def test_runpod_gpu_type_gives_secure_and_community_offers() -> None:
     community = offers["NVIDIA H100 80GB HBM3:community"]
     assert community.price_per_hour == Decimal("2.3900")
     assert community.spot_price_per_hour == Decimal("1.5500")
+    assert community.region is None  # Community Cloud hosts are worldwide
 
-    nvl = offers["NVIDIA H100 NVL:secure"]
+    nvl = offers["NVIDIA H100 NVL:secure:EUR-IS-1"]
     assert nvl.availability == "limited"  # stockStatus Low
     assert nvl.interconnect == "NVL"
     assert "NVIDIA H100 NVL:community" not in offers  # communityCloud false
     assert offers["Tesla V100-SXM2-32GB:secure"].availability == "unavailable"  # no stock
-    assert offers["NVIDIA B200:secure"].spot_price_per_hour is None
+    assert offers["NVIDIA B200:secure:EUR-IS-1"].spot_price_per_hour is None
     assert not any(key.startswith("unknown") for key in offers)
 
 

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from apps.providers.cache import LISTING_PREFIX
+from apps.providers.events import EXTRA_KEYS
 from apps.providers.models import GPUOffer, PriceHistory, Provider, ProviderSyncRun
 from apps.providers.services.sync import _lock_key, provider_sync, providers_sync_all
 from apps.providers.tests.conftest import recorded
@@ -48,6 +49,7 @@ def test_replayed_demo_market_fills_the_catalogue(
         "new_price",
         "availability_status",
         "timestamp",
+        *EXTRA_KEYS,
     }
     assert all(event["old_price"] is None for event in events)
     assert Provider.objects.filter(last_success_at__isnull=False).count() == len(results)
