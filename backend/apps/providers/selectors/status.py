@@ -18,6 +18,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
 from apps.providers.models import LISTED, PROVIDER_DISABLED, GPUOffer, Provider, ProviderSyncRun
+from apps.providers.selectors.quarantine import QuarantinedName, quarantined_gpu_names
 
 # A provider is stale when its last successful sync is older than this many sync intervals.
 STALE_AFTER_INTERVALS = 2
@@ -165,17 +166,25 @@ def sync_run_stats(
 
 @dataclass(frozen=True)
 class ProviderStatus:
-    """One provider's freshness, offer counts (all, listed, quarantined) and sync statistics."""
+    """One provider's freshness, offer counts (all, listed, quarantined) and sync statistics.
+
+    `quarantined_gpus`: its unknown GPU strings with counts and the reason each is refused
+    (`selectors.quarantine.QuarantinedName`), most offers first.
+    """
 
     freshness: ProviderFreshness
     offer_count: int
     listed_offer_count: int
     quarantined_offer_count: int
     sync: SyncRunStats
+    quarantined_gpus: tuple[QuarantinedName, ...] = ()
 
 
 def provider_status_list() -> list[ProviderStatus]:
-    """Every provider's health, freshness, offer counts and sync statistics (three queries)."""
+    """Every provider's health, freshness, counts, sync statistics and quarantine (4 queries).
+
+    The quarantine is each unknown GPU string with its offer count and reason.
+    """
     now = timezone.now()
     freshness = provider_freshness_list(now=now)
     counts = {
@@ -187,6 +196,9 @@ def provider_status_list() -> list[ProviderStatus]:
     }
     stats = sync_run_stats(since=now - SYNC_STATS_WINDOW)
     empty_stats = SyncRunStats(0, 0, None, None)
+    quarantined: dict[uuid.UUID, list[QuarantinedName]] = {}
+    for name in quarantined_gpu_names():
+        quarantined.setdefault(name.provider_id, []).append(name)
     result = []
     for provider in freshness:
         row = counts.get(provider.id, {"total": 0, "listed": 0})
@@ -197,6 +209,7 @@ def provider_status_list() -> list[ProviderStatus]:
                 listed_offer_count=row["listed"],
                 quarantined_offer_count=row["total"] - row["listed"],
                 sync=stats.get(provider.id, empty_stats),
+                quarantined_gpus=tuple(quarantined.get(provider.id, ())),
             )
         )
     return result

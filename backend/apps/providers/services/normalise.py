@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.gpus.catalogue import resolve_gpu_detailed
+from apps.gpus.identity import GpuFacts, resolve_facts_cached
 from apps.providers.adapters.contract import ProviderOffer
 
 # gpu_offers.price_per_hour is DECIMAL(8,4).
@@ -80,14 +80,17 @@ class GpuIdentity:
     quarantine_reason: str | None
 
 
-def gpu_identity(raw_name: str, vram_gb: float | None) -> GpuIdentity:
-    """Resolve a provider's GPU string through the catalogue, clipped to gpu_offers' columns.
+def gpu_identity(facts: GpuFacts) -> GpuIdentity:
+    """Resolve what a provider says about a card through the catalogue, clipped to the columns.
 
-    `vram_gb` is the reported memory of one GPU in GB (None when unknown); see
-    `apps.gpus.catalogue.resolve_gpu` for how it decides.
+    `facts` are the card's names (most specific first), the reported memory of one GPU in GB
+    and any form-factor field; `apps.gpus.identity.resolve_facts` decides (never filling in a
+    form factor the provider did not state).
     """
-    resolution = resolve_gpu_detailed(raw_name, vram_gb)
+    resolution = resolve_facts_cached(facts)
     gpu = resolution.gpu
+    raw_name = facts.raw_name
+    vram_gb = facts.memory_gb
     if gpu is not None:
         memory = round(gpu.vram_gb)
     elif vram_gb is not None and math.isfinite(vram_gb):
@@ -126,7 +129,7 @@ def offer_row(offer: ProviderOffer) -> OfferRow:
     spot = offer.spot_price_per_hour
     if spot is not None and spot > MAX_STORABLE_PRICE:
         spot = None
-    gpu = gpu_identity(offer.gpu_name_raw, offer.gpu_memory_gb)
+    gpu = gpu_identity(offer.gpu_facts)
     network = None
     if offer.network_speed_gbps is not None:
         network = min(Decimal(str(round(offer.network_speed_gbps, 2))), Decimal("999999.99"))
