@@ -56,6 +56,7 @@ from apps.gpus.tokens import (
     NOISE_WORDS,
     STRUCTURAL_WORDS,
     TOKEN_RE,
+    TRADEMARK_RE,
     VERDA_RE,
     VRAM_TOLERANCE,
     is_number,
@@ -330,7 +331,7 @@ class GpuCatalogue:
                 parts.append("SXM")
             text = " ".join(parts)
         tokens: list[str] = []
-        for token in TOKEN_RE.findall(text.lower()):
+        for token in TOKEN_RE.findall(TRADEMARK_RE.sub(" ", text).lower()):
             if is_number(token) or token in self._vocabulary:
                 tokens.append(token)
             else:
