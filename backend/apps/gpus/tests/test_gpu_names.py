@@ -1,4 +1,4 @@
-"""The catalogue against real provider GPU strings and real user spellings (tests/data/gpu_names.json).
+"""The catalogue against real provider GPU strings and user spellings (data/gpu_names.json).
 
 Every provider string is resolved as ingestion resolves it (all the names the provider gives
 the card, its memory and its form-factor field); every query is read as the listing, the KPIs
