@@ -69,9 +69,7 @@ def v1_offers_adopt() -> AdoptionReport:
             updates.append(
                 GPUOffer(
                     id=offer_id,
-                    gpu_type=gpu.gpu_type,
-                    gpu_memory_gb=gpu.gpu_memory_gb,
-                    gpu_model=gpu.gpu_model,
+                    **gpu.columns(),
                     gpu_name_raw=gpu.gpu_name_raw,
                     gpu_count=gpu.stated_count or 1,
                 )

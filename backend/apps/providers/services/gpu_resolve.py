@@ -63,14 +63,7 @@ def offers_gpu_resolve() -> GpuResolveReport:
             gpu = gpu_identity(facts)
             if gpu.gpu_model == old_model:
                 continue
-            updates.append(
-                GPUOffer(
-                    id=offer_id,
-                    gpu_type=gpu.gpu_type,
-                    gpu_memory_gb=gpu.gpu_memory_gb,
-                    gpu_model=gpu.gpu_model,
-                )
-            )
+            updates.append(GPUOffer(id=offer_id, **gpu.columns()))
             key = (old_model, gpu.gpu_model)
             changes[key] = changes.get(key, 0) + 1
             touched.add(provider_id)

@@ -79,6 +79,14 @@ class GpuIdentity:
     stated_count: int | None
     quarantine_reason: str | None
 
+    def columns(self) -> dict[str, str | int | None]:
+        """The gpu_offers columns the resolution decides: gpu_type, gpu_memory_gb, gpu_model."""
+        return {
+            "gpu_type": self.gpu_type,
+            "gpu_memory_gb": self.gpu_memory_gb,
+            "gpu_model": self.gpu_model,
+        }
+
 
 def gpu_identity(facts: GpuFacts) -> GpuIdentity:
     """Resolve what a provider says about a card through the catalogue, clipped to the columns.
