@@ -58,9 +58,18 @@ class GpuQuery:
         return self.models is not None
 
     def matches(self, gpu_model: str | None, raw_name: str | None = None) -> bool:
-        """Whether an offer with this canonical model (and provider name) is meant."""
+        """Whether an offer with this GPU (and provider name) is meant.
+
+        ``gpu_model`` is normally canonical; a name some other producer wrote ("H100-80G") is
+        read too and matches when every model it may mean is one this query means.
+        """
         if self.models is not None:
-            return gpu_model is not None and gpu_model in self.models
+            if gpu_model is None:
+                return False
+            if gpu_model in self.models:
+                return True
+            meant = gpu_query(gpu_model).models
+            return bool(meant) and meant is not None and meant <= self.models
         return gpu_text_matches(gpu_text_fold(self.text), (gpu_model, raw_name))
 
     def substring_models(self, names: Iterable[GpuModel]) -> list[str]:
