@@ -232,11 +232,9 @@ def listed_raw_names() -> list[str]:
 def gpu_names_matching(needle: str) -> tuple[list[str], list[str]]:
     """Canonical models and raw provider names that GPU text `needle` means.
 
-    `apps.gpus.query.gpu_query` reads the text as a GPU name: a family means all its variants,
-    a variant that variant, and only the canonical models are matched. Text it cannot read
-    falls back to a case-insensitive substring over ~90 catalogue names and a few hundred
-    distinct raw names, so the database filters with equality on indexed columns instead of
-    scanning every offer with `UPPER(column) LIKE '%needle%'`.
+    `apps.gpus.query.gpu_query`: a family means all its variants, a variant that variant.
+    Unreadable text falls back to a substring over the catalogue and the distinct raw names,
+    so SQL filters by equality on indexed columns, never `LIKE '%needle%'` over every offer.
     """
     query = gpu_query(needle)
     if query.models is not None:
