@@ -1,40 +1,41 @@
 """Canonical GPU catalogue: one data file for provider name resolution and math_core specs.
 
 Framework-free (no Django). The data lives in ``data/gpus.json``; its ``notes`` explain the
-figures (dense tensor FLOPS, per-GPU values). This module loads it once and answers three
-questions:
+figures (dense tensor FLOPS, per-GPU values), each entry names its ``source``. This module
+loads it once and reads GPU names by one grammar; the decisions built on that reading live
+beside it:
 
 * :func:`all_gpus` / :func:`gpu_by_model`: the specs, by canonical ``gpu_model``.
-* :func:`resolve_gpu`: which canonical GPU a provider's free-text name means, or ``None``
-  when that is not certain. A wrong guess poisons prices, rankings and cost-per-token, while
-  ``None`` only quarantines one offer for review, so every rule below prefers ``None``.
+* :meth:`GpuCatalogue.read`: what one text says - the models its name may mean plus the form
+  factors, memory sizes and GPU count it states. :meth:`GpuCatalogue.narrow` keeps the models
+  that agree with stated form factors and memory.
+* ``apps.gpus.identity``: which one model a provider's facts (names, memory, interconnect)
+  mean, or quarantine with a reason (ingestion).
+* ``apps.gpus.query``: which models a person's text means (every filter and lookup).
 * :func:`snap_vram`: a provider-reported memory size snapped to a known size.
 
-Resolution rules (:func:`resolve_gpu_detailed` returns the reasoning):
+The grammar of a GPU name:
 
-1. Tokenise case-insensitively; ``-``, ``_``, spaces, dots and brackets separate tokens and
-   letters/digits split (``A100-SXM4-80GB`` -> ``a 100 sxm 4 80 gb``). Glued words are split
+1. Tokenise case-insensitively; ``-``, ``_``, ``:``, spaces, dots and brackets separate tokens
+   and letters/digits split (``A100-SXM4-80GB`` -> ``a 100 sxm 4 80 gb``). Glued words are split
    on known vocabulary (``geforcertx4090`` -> ``geforce rtx 4090``). Vendor words (nvidia,
    geforce, tesla, amd, instinct, ...) are dropped. DataCrunch/Verda instance names such as
    ``1H100.80S.30V`` (count, GPU, memory, S = SXM, vCPUs) are rewritten first.
-2. The longest token run equal to an alias (one model) or a family name (every model of the
-   family) selects the candidates: ``l 40 s`` beats ``l 40``, ``mi 250 x`` beats ``mi 250``.
+2. The longest token run equal to an alias (one model), a family name (every model of the
+   family, variant-free ones included) or a shared name (``RTX 6000``: the Quadro, the Ada and
+   the PRO card) selects the candidates: ``l 40 s`` beats ``l 40``, ``mi 250 x`` beats ``mi 250``.
 3. Every token outside that run must be understood: GPU counts (``8x``, ``gpu_1x``), memory
    sizes (``80GB``), memory technology (``HBM3``), form factors (``SXM4``, ``PCIe``, ``NVL``,
-   ``OAM``; ``NVLink``/``HGX`` mean SXM). Anything else (``Ti``, ``SUPER``, ``D``, ``FHHL``,
-   ``Laptop``) is a different product we do not know, so the result is ``None``.
-4. Candidates must agree with the stated form factor and with every memory size, from the
-   string or from ``vram_gb``, within +/-7 %. A contradiction gives ``None``.
-5. Several candidates left: if no form factor was stated and the family has a documented
-   default (``family_defaults`` in the JSON: H100, H200, A100 and V100 default to SXM, because
-   the unqualified name conventionally means the SXM part and PCIe/NVL parts always carry
-   their suffix), the default is applied and ``used_default_form_factor`` is set. Memory size
-   is never defaulted: ``NVIDIA A100`` without a size is ``None``, ``NVIDIA A100`` with
-   ``vram_gb=80`` is ``A100 SXM 80GB``.
+   ``OAM``; ``NVLink``/``HGX`` mean SXM). Anything else (``Ti``, ``D``, ``FHHL``, ``Laptop``)
+   is a product we do not know, so the text is not read.
+4. Candidates must agree with the stated form factor and with every memory size within
+   +/-7 %. A contradiction leaves none.
 
-``vram_gb`` is the memory of one GPU, as the provider reports it (MiB/1000 and MiB/1024 both
-fall inside the tolerance); pass ``None`` when unknown. Non-positive or non-finite values are
-treated as unknown because providers use 0 for "not reported".
+Variant-free models (``form_factor`` "unspecified", e.g. "A100 80GB", "V100 16GB") stand for a
+family member whose form factor the provider does not state; they carry the figures of the
+lower-rated part, and are never chosen when a form factor is stated. The ``family_defaults``
+of the JSON are only for single-spec calculators that must pick one part for a bare family
+name and say so (:meth:`GpuCatalogue.default_for`); provider data and filters never use them.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +56,7 @@ from apps.gpus.tokens import (
     NOISE_WORDS,
     STRUCTURAL_WORDS,
     TOKEN_RE,
+    TRADEMARK_RE,
     VERDA_RE,
     VRAM_TOLERANCE,
     is_number,
@@ -68,18 +70,19 @@ __all__ = [
     "GpuCatalogue",
     "GpuModel",
     "Precision",
-    "ResolutionResult",
+    "Reading",
     "all_gpus",
     "default_catalogue",
     "gpu_by_model",
-    "resolve_gpu",
-    "resolve_gpu_detailed",
     "snap_vram",
 ]
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "gpus.json"
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8"]
+
+#: The form factor of a variant-free model: the provider did not say which part it is.
+UNSPECIFIED_FORM_FACTOR = "unspecified"
 
 
 class CatalogueError(ValueError):
@@ -109,6 +112,16 @@ class GpuModel:
     source: str
     verified_at: date
 
+    @property
+    def is_variant_free(self) -> bool:
+        """Whether this stands for a family member of unstated form factor ("A100 80GB")."""
+        return self.form_factor == UNSPECIFIED_FORM_FACTOR
+
+    @property
+    def form_factor_class(self) -> str:
+        """``sxm`` for any SXM generation, else the lower-cased form factor."""
+        return form_factor_class(self.form_factor)
+
     def peak_tflops(self, precision: Precision) -> float | None:
         """Dense peak rate for ``precision`` (TOPS for int8); ``None`` when not supported."""
         return {
@@ -121,23 +134,21 @@ class GpuModel:
 
 
 @dataclass(frozen=True, slots=True)
-class ResolutionResult:
-    """Outcome of resolving one provider string, kept for quarantine reports.
+class Reading:
+    """What one text says about a GPU (grammar rules 1-3 of the module docstring).
 
-    ``gpu`` is ``None`` when quarantined and ``reason`` then says why: ``no_match``,
-    ``unknown_token:<token>``, ``ambiguous_match``, ``form_factor_conflict``,
-    ``form_factor_mismatch``, ``vram_mismatch`` or ``ambiguous_variant``.
-    ``matched`` is the normalised token run that selected the candidates. ``stated_count`` is
-    the GPU count the string itself states (``8x H100``, ``1H100.80S.30V``), ``None`` when it
-    states none or two different ones.
+    ``candidates`` are the models the name run may mean, before form factor and memory are
+    applied; ``matched`` is that run, normalised (``rtx 4090``). ``form_factors`` are the
+    form-factor classes the text states (``sxm``, ``pcie``, ``nvl``, ``oam``), ``memory_gb`` the
+    memory sizes (GB per GPU), ``stated_count`` the GPU count it states (``8x H100``), ``None``
+    when it states none or two different ones.
     """
 
-    raw_name: str
-    gpu: GpuModel | None
-    matched: str | None
-    reason: str | None
-    used_default_form_factor: bool = False
-    stated_count: int | None = None
+    candidates: tuple[GpuModel, ...]
+    matched: str
+    form_factors: frozenset[str]
+    memory_gb: tuple[float, ...]
+    stated_count: int | None
 
 
 def snap_vram(vram_gb: float | None) -> int | None:
@@ -157,23 +168,9 @@ def all_gpus() -> tuple[GpuModel, ...]:
 def gpu_by_model(name: str) -> GpuModel | None:
     """The entry whose canonical ``gpu_model`` equals ``name`` (case and spacing ignored).
 
-    Aliases are not consulted here; use :func:`resolve_gpu` for provider strings.
+    Aliases are not consulted here; ``apps.gpus.identity`` and ``apps.gpus.query`` read names.
     """
     return default_catalogue().by_model(name)
-
-
-def resolve_gpu(raw_name: str, vram_gb: float | None = None) -> GpuModel | None:
-    """Canonical GPU for a provider string, or ``None`` to quarantine it (module docstring)."""
-    return resolve_gpu_detailed(raw_name, vram_gb).gpu
-
-
-@lru_cache(maxsize=8192)
-def resolve_gpu_detailed(raw_name: str, vram_gb: float | None = None) -> ResolutionResult:
-    """Like :func:`resolve_gpu` but with the matched tokens and the quarantine reason.
-
-    Cached: ingestion resolves the same few hundred names for tens of thousands of offers.
-    """
-    return default_catalogue().resolve(raw_name, vram_gb)
 
 
 @cache
@@ -183,21 +180,28 @@ def default_catalogue() -> GpuCatalogue:
         return GpuCatalogue.from_document(json.load(handle))
 
 
-def _positive_finite(value: float | None) -> float | None:
+def positive_finite(value: float | None) -> float | None:
+    """``value`` as a float when it is a positive finite number, else ``None`` (not reported)."""
     if value is None or not math.isfinite(value) or value <= 0:
         return None
     return float(value)
 
 
-def _form_factor_class(form_factor: str) -> str:
+def form_factor_class(form_factor: str) -> str:
+    """``sxm`` for ``SXM2``/``SXM4``/``SXM5``/``SXM6``, else the form factor lower-cased."""
     lowered = form_factor.lower()
     return "sxm" if lowered.startswith("sxm") else lowered
 
 
 class GpuCatalogue:
-    """An immutable, validated set of GPUs plus the alias index used for resolution."""
+    """An immutable, validated set of GPUs plus the name index the grammar reads with."""
 
-    def __init__(self, gpus: Iterable[GpuModel], family_defaults: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        gpus: Iterable[GpuModel],
+        family_defaults: Mapping[str, str],
+        shared_names: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.gpus: tuple[GpuModel, ...] = tuple(gpus)
         self._family_defaults = {family: ff.lower() for family, ff in family_defaults.items()}
         unknown_families = set(self._family_defaults) - {gpu.family for gpu in self.gpus}
@@ -210,8 +214,8 @@ class GpuCatalogue:
                 raise CatalogueError(f"duplicate gpu_model {gpu.gpu_model!r}")
             self._by_model[key] = gpu
         self._sizes = tuple(sorted({gpu.vram_gb for gpu in self.gpus}))
-        self._vocabulary = self._build_vocabulary()
-        self._index = self._build_index()
+        self._vocabulary = self._build_vocabulary(shared_names or {})
+        self._index = self._build_index(shared_names or {})
         self._max_span = max(len(tokens) for tokens in self._index)
 
     @classmethod
@@ -225,7 +229,12 @@ class GpuCatalogue:
             for family, form_factor in document.get("family_defaults", {}).items()
             if not family.startswith("_")
         }
-        return cls(gpus, defaults)
+        shared = {
+            name: tuple(models)
+            for name, models in document.get("shared_names", {}).items()
+            if not name.startswith("_")
+        }
+        return cls(gpus, defaults, shared)
 
     # -- lookups ----------------------------------------------------------------------
 
@@ -235,67 +244,79 @@ class GpuCatalogue:
 
     def snap_vram(self, vram_gb: float | None) -> int | None:
         """See :func:`snap_vram`."""
-        value = _positive_finite(vram_gb)
+        value = positive_finite(vram_gb)
         if value is None:
             return None
         nearest = min(self._sizes, key=lambda size: abs(size - value))
         return nearest if within_tolerance(value, nearest) else None
 
-    def resolve(self, raw_name: str, vram_gb: float | None = None) -> ResolutionResult:
-        """Apply the resolution rules of the module docstring (uncached)."""
-        tokens = self.tokenize(raw_name)
+    def default_for(self, candidates: Iterable[GpuModel]) -> GpuModel | None:
+        """The family's documented default part among ``candidates`` (calculators only).
+
+        ``None`` unless every candidate is of one family with a ``family_defaults`` entry and
+        exactly one candidate has that form factor.
+        """
+        pool = list(candidates)
+        if not pool or any(gpu.family != pool[0].family for gpu in pool):
+            return None
+        default = self._family_defaults.get(pool[0].family)
+        chosen = [gpu for gpu in pool if gpu.form_factor_class == default]
+        return chosen[0] if len(chosen) == 1 else None
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read(self, text: str) -> Reading | str:
+        """What ``text`` says (grammar rules 1-3), or why it cannot be read.
+
+        The reason is ``no_match`` (no known name), ``ambiguous_match`` (two different names
+        equally long: "A100 or H100") or ``unknown_token:<token>`` (a word we do not model).
+        """
+        tokens = self.tokenize(text)
         span = self._longest_match(tokens)
         if span is None:
-            return ResolutionResult(raw_name, None, None, "no_match")
+            return "no_match"
         if isinstance(span, str):
-            return ResolutionResult(raw_name, None, None, span)
+            return span
         start, end, candidates = span
-        matched = " ".join(tokens[start:end])
-
-        def quarantine(reason: str) -> ResolutionResult:
-            return ResolutionResult(raw_name, None, matched, reason)
-
-        leftovers = parse_leftovers(tokens[:start]), parse_leftovers(tokens[end:])
         form_factors: set[str] = set()
-        memory_claims: list[float] = []
+        memory: list[float] = []
         counts: set[int] = set()
-        for parsed in leftovers:
+        for words in (tokens[:start], tokens[end:]):
+            parsed = parse_leftovers(words)
             if isinstance(parsed, str):
-                return quarantine(f"unknown_token:{parsed}")
+                return f"unknown_token:{parsed}"
             form_factors |= parsed[0]
-            memory_claims.extend(parsed[1])
+            memory.extend(parsed[1])
             counts |= parsed[2]
-        stated_count = next(iter(counts)) if len(counts) == 1 else None
-        reported = _positive_finite(vram_gb)
-        if reported is not None:
-            memory_claims.append(reported)
+        return Reading(
+            candidates=tuple(candidates),
+            matched=" ".join(tokens[start:end]),
+            form_factors=frozenset(form_factors),
+            memory_gb=tuple(memory),
+            stated_count=next(iter(counts)) if len(counts) == 1 else None,
+        )
 
+    @staticmethod
+    def narrow(
+        candidates: Iterable[GpuModel], form_factors: frozenset[str], memory_gb: Iterable[float]
+    ) -> tuple[GpuModel, ...] | str:
+        """The candidates that agree with a stated form factor and every memory size (rule 4).
+
+        Returns ``form_factor_conflict`` (two form factors stated), ``form_factor_mismatch``
+        or ``vram_mismatch`` when none agrees. A stated form factor excludes variant-free
+        models, which stand for an unstated one.
+        """
+        pool = tuple(candidates)
         if len(form_factors) > 1:
-            return quarantine("form_factor_conflict")
+            return "form_factor_conflict"
         if form_factors:
             (wanted,) = form_factors
-            candidates = [c for c in candidates if _form_factor_class(c.form_factor) == wanted]
-            if not candidates:
-                return quarantine("form_factor_mismatch")
-        candidates = [
-            c for c in candidates if all(within_tolerance(m, c.vram_gb) for m in memory_claims)
-        ]
-        if not candidates:
-            return quarantine("vram_mismatch")
-        if len(candidates) == 1:
-            return ResolutionResult(
-                raw_name, candidates[0], matched, None, stated_count=stated_count
-            )
-
-        default = self._family_defaults.get(candidates[0].family)
-        same_family = all(c.family == candidates[0].family for c in candidates)
-        if default is not None and same_family and not form_factors:
-            defaulted = [c for c in candidates if _form_factor_class(c.form_factor) == default]
-            if len(defaulted) == 1:
-                return ResolutionResult(
-                    raw_name, defaulted[0], matched, None, True, stated_count=stated_count
-                )
-        return quarantine("ambiguous_variant")
+            pool = tuple(gpu for gpu in pool if gpu.form_factor_class == wanted)
+            if not pool:
+                return "form_factor_mismatch"
+        claims = [size for size in memory_gb if positive_finite(size) is not None]
+        pool = tuple(gpu for gpu in pool if all(within_tolerance(m, gpu.vram_gb) for m in claims))
+        return pool or "vram_mismatch"
 
     # -- tokenising and indexing ----------------------------------------------------
 
@@ -310,7 +331,7 @@ class GpuCatalogue:
                 parts.append("SXM")
             text = " ".join(parts)
         tokens: list[str] = []
-        for token in TOKEN_RE.findall(text.lower()):
+        for token in TOKEN_RE.findall(TRADEMARK_RE.sub(" ", text).lower()):
             if is_number(token) or token in self._vocabulary:
                 tokens.append(token)
             else:
@@ -332,15 +353,19 @@ class GpuCatalogue:
                         best[end] = option
         return best[len(word)]
 
-    def _build_vocabulary(self) -> frozenset[str]:
+    def _build_vocabulary(self, shared_names: Mapping[str, Iterable[str]]) -> frozenset[str]:
         words: set[str] = set(NOISE_WORDS | MEMORY_UNITS | MEMORY_TECH | STRUCTURAL_WORDS)
         words |= set(FORM_FACTOR_WORDS)
+        texts = [name for name in shared_names]
         for gpu in self.gpus:
-            for text in (gpu.family, gpu.gpu_model, *gpu.aliases):
-                words |= {t for t in TOKEN_RE.findall(text.lower()) if not is_number(t)}
+            texts.extend((gpu.family, gpu.gpu_model, *gpu.aliases))
+        for text in texts:
+            words |= {t for t in TOKEN_RE.findall(text.lower()) if not is_number(t)}
         return frozenset(words)
 
-    def _build_index(self) -> dict[tuple[str, ...], tuple[GpuModel, ...]]:
+    def _build_index(
+        self, shared_names: Mapping[str, Iterable[str]]
+    ) -> dict[tuple[str, ...], tuple[GpuModel, ...]]:
         families: dict[tuple[str, ...], list[GpuModel]] = {}
         for gpu in self.gpus:
             families.setdefault(tuple(self.tokenize(gpu.family)), []).append(gpu)
@@ -366,6 +391,14 @@ class GpuCatalogue:
                         f"alias {alias!r} is shared by {previous!r} and {gpu.gpu_model!r}"
                     )
                 index[tokens] = (gpu,)
+        for name, models in shared_names.items():
+            tokens = tuple(self.tokenize(name))
+            if tokens in index:
+                raise CatalogueError(f"shared name {name!r} is already an alias or a family")
+            members = tuple(self.by_model(model) for model in models)
+            if len(members) < 2 or any(gpu is None for gpu in members):
+                raise CatalogueError(f"shared name {name!r} must list two or more known models")
+            index[tokens] = tuple(gpu for gpu in members if gpu is not None)
         return index
 
     def _longest_match(self, tokens: list[str]) -> tuple[int, int, list[GpuModel]] | str | None:

@@ -1,8 +1,9 @@
 """Reads of the GPU catalogue: name resolution for user input and the loaded spec rows.
 
-`gpu_resolve` is the one way app code turns a GPU name typed by a person (an API parameter, a
-KPI path, a math request) into a catalogue GPU; provider strings go through the catalogue's
-`resolve_gpu_detailed` during ingestion (`providers.services.normalise.gpu_identity`).
+`gpu_resolve` is how app code turns a GPU name typed by a person into the ONE catalogue GPU a
+calculator or spec page needs (`apps.gpus.query.gpu_spec_lookup`); filters that may mean several
+models (the listing, KPIs, the price stream) use `apps.gpus.query.gpu_query` directly. Provider
+strings go through `apps.gpus.identity` during ingestion (`providers.services.normalise`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from apps.gpus.catalogue import GpuModel, gpu_by_model, resolve_gpu_detailed
+from apps.gpus.catalogue import GpuModel
 from apps.gpus.errors import GpuNotFound
 from apps.gpus.models import GPUBenchmark
+from apps.gpus.query import gpu_query, gpu_spec_lookup
 from gpubroker.core.errors import field_error
 
 
@@ -33,18 +35,18 @@ class ResolvedGpu:
 
 
 def gpu_resolve(*, name: str) -> ResolvedGpu | None:
-    """The catalogue GPU that `name` means, or None when unknown or ambiguous.
+    """The one catalogue GPU that `name` means, or None when unknown or ambiguous.
 
-    The canonical name first (case and spacing ignored), then the catalogue's alias rules
-    (`catalogue.resolve_gpu_detailed`, the same rules ingestion applies to provider strings).
+    `apps.gpus.query.gpu_spec_lookup`: the canonical name, else one model, the variant-free model
+    all matches agree on, or a bare family's documented default part (flagged).
     """
-    exact = gpu_by_model(name)
-    if exact is not None:
-        return ResolvedGpu(exact, "canonical_name", used_default_form_factor=False)
-    result = resolve_gpu_detailed(name)
+    result = gpu_spec_lookup(name)
     if result.gpu is None:
         return None
-    return ResolvedGpu(result.gpu, "alias", result.used_default_form_factor)
+    exact = result.gpu.gpu_model.lower() == " ".join(name.lower().split())
+    return ResolvedGpu(
+        result.gpu, "canonical_name" if exact else "alias", result.used_default_form_factor
+    )
 
 
 def gpu_resolve_or_bad_request(*, name: str, field_name: str = "gpu_type") -> ResolvedGpu:
@@ -56,12 +58,19 @@ def gpu_resolve_or_bad_request(*, name: str, field_name: str = "gpu_type") -> Re
     """
     resolved = gpu_resolve(name=name)
     if resolved is None:
-        raise field_error(
-            field_name,
-            f"unknown or ambiguous GPU {name!r}; use a canonical name or alias from "
-            "GET /api/v2/math/benchmarks (e.g. 'H100 SXM', 'A100 SXM 80GB', 'RTX 4090')",
-        )
+        raise field_error(field_name, _unresolved_message(name))
     return resolved
+
+
+def _unresolved_message(name: str) -> str:
+    query = gpu_query(name)
+    if query.models and len(query.models) > 1:
+        options = ", ".join(sorted(query.models))
+        return f"{name!r} names several GPUs ({options}); name one of them"
+    return (
+        f"unknown GPU {name!r}; use a canonical name or alias from "
+        "GET /api/v2/math/benchmarks (e.g. 'H100 SXM', 'A100 SXM 80GB', 'RTX 4090')"
+    )
 
 
 def gpu_benchmark_list() -> QuerySet[GPUBenchmark]:
@@ -83,5 +92,7 @@ def gpu_benchmark_get(*, gpu_type: str) -> GPUBenchmark:
         else GPUBenchmark.objects.filter(gpu_model=resolved.gpu.gpu_model).first()
     )
     if row is None:
-        raise GpuNotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
+        raise GpuNotFound(
+            f"gpu_type: {_unresolved_message(gpu_type)}", details={"field": "gpu_type"}
+        )
     return row

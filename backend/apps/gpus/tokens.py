@@ -20,6 +20,8 @@ usable-versus-physical memory (B200: 180 vs 192); narrow enough to keep 40 vs 48
 NOISE_WORDS = frozenset(
     {
         "nvidia",
+        "intel",
+        "habana",
         "geforce",
         "tesla",
         "amd",
@@ -50,6 +52,8 @@ FORM_FACTOR_WORDS = {
 STRUCTURAL_WORDS = frozenset({"x", "pci", "e", "gen"})
 
 TOKEN_RE = re.compile(r"\d+(?:\.\d+)?|[a-z]+")
+# Trademark marks in vendor names ("Intel(R) Data Center GPU Max 1550", "Radeon(TM)").
+TRADEMARK_RE = re.compile(r"\((?:r|tm|c)\)|[\u00ae\u2122]", re.IGNORECASE)
 # DataCrunch/Verda instance types: 1H100.80S.30V, 8A100.40S.176V, 1V100.6V, 1RTX6000ADA.10V
 VERDA_RE = re.compile(
     r"^(?P<count>\d+)(?P<gpu>[A-Za-z][A-Za-z0-9]*?)\.(?:(?P<mem>\d+)(?P<sxm>S)?\.)?\d+V$"

@@ -39,9 +39,10 @@ class GpuKpisQueryIn(Schema):
 
 
 class GpuKpisOut(Schema):
-    """GET /kpi/gpu/{gpu_type}. `gpu_type` is the canonical name the path resolved to."""
+    """GET /kpi/gpu/{gpu_type}: the offers of every model the path names (a family: all)."""
 
-    gpu_type: str = Field(description="The canonical GPU the path resolved to.")
+    gpu_type: str = Field(description="The model or family the path named (e.g. H100 SXM, H100).")
+    gpu_models: list[str] = Field(description="Every canonical model counted.")
     provider: str | None
     offer_count: int
     avg_price_per_hour: float | None = Field(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from algorithms.price_analytics import price_trend
 from apps.gpus.errors import GpuNotFound
 from apps.gpus.kpis import offer_kpis
-from apps.gpus.selectors import gpu_resolve
+from apps.gpus.query import gpu_query
 from apps.providers.errors import ProviderNotFound
 from apps.providers.models import Availability, GPUOffer, PriceHistory, Provider
 from apps.providers.selectors.costs import cost_per_token_expression
@@ -69,6 +69,7 @@ class GpuKpis:
     """
 
     gpu_type: str
+    gpu_models: list[str]
     provider: str | None
     offer_count: int
     avg_price_per_hour: float | None
@@ -176,21 +177,24 @@ def kpi_overview(*, now: datetime | None = None) -> Overview:
 
 
 def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
-    """Prices and costs of one canonical GPU (name or alias), optionally at one provider.
+    """Prices and costs of the GPUs `gpu_type` names, optionally at one provider.
 
-    cost_per_token / cost_per_gflop are `offer_kpis` of one GPU at the mean price per
-    GPU-hour (the default cost basis: Llama 3.1 8B fp16 at the serving batch; None when one
-    GPU cannot hold it).
+    `gpu_type` is read by `apps.gpus.query.gpu_query`, as the listing reads `gpu=`: a family
+    (`h100`) covers every variant (SXM, PCIe, NVL, variant-free), a variant (`H100 SXM`) that
+    variant; `gpu_type` in the answer is the model or family it named, `gpu_models` every model
+    counted. cost_per_token / cost_per_gflop are `offer_kpis` of one GPU at the mean price per
+    GPU-hour of each model (the default cost basis: Llama 3.1 8B fp16 at the serving batch;
+    None when one GPU cannot hold it), averaged over the offers when several models count
+    (each cost is linear in the price, so this is the mean over offers).
 
     Raises:
-        GpuNotFound, ProviderNotFound: (404, details `{"field": ...}`) for an unknown GPU
-            or provider.
+        GpuNotFound, ProviderNotFound: (404, details `{"field": ...}`) for text that names no
+            catalogue GPU, or an unknown provider.
     """
-    resolved = gpu_resolve(name=gpu_type)
-    if resolved is None:
+    query = gpu_query(gpu_type)
+    if not query.models:
         raise GpuNotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
-    gpu_model = resolved.gpu.gpu_model
-    offers = offers_in_market().filter(gpu_model=gpu_model)
+    offers = offers_in_market().filter(gpu_model__in=sorted(query.models))
     provider = None
     if provider_name is not None:
         provider = _provider(provider_name)
@@ -202,19 +206,50 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
         high=Max("price_per_gpu_hour"),
     )
     per_gpu = _number(stats["avg"])
-    kpis = offer_kpis(price_per_hour=per_gpu, gpu_model=gpu_model, gpu_count=1)
+    if len(query.models) == 1:
+        (only,) = query.models
+        kpis = offer_kpis(price_per_hour=per_gpu, gpu_model=only, gpu_count=1)
+        costs = (kpis.tokens_per_second, kpis.cost_per_token, kpis.cost_per_gflop)
+    else:
+        costs = _costs_over_models(offers)
     return GpuKpis(
-        gpu_type=gpu_model,
+        gpu_type=query.label,
+        gpu_models=sorted(query.models),
         provider=provider.name if provider else None,
         offer_count=stats["count"],
         avg_price_per_hour=_number(stats["avg"]),
         min_price_per_hour=_number(stats["low"]),
         max_price_per_hour=_number(stats["high"]),
         avg_price_per_gpu_hour=per_gpu,
-        tokens_per_second_per_gpu=kpis.tokens_per_second,
-        cost_per_token=kpis.cost_per_token,
-        cost_per_gflop=kpis.cost_per_gflop,
+        tokens_per_second_per_gpu=costs[0],
+        cost_per_token=costs[1],
+        cost_per_gflop=costs[2],
     )
+
+
+def _costs_over_models(
+    offers: QuerySet[GPUOffer],
+) -> tuple[float | None, float | None, float | None]:
+    """Offer-weighted means of one GPU's tokens/s, USD/token and USD/GFLOP over the models."""
+    per_model = offers.values("gpu_model").annotate(
+        count=Count("id"), per_gpu=Avg("price_per_gpu_hour")
+    )
+    sums = [0.0, 0.0, 0.0]
+    weights = [0, 0, 0]
+    for row in per_model:
+        kpis = offer_kpis(
+            price_per_hour=_number(row["per_gpu"]), gpu_model=row["gpu_model"], gpu_count=1
+        )
+        for i, value in enumerate(
+            (kpis.tokens_per_second, kpis.cost_per_token, kpis.cost_per_gflop)
+        ):
+            if value is not None:
+                sums[i] += value * row["count"]
+                weights[i] += row["count"]
+    tokens, token_cost, gflop_cost = (
+        total / weight if weight else None for total, weight in zip(sums, weights, strict=True)
+    )
+    return tokens, token_cost, gflop_cost
 
 
 def kpi_provider_get(*, provider_name: str, now: datetime | None = None) -> ProviderKpis:

@@ -75,6 +75,15 @@ def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
             "listed_offer_count": item.listed_offer_count,
             "quarantined_offer_count": item.quarantined_offer_count,
             "quarantined_names": item.freshness.quarantined_names,
+            "quarantined_gpus": [
+                {
+                    "gpu_name_raw": name.gpu_name_raw,
+                    "offer_count": name.offer_count,
+                    "reason": name.reason,
+                    "explanation": name.explanation,
+                }
+                for name in item.quarantined_gpus
+            ],
             "sync_attempts_7d": item.sync.attempts,
             "uptime_pct": item.sync.uptime_pct,
             "avg_fetch_latency_ms": item.sync.avg_fetch_latency_ms,

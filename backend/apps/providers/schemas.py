@@ -35,7 +35,13 @@ class OfferFilterIn(Schema):
     """
 
     gpu: TextFilter | None = Field(
-        None, description="Case-insensitive substring of the canonical or the provider's GPU name."
+        None,
+        description=(
+            "Any spelling of a GPU (`A100-80GB`, `RTX4090`, `h100 sxm`), read by the catalogue: "
+            "a family (`H100`) means all its variants, a variant (`H100 SXM`) that variant. "
+            "Text that names no catalogue GPU matches as a case-insensitive substring of the "
+            "canonical or the provider's name. A count suffix `H100:8` also sets gpu_count_min=8."
+        ),
     )
     gpu_type: TextFilter | None = Field(None, description="Same as `gpu` (v1 name).")
     region: TextFilter | None = Field(
@@ -264,6 +270,15 @@ class LastSyncOut(Schema):
     skip_reasons: dict[str, int] = Field(description="Every skip counted by its reason.")
 
 
+class QuarantinedGpuOut(Schema):
+    """A provider GPU string the catalogue does not resolve, and why (an operator's to-do)."""
+
+    gpu_name_raw: str
+    offer_count: int
+    reason: str = Field(description="Stable code, e.g. no_match, unknown_token:ti.")
+    explanation: str
+
+
 class ProviderStatusOut(Schema):
     """One provider in GET /providers/status."""
 
@@ -284,6 +299,9 @@ class ProviderStatusOut(Schema):
     listed_offer_count: int
     quarantined_offer_count: int
     quarantined_names: list[str]
+    quarantined_gpus: list[QuarantinedGpuOut] = Field(
+        description="Each unknown GPU string with its offer count and why it is not listed."
+    )
     sync_attempts_7d: int
     uptime_pct: float | None = Field(description="Successful sync attempts, last 7 days.")
     avg_fetch_latency_ms: float | None = Field(description="Mean fetch latency, last 7 days.")

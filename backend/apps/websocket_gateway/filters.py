@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apps.gpus.matching import gpu_text_matches
+from apps.gpus.query import gpu_query
 from apps.providers.adapters.geography import place_matches
 
 MAX_FILTER_TEXT_LENGTH = 100
@@ -35,8 +35,9 @@ class FilterError(ValueError):
 class StreamFilters:
     """What one client wants to see. Every unset field matches everything.
 
-    - `gpu`: case-insensitive substring of the GPU name (`apps.gpus.matching`, the rule the
-      snapshot and the REST listing apply to the canonical and the provider's name).
+    - `gpu`: any spelling of a GPU, read by `apps.gpus.query.gpu_query` as the snapshot and the
+      REST listing read it: a family means all its variants, a variant that variant; text that
+      names no catalogue GPU matches as a substring of the update's GPU name.
     - `provider`: provider name (`Provider.name`), case-insensitive exact match.
     - `region`: a place, as the listing's `region` filter reads it: the region or the
       provider's region id, a country name or code, a macro-region, a state or a city
@@ -63,8 +64,10 @@ class StreamFilters:
 
     def matches(self, update: Mapping[str, Any]) -> bool:
         """Whether a validated price update (`frames.UpdateFrame.data`) is wanted."""
-        if self.gpu is not None and not gpu_text_matches(self.gpu, [str(update["gpu"])]):
-            return False
+        if self.gpu is not None:
+            gpu = str(update["gpu"])
+            if not gpu_query(self.gpu).matches(gpu, gpu):  # cached per distinct text
+                return False
         if self.provider is not None and self.provider != str(update["provider"]).lower():
             return False
         if self.region is not None and not place_matches(self.region, update):

@@ -43,7 +43,8 @@ V1_SESSION_JTI = "55555555-5555-4555-8555-555555555555"
 V1_OFFERS = {
     # external_id: (v1 gpu_type, canonical GPU after adoption; None = quarantined)
     "NVIDIA GeForce RTX 4090": ("RTX 4090", "RTX 4090"),
-    "NVIDIA A100 80GB PCIe": ("A100 80GB", "A100 SXM 80GB"),
+    # v1 kept only "A100 80GB": the variant-free model, never a guessed SXM part.
+    "NVIDIA A100 80GB PCIe": ("A100 80GB", "A100 80GB"),
     "NVIDIA H100 80GB HBM3": ("H100 SXM5", "H100 SXM"),
     "gpu_1x_gtx1080ti": ("GTX 1080 Ti", None),
 }
@@ -462,7 +463,7 @@ def test_v1_user_and_ingestion_work_on_the_adopted_database(
         assert listing.json()["total"] == 3
         assert listed == {
             ("runpod", "RTX 4090", "0.69"),
-            ("runpod", "A100 SXM 80GB", "1.64"),
+            ("runpod", "A100 80GB", "1.64"),
             ("runpod", "H100 SXM", "2.99"),
         }
         status = {row["name"]: row for row in api.get("/providers/status").json()}

@@ -124,6 +124,7 @@ def test_gpu_kpis_all_providers(api, dataset):
     h100 = serving_tokens_per_second("H100 SXM")
     assert body == {
         "gpu_type": "H100 SXM",
+        "gpu_models": ["H100 SXM"],
         "provider": None,
         "offer_count": 3,
         # Per GPU-hour, so the 2-GPU a2 (5.0) counts at 2.5: (2 + 5/2 + 3) / 3.
@@ -138,8 +139,10 @@ def test_gpu_kpis_all_providers(api, dataset):
 
 
 def test_gpu_kpis_by_alias_and_provider(api, dataset):
+    # "h100" is the family: every H100 variant counts (the dataset's are all SXM).
     body = api.get(f"{URL}/gpu/h100?provider=ALPHA").json()
-    assert (body["gpu_type"], body["provider"], body["offer_count"]) == ("H100 SXM", "alpha", 2)
+    assert (body["gpu_type"], body["provider"], body["offer_count"]) == ("H100", "alpha", 2)
+    assert body["gpu_models"] == ["H100 80GB", "H100 NVL", "H100 PCIe", "H100 SXM"]
     assert body["avg_price_per_hour"] == 2.25  # per GPU: (2 + 5/2) / 2
     assert body["avg_price_per_gpu_hour"] == 2.25
     h100 = serving_tokens_per_second("H100 SXM")

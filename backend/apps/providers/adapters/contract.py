@@ -51,6 +51,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Literal
 
+from apps.gpus.identity import GpuFacts
+
 Availability = Literal["available", "limited", "unavailable"]
 PriceSource = Literal["api", "manual"]
 
@@ -150,6 +152,12 @@ class ProviderOffer:
     Construction validates the invariants every consumer relies on, so an adapter cannot emit
     a negative price, an unknown availability or a zero GPU count: ``__post_init__`` raises
     :class:`RecordError` and the record is skipped.
+
+    The card: ``gpu_name_raw`` is the provider's most specific name or id for it (RunPod's id
+    "NVIDIA A100 80GB PCIe", not its display name), ``gpu_other_names`` any other names it
+    gives the same card, ``gpu_memory_gb`` the memory of ONE GPU as reported, ``interconnect``
+    any form-factor or interconnect field. ``gpu_facts`` hands all of it to the catalogue
+    (``apps.gpus.identity``), which never fills in what the provider did not say.
     """
 
     external_id: str
@@ -157,6 +165,7 @@ class ProviderOffer:
     gpu_count: int
     price_per_hour: Decimal
     gpu_memory_gb: float | None = None
+    gpu_other_names: tuple[str, ...] = ()
     cpu_cores: float | None = None
     ram_gb: float | None = None
     storage_gb: float | None = None
@@ -199,6 +208,15 @@ class ProviderOffer:
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value < 0):
                 raise RecordError(f"{name} must be a non-negative number, got {value}")
+
+    @property
+    def gpu_facts(self) -> GpuFacts:
+        """Everything this offer says about its card, for ``apps.gpus.identity.resolve_facts``."""
+        return GpuFacts(
+            names=(self.gpu_name_raw, *self.gpu_other_names),
+            memory_gb=self.gpu_memory_gb,
+            form_factor=self.interconnect,
+        )
 
     @property
     def price_per_gpu_hour(self) -> Decimal:

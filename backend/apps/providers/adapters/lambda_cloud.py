@@ -96,6 +96,7 @@ class LambdaAdapter(ProviderAdapter):
             raise RecordError("missing field 'regions_with_capacity_available'")
         common: dict[str, Any] = {
             "gpu_name_raw": gpu_description,
+            "gpu_other_names": (type_name,),
             "gpu_count": gpu_count,
             "gpu_memory_gb": float(memory_match.group(1)) if memory_match else None,
             "cpu_cores": to_float(require(specs, "vcpus"), "specs.vcpus"),

@@ -197,7 +197,10 @@ class RunPodAdapter(ProviderAdapter):
             spot_price = to_decimal(spot, spot_key) if spot else None
             offer = ProviderOffer(
                 external_id=f"{gpu_id}:{cloud}",
-                gpu_name_raw=display_name,
+                # The id is the nvidia-smi name ("NVIDIA A100 80GB PCIe"); the display name
+                # ("A100 80GB") may leave out the form factor.
+                gpu_name_raw=gpu_id,
+                gpu_other_names=(display_name,),
                 gpu_count=1,
                 gpu_memory_gb=memory,
                 cpu_cores=to_optional_float(lowest.get("minVcpu"), "minVcpu"),
@@ -205,11 +208,12 @@ class RunPodAdapter(ProviderAdapter):
                 price_per_hour=to_decimal(price, price_key),
                 spot_price_per_hour=spot_price if spot_price else None,
                 availability=availability,
-                interconnect=interconnect_from_name(display_name) or interconnect_from_name(gpu_id),
+                interconnect=interconnect_from_name(gpu_id) or interconnect_from_name(display_name),
                 reliability=None,
                 is_spot=False,
                 raw={
                     "gpu_type_id": gpu_id,
+                    "display_name": display_name,
                     "cloud_type": cloud.upper(),
                     "stock_status": lowest.get("stockStatus"),
                     "max_gpu_count": gpu_type.get("maxGpuCount"),

@@ -119,9 +119,14 @@ def _has_region(slot: Any) -> bool:
 
 
 def _interconnect(config: Mapping[str, Any]) -> str | None:
+    """The card's form factor, plus NVLink when PCIe cards are bridged ("PCIe+NVLink").
+
+    The form factor comes first and is never replaced by the bridge: a bridged H100 PCIe is
+    still the PCIe part (the catalogue reads the form factor from this field).
+    """
     value = str(config.get("interconnect") or "").strip().lower()
     if value.startswith("sxm"):
         return value.upper()
     if value == "pcie":
-        return "NVLink" if config.get("nvlink") else "PCIe"
+        return "PCIe+NVLink" if config.get("nvlink") else "PCIe"
     return None

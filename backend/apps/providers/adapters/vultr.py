@@ -8,9 +8,15 @@ Sources used for the API shape:
 - dstackai/gpuhunt ``providers/vultr.py`` (``gpu_type`` like "NVIDIA_A100"; fractional plans
   whose ``gpu_vram_gb`` is a slice of one card).
 
-Vultr sells fractional (vGPU) slices of a card as well as whole cards. A slice is not the GPU
-its name says (a 4 GB share of an A100 80GB), so slices are left out on purpose and are not
-counted as skipped; whole-card plans are offered per location.
+``gpu_type`` is a structured token, VENDOR_MODEL[_FORMFACTOR] ("NVIDIA_A100", "AMD_MI300X",
+"NVIDIA_A100_SXM"), read by the catalogue grammar like any GPU name; ``gpu_vram_gb`` is the
+plan's memory over all its cards. Vultr sells fractional (vGPU) slices of a card as well as
+whole cards. A slice is not the GPU its name says (a 4 GB share of an A100 80GB), so slices
+are left out on purpose and are not counted as skipped; whole-card plans are offered per
+location. The card behind a type is Vultr's fleet fact where we know it
+(``FULL_CARD_VRAM_GB``: Vultr's A100s are 80 GB, so a 40 GB "NVIDIA_A100" plan is half a card);
+for any other type it is the catalogue's memory size for what the token names that the plan's
+memory is a whole multiple of (``NVIDIA_A100_SXM`` with 40 GB: one A100 SXM 40GB).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from apps.gpus.catalogue import default_catalogue
+from apps.gpus.query import gpu_query
 from apps.providers.adapters.base import ProviderAdapter
 from apps.providers.adapters.contract import (
     Credentials,
@@ -42,8 +50,9 @@ from apps.providers.adapters.parsing import (
     to_float,
 )
 
-#: VRAM of one whole card for each ``gpu_type`` Vultr sells; used to tell whole-card plans
-#: (VRAM a multiple of this) from fractional slices and to derive the card count.
+#: VRAM of one whole card for each ``gpu_type`` Vultr is known to sell (its fleet, not a
+#: limit: other types are read by the catalogue, ``_card_memory``); used to tell whole-card
+#: plans (VRAM a multiple of this) from fractional slices and to derive the card count.
 FULL_CARD_VRAM_GB: Final[Mapping[str, int]] = {
     "NVIDIA_A16": 16,
     "NVIDIA_A40": 48,
@@ -108,14 +117,18 @@ class VultrAdapter(ProviderAdapter):
         plan_id = str(require(plan, "id"))
         gpu_type = str(require(plan, "gpu_type"))
         vram = to_float(require(plan, "gpu_vram_gb"), "gpu_vram_gb")
-        card_vram = FULL_CARD_VRAM_GB.get(gpu_type)
+        gpu_name = gpu_type.replace("_", " ")
+        card_vram = FULL_CARD_VRAM_GB.get(gpu_type) or _card_memory(gpu_name, vram)
         if card_vram is None:
-            raise RecordError(f"unknown gpu_type {gpu_type!r}: cannot tell the card count")
+            raise RecordError(
+                f"gpu_type {gpu_type!r} with {vram:g} GB: no catalogue card of that name "
+                "divides the plan's memory, so the card count is unknown"
+            )
         if vram < card_vram or vram % card_vram:
             return  # fractional vGPU slice, deliberately not offered
         gpu_count = int(vram // card_vram)
         common: dict[str, Any] = {
-            "gpu_name_raw": gpu_type.replace("_", " "),
+            "gpu_name_raw": gpu_name,
             "gpu_count": gpu_count,
             "gpu_memory_gb": float(card_vram),
             "cpu_cores": to_float(require(plan, "vcpu_count"), "vcpu_count"),
@@ -154,3 +167,23 @@ def vultr_location(location_id: str) -> Location:
     """The place of a Vultr location id ("ewr" -> New Jersey, US); unknown ids by their tokens."""
     known = LOCATIONS.get(location_id.lower())
     return parse_location(known) if known else location_from_region_id(location_id)
+
+
+def _card_memory(gpu_name: str, plan_vram_gb: float) -> int | None:
+    """Memory of one card of ``gpu_name`` for a plan of ``plan_vram_gb`` GB over all cards.
+
+    The catalogue's sizes for what the name means: the plan's memory itself when it is one
+    card's size (one card), else the one size it is a whole multiple of; ``None`` when no size
+    or several fit, or the name is unknown. A plan smaller than every size is a slice: the
+    smallest size is returned so the caller leaves it out.
+    """
+    models = gpu_query(gpu_name).models
+    if not models:
+        return None
+    sizes = sorted({gpu.vram_gb for gpu in default_catalogue().gpus if gpu.gpu_model in models})
+    if plan_vram_gb < sizes[0]:
+        return sizes[0]
+    if plan_vram_gb in sizes:
+        return int(plan_vram_gb)
+    multiples = [size for size in sizes if plan_vram_gb % size == 0]
+    return multiples[0] if len(multiples) == 1 else None

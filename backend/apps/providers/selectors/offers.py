@@ -2,8 +2,9 @@
 
 The one offer read model: `offers_listed()` (the REST listing, one offer, its history) and
 `offers_in_market()` (the KPIs, the WebSocket snapshot, workload prices) define which offers
-exist; `offer_filter` applies the listing's filters, with one GPU text match
-(`gpu_text_match`), to either. Every function is keyword-only and read-only. The listing costs
+exist; `offer_filter` applies the listing's filters, with one reading of GPU text
+(`gpu_text_match`, through `apps.gpus.query`), to either. Every function is keyword-only and
+read-only. The listing costs
 a bounded number of queries whatever the data size: providers (a handful of rows), the page,
 and the count (skipped or cached when it can be). KPIs per offer come from
 `apps.gpus.kpis.offer_kpis`, over a small per-process table of the canonical GPUs; the listing
@@ -41,6 +42,7 @@ from apps.gpus.kpis import (
     offer_kpis,
 )
 from apps.gpus.matching import gpu_text_fold, gpu_text_matches
+from apps.gpus.query import gpu_query
 from apps.providers.cache import (
     LISTING_PREFIX,
     listing_cache_get,
@@ -256,15 +258,17 @@ def listed_raw_names() -> list[str]:
 
 
 def gpu_names_matching(needle: str) -> tuple[list[str], list[str]]:
-    """Canonical models and raw provider names that `needle` matches (`apps.gpus.matching`).
+    """Canonical models and raw provider names that GPU text `needle` means.
 
-    Substring matching happens here over ~40 catalogue names and a few hundred distinct raw
-    names, so the database filters with equality on indexed columns instead of scanning every
-    offer with `UPPER(column) LIKE '%needle%'`. For listed offers gpu_type is the canonical
-    model, so matching gpu_model is matching gpu_type.
+    `apps.gpus.query.gpu_query`: a family means all its variants, a variant that variant.
+    Unreadable text falls back to a substring over the catalogue and the distinct raw names,
+    so SQL filters by equality on indexed columns, never `LIKE '%needle%'` over every offer.
     """
-    folded = gpu_text_fold(needle)
-    models = [gpu.gpu_model for gpu in all_gpus() if gpu_text_matches(folded, [gpu.gpu_model])]
+    query = gpu_query(needle)
+    if query.models is not None:
+        return sorted(query.models), []
+    folded = gpu_text_fold(query.text)
+    models = query.substring_models(all_gpus())
     raw_names = [name for name in listed_raw_names() if gpu_text_matches(folded, [name])]
     return models, raw_names
 
@@ -275,6 +279,15 @@ def gpu_text_match(needle: str) -> Q:
     return Q(gpu_model__in=models) | Q(gpu_name_raw__in=raw_names)
 
 
+def gpu_count_wanted(query: OfferQuery) -> int | None:
+    """`gpu_count_min`, raised by a SkyPilot-style count in the GPU text (`gpu=H100:8` -> 8)."""
+    counts = [query.gpu_count_min] + [
+        gpu_query(needle).count for needle in (query.gpu, query.gpu_type) if needle
+    ]
+    present = [count for count in counts if count is not None]
+    return max(present) if present else None
+
+
 def offer_filter(
     *,
     query: OfferQuery,
@@ -283,7 +296,8 @@ def offer_filter(
 ) -> QuerySet[GPUOffer]:
     """`offers` (default `offers_listed()`) matching every filter of `query`, AND-combined.
 
-    `gpu` / `gpu_type` go through `gpu_text_match`; `region` is the region or the ISO country
+    `gpu` / `gpu_type` go through `gpu_text_match` (a `:N` suffix raises `gpu_count_min` to N,
+    `gpu_count_wanted`); `region` is the region or the ISO country
     code, exact and case-insensitive; `provider` is the provider name, case-insensitive, unless
     `provider_ids` gives it already resolved. Prices are USD/hour for the whole instance,
     memory GB per GPU (`gpu_memory_total_min`: GB over all the instance's GPUs), bounds
@@ -315,8 +329,9 @@ def offer_filter(
         offers = offers.filter(price_per_gpu_hour__gte=query.price_per_gpu_min)
     if query.price_per_gpu_max is not None:
         offers = offers.filter(price_per_gpu_hour__lte=query.price_per_gpu_max)
-    if query.gpu_count_min is not None:
-        offers = offers.filter(gpu_count__gte=query.gpu_count_min)
+    gpu_count_min = gpu_count_wanted(query)
+    if gpu_count_min is not None:
+        offers = offers.filter(gpu_count__gte=gpu_count_min)
     if query.gpu_memory_total_min is not None:
         offers = offers.alias(gpu_memory_total=total_memory_expression()).filter(
             gpu_memory_total__gte=query.gpu_memory_total_min

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 
-from apps.gpus.catalogue import resolve_gpu_detailed
+from apps.gpus.identity import GpuFacts, quarantine_explanation, resolve_facts_cached
 from apps.providers.models import Availability, GPUOffer
 
 # The view shows the names with the most offers first, this many at most.
@@ -36,8 +36,10 @@ class QuarantinedName:
         memory_gb_max: Largest memory per GPU among them, GB.
         last_seen_at: When a sync last saw one of them.
         reason: Why the catalogue refuses it today (`ResolutionResult.reason`, resolved now with
-            the memory when all its offers agree on it), or "resolves now" when a newer
-            catalogue knows it (the provider's next sync lists the offers).
+            the memory when all its offers agree on it and their form-factor field), or
+            "resolves now" when a newer catalogue knows it (`manage.py resolve_gpus` or the
+            provider's next sync lists the offers).
+        explanation: `reason` as a sentence an operator can act on.
     """
 
     provider_id: uuid.UUID
@@ -49,14 +51,19 @@ class QuarantinedName:
     memory_gb_max: int | None
     last_seen_at: datetime | None
     reason: str
+    explanation: str
 
 
-def _reason_now(raw_name: str, memory_gb_min: int | None, memory_gb_max: int | None) -> str:
+def _reason_now(
+    raw_name: str, memory_gb_min: int | None, memory_gb_max: int | None, interconnect: str | None
+) -> tuple[str, str]:
     memory = float(memory_gb_min) if memory_gb_min and memory_gb_min == memory_gb_max else None
-    resolution = resolve_gpu_detailed(raw_name, memory)
+    resolution = resolve_facts_cached(GpuFacts((raw_name,), memory, interconnect))
     if resolution.gpu is not None:
-        return f"resolves now (to {resolution.gpu.gpu_model}): the next sync lists its offers"
-    return resolution.reason or "no_match"
+        reason = f"resolves now (to {resolution.gpu.gpu_model})"
+        return reason, f"{reason}: `manage.py resolve_gpus` or the next sync lists its offers"
+    reason = resolution.reason or "no_match"
+    return reason, quarantine_explanation(reason) or reason
 
 
 def quarantined_gpu_names(
@@ -78,20 +85,27 @@ def quarantined_gpu_names(
             memory_gb_min=Min("gpu_memory_gb"),
             memory_gb_max=Max("gpu_memory_gb"),
             last_seen_at=Max("last_seen_at"),
+            interconnect=Max("interconnect"),
         )
         .order_by("-offer_count", "provider__name", "raw")[:limit]
     )
-    return [
-        QuarantinedName(
-            provider_id=row["provider_id"],
-            provider=row["provider__name"],
-            gpu_name_raw=row["raw"],
-            offer_count=row["offer_count"],
-            available_count=row["available_count"],
-            memory_gb_min=row["memory_gb_min"],
-            memory_gb_max=row["memory_gb_max"],
-            last_seen_at=row["last_seen_at"],
-            reason=_reason_now(row["raw"], row["memory_gb_min"], row["memory_gb_max"]),
+    result = []
+    for row in rows:
+        reason, explanation = _reason_now(
+            row["raw"], row["memory_gb_min"], row["memory_gb_max"], row["interconnect"]
         )
-        for row in rows
-    ]
+        result.append(
+            QuarantinedName(
+                provider_id=row["provider_id"],
+                provider=row["provider__name"],
+                gpu_name_raw=row["raw"],
+                offer_count=row["offer_count"],
+                available_count=row["available_count"],
+                memory_gb_min=row["memory_gb_min"],
+                memory_gb_max=row["memory_gb_max"],
+                last_seen_at=row["last_seen_at"],
+                reason=reason,
+                explanation=explanation,
+            )
+        )
+    return result

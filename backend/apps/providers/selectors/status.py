@@ -18,6 +18,7 @@ from django.db.models import Avg, Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from apps.providers.models import LISTED, PROVIDER_DISABLED, GPUOffer, Provider, ProviderSyncRun
+from apps.providers.selectors.quarantine import QuarantinedName, quarantined_gpu_names
 
 # A provider is stale when its last successful sync is older than this many sync intervals.
 STALE_AFTER_INTERVALS = 2
@@ -181,13 +182,18 @@ def sync_run_stats(
 
 @dataclass(frozen=True)
 class ProviderStatus:
-    """One provider's freshness, offer counts (all, listed, quarantined) and sync statistics."""
+    """One provider's freshness, offer counts (all, listed, quarantined) and sync statistics.
+
+    `quarantined_gpus`: its unknown GPU strings with counts and the reason each is refused
+    (`selectors.quarantine.QuarantinedName`), most offers first.
+    """
 
     freshness: ProviderFreshness
     offer_count: int
     listed_offer_count: int
     quarantined_offer_count: int
     sync: SyncRunStats
+    quarantined_gpus: tuple[QuarantinedName, ...] = ()
     #: Oldest and newest `price_as_of` of the provider's listed offers (None without offers).
     oldest_price_as_of: datetime | None = None
     newest_price_as_of: datetime | None = None
@@ -210,8 +216,9 @@ class LastSync:
 def provider_status_list() -> list[ProviderStatus]:
     """Every provider's health, freshness, offer counts, price dates and sync statistics.
 
-    Four queries: providers, offer counts with the listed offers' oldest and newest
-    `price_as_of`, sync statistics, and each provider's last successful sync.
+    Queries: providers, offer counts with the listed offers' oldest and newest
+    `price_as_of`, sync statistics, each provider's last successful sync, and the quarantine
+    (each unknown GPU string with its offer count and reason).
     """
     now = timezone.now()
     freshness = provider_freshness_list(now=now)
@@ -239,6 +246,9 @@ def provider_status_list() -> list[ProviderStatus]:
     }
     stats = sync_run_stats(since=now - SYNC_STATS_WINDOW)
     empty_stats = SyncRunStats(0, 0, None, None)
+    quarantined: dict[uuid.UUID, list[QuarantinedName]] = {}
+    for name in quarantined_gpu_names():
+        quarantined.setdefault(name.provider_id, []).append(name)
     result = []
     for provider in freshness:
         row = counts.get(provider.id, {"total": 0, "listed": 0, "oldest": None, "newest": None})
@@ -252,6 +262,7 @@ def provider_status_list() -> list[ProviderStatus]:
                 oldest_price_as_of=row["oldest"],
                 newest_price_as_of=row["newest"],
                 last_sync=last_runs.get(provider.id),
+                quarantined_gpus=tuple(quarantined.get(provider.id, ())),
             )
         )
     return result

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from apps.gpus.identity import GpuFacts
 from apps.providers.cache import listing_cache_invalidate
 from apps.providers.models import GPUOffer, Provider
 from apps.providers.services.normalise import gpu_identity
@@ -64,13 +65,11 @@ def v1_offers_adopt() -> AdoptionReport:
         updates = []
         quarantined: dict[uuid.UUID, set[str]] = {}
         for offer_id, provider_id, gpu_type, gpu_memory_gb in rows:
-            gpu = gpu_identity(gpu_type, gpu_memory_gb)
+            gpu = gpu_identity(GpuFacts((gpu_type,), gpu_memory_gb))
             updates.append(
                 GPUOffer(
                     id=offer_id,
-                    gpu_type=gpu.gpu_type,
-                    gpu_memory_gb=gpu.gpu_memory_gb,
-                    gpu_model=gpu.gpu_model,
+                    **gpu.columns(),
                     gpu_name_raw=gpu.gpu_name_raw,
                     gpu_count=gpu.stated_count or 1,
                 )

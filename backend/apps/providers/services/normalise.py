@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from apps.gpus.catalogue import resolve_gpu_detailed
+from apps.gpus.identity import GpuFacts, resolve_facts_cached
 from apps.providers.adapters.contract import ProviderOffer
 from apps.providers.adapters.geography import macro_region_of
 
@@ -86,15 +86,26 @@ class GpuIdentity:
     stated_count: int | None
     quarantine_reason: str | None
 
+    def columns(self) -> dict[str, str | int | None]:
+        """The gpu_offers columns the resolution decides: gpu_type, gpu_memory_gb, gpu_model."""
+        return {
+            "gpu_type": self.gpu_type,
+            "gpu_memory_gb": self.gpu_memory_gb,
+            "gpu_model": self.gpu_model,
+        }
 
-def gpu_identity(raw_name: str, vram_gb: float | None) -> GpuIdentity:
-    """Resolve a provider's GPU string through the catalogue, clipped to gpu_offers' columns.
 
-    `vram_gb` is the reported memory of one GPU in GB (None when unknown); see
-    `apps.gpus.catalogue.resolve_gpu` for how it decides.
+def gpu_identity(facts: GpuFacts) -> GpuIdentity:
+    """Resolve what a provider says about a card through the catalogue, clipped to the columns.
+
+    `facts` are the card's names (most specific first), the reported memory of one GPU in GB
+    and any form-factor field; `apps.gpus.identity.resolve_facts` decides (never filling in a
+    form factor the provider did not state).
     """
-    resolution = resolve_gpu_detailed(raw_name, vram_gb)
+    resolution = resolve_facts_cached(facts)
     gpu = resolution.gpu
+    raw_name = facts.raw_name
+    vram_gb = facts.memory_gb
     if gpu is not None:
         memory = round(gpu.vram_gb)
     elif vram_gb is not None and math.isfinite(vram_gb):
@@ -138,7 +149,7 @@ def offer_row(offer: ProviderOffer, *, fetched_at: datetime | None = None) -> Of
     spot = offer.spot_price_per_hour
     if spot is not None and spot > MAX_STORABLE_PRICE:
         spot = None
-    gpu = gpu_identity(offer.gpu_name_raw, offer.gpu_memory_gb)
+    gpu = gpu_identity(offer.gpu_facts)
     network = None
     if offer.network_speed_gbps is not None:
         network = min(Decimal(str(round(offer.network_speed_gbps, 2))), Decimal("999999.99"))

@@ -17,7 +17,7 @@ def test_lists_every_loaded_spec_in_one_query(api, specs, django_assert_max_num_
 
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == len(all_gpus()) == 43
+    assert body["total"] == len(all_gpus())
     names = [item["gpu_model"] for item in body["items"]]
     assert names == sorted(gpu.gpu_model for gpu in all_gpus())
     a10 = next(item for item in body["items"] if item["gpu_model"] == "A10")

@@ -98,7 +98,8 @@ async def test_runpod_gpu_type_gives_secure_and_community_offers() -> None:
     )
     assert secure.macro_region == "North America"
     assert offers["NVIDIA H100 80GB HBM3:secure:EU-RO-1"].country == "RO"
-    assert secure.gpu_name_raw == "H100 SXM"
+    assert secure.gpu_name_raw == "NVIDIA H100 80GB HBM3"  # the id: the most specific name
+    assert secure.gpu_other_names == ("H100 SXM",)  # the display name
     assert secure.gpu_count == 1
     assert secure.gpu_memory_gb == 80.0
     assert secure.price_per_hour == Decimal("2.6900")

@@ -77,7 +77,8 @@ def test_resolves_v1_offers_as_ingestion_would_and_quarantines_unknown_names() -
     ]
     assert _offers() == {
         "v1-4090": ("RTX 4090", "RTX 4090", "RTX 4090", 24, 1, Decimal("0.6900")),
-        "v1-a100": ("A100 SXM 80GB", "A100 SXM 80GB", "A100 80GB", 80, 1, Decimal("1.6400")),
+        # v1 did not say SXM or PCIe: the variant-free model, never a guessed form factor.
+        "v1-a100": ("A100 80GB", "A100 80GB", "A100 80GB", 80, 1, Decimal("1.6400")),
         "v1-h100x8": ("H100 SXM", "H100 SXM", "8x H100 SXM5", 80, 8, Decimal("23.9200")),
         "v1-1080": ("GTX 1080 Ti", None, "GTX 1080 Ti", 11, 1, Decimal("0.2000")),
         "synced": ("L40S", "L40S", "NVIDIA L40S", 48, 2, Decimal("1.8000")),
@@ -98,7 +99,7 @@ def test_adopted_offers_are_listed_and_the_unknown_one_is_reported() -> None:
 
     assert listing["total"] == 3
     assert sorted(item["gpu"] for item in listing["items"]) == [
-        "A100 SXM 80GB",
+        "A100 80GB",
         "H100 SXM",
         "RTX 4090",
     ]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.gpus.identity import GpuFacts
 from apps.providers.adapters.contract import ProviderOffer
 from apps.providers.services.normalise import gpu_identity, offer_row
 
@@ -30,7 +31,7 @@ def test_min_rental_time_is_stored_in_v1_minutes(hours: float | None, minutes: i
 
 
 def test_resolved_gpu_gets_the_canonical_name_and_catalogue_vram() -> None:
-    gpu = gpu_identity("H100 SXM5", 79.6)
+    gpu = gpu_identity(GpuFacts(("H100 SXM5",), 79.6))
     assert (gpu.gpu_type, gpu.gpu_model, gpu.gpu_memory_gb, gpu.gpu_name_raw) == (
         "H100 SXM",
         "H100 SXM",
@@ -41,7 +42,7 @@ def test_resolved_gpu_gets_the_canonical_name_and_catalogue_vram() -> None:
 
 
 def test_unknown_gpu_keeps_the_provider_string_and_says_why() -> None:
-    gpu = gpu_identity("GTX 1080 Ti", 11.0)
+    gpu = gpu_identity(GpuFacts(("GTX 1080 Ti",), 11.0))
     assert (gpu.gpu_type, gpu.gpu_model, gpu.gpu_memory_gb, gpu.gpu_name_raw) == (
         "GTX 1080 Ti",
         None,
@@ -53,7 +54,7 @@ def test_unknown_gpu_keeps_the_provider_string_and_says_why() -> None:
 
 def test_offer_row_and_gpu_identity_agree() -> None:
     row = offer_row(_offer(gpu_name_raw="A100 80GB", gpu_memory_gb=80.0))
-    gpu = gpu_identity("A100 80GB", 80.0)
+    gpu = gpu_identity(GpuFacts(("A100 80GB",), 80.0))
     assert (row.gpu_type, row.gpu_model, row.gpu_memory_gb, row.gpu_name_raw) == (
         gpu.gpu_type,
         gpu.gpu_model,

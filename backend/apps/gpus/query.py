@@ -1,0 +1,131 @@
+"""What GPU text typed by a person means: the one rule for every filter and lookup.
+
+Framework-free. The REST listing and the WebSocket snapshot (``providers.selectors.offers``),
+live WebSocket updates (``websocket_gateway.filters``), ``/kpi/gpu/{gpu_type}``, the assistant's
+offer search (through the listing) and the single-spec lookups (``/math/benchmarks/{gpu}``, the
+calculators; :func:`gpu_spec_lookup`) all read a person's GPU text with :func:`gpu_query`:
+
+* The text goes through the same catalogue grammar as provider names (case, spaces, dashes,
+  underscores, "GB" suffixes, vendor words, glued SkyPilot/gpuhunt spellings: ``A100-80GB``,
+  ``RTX4090``, ``RTX6000-Ada``, ``H100-SXM``, ``h100 sxm``). A SkyPilot count suffix
+  (``H100:8``) is split off as :attr:`GpuQuery.count` (the listing's ``gpu_count_min``).
+* A family name means all its variants (``H100``: SXM, PCIe, NVL and the variant-free
+  "H100 80GB"); a variant means that variant (``H100 SXM``); stated memory or form factor
+  narrows (``A100 80GB``: every 80 GB A100). Names are matched as whole names, so ``A10`` is
+  never an A100 and ``L40`` never an L40S.
+* Text the grammar cannot read (``4090``, ``nvidia``, a product we do not hold) falls back to
+  a case-insensitive substring of the canonical or the provider's name
+  (``apps.gpus.matching``), so a new raw name stays searchable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from apps.gpus.catalogue import GpuModel, Reading, default_catalogue
+from apps.gpus.identity import ResolutionResult, pick_one
+from apps.gpus.matching import gpu_text_fold, gpu_text_matches
+
+__all__ = ["GpuQuery", "gpu_query", "gpu_spec_lookup"]
+
+_COUNT_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<count>\d{1,4})$")
+
+
+@dataclass(frozen=True, slots=True)
+class GpuQuery:
+    """A person's GPU text, read.
+
+    Attributes:
+        text: The text without its count suffix, whitespace-trimmed.
+        models: Canonical models the text means (possibly empty: "A100 48GB" names no GPU);
+            ``None`` when the grammar cannot read it and the substring fallback applies.
+        count: The ``:N`` suffix (GPUs per instance, at least), or ``None``.
+        label: How to name the answer: the one model, else the family when the text named a
+            whole family, else the text.
+    """
+
+    text: str
+    models: frozenset[str] | None
+    count: int | None
+    label: str
+
+    @property
+    def is_resolved(self) -> bool:
+        """Whether the text named catalogue GPUs (else: raw substring fallback)."""
+        return self.models is not None
+
+    def matches(self, gpu_model: str | None, raw_name: str | None = None) -> bool:
+        """Whether an offer with this GPU (and provider name) is meant.
+
+        ``gpu_model`` is normally canonical; a name some other producer wrote ("H100-80G") is
+        read too and matches when every model it may mean is one this query means.
+        """
+        if self.models is not None:
+            if gpu_model is None:
+                return False
+            if gpu_model in self.models:
+                return True
+            meant = gpu_query(gpu_model).models
+            return bool(meant) and meant is not None and meant <= self.models
+        return gpu_text_matches(gpu_text_fold(self.text), (gpu_model, raw_name))
+
+    def substring_models(self, names: Iterable[GpuModel]) -> list[str]:
+        """Fallback only: canonical names containing the text (case-insensitive)."""
+        folded = gpu_text_fold(self.text)
+        return [gpu.gpu_model for gpu in names if gpu_text_matches(folded, [gpu.gpu_model])]
+
+
+@lru_cache(maxsize=4096)
+def gpu_query(text: str) -> GpuQuery:
+    """Read ``text`` as a person's GPU query (module docstring). Cached per distinct text."""
+    stripped = text.strip()
+    count: int | None = None
+    suffix = _COUNT_SUFFIX.match(stripped)
+    if suffix is not None and int(suffix["count"]) >= 1:
+        stripped, count = suffix["text"].strip(), int(suffix["count"])
+    catalogue = default_catalogue()
+    reading = catalogue.read(stripped)
+    if not isinstance(reading, Reading):
+        return GpuQuery(stripped, None, count, stripped)
+    pool = catalogue.narrow(reading.candidates, reading.form_factors, reading.memory_gb)
+    models = () if isinstance(pool, str) else pool
+    return GpuQuery(
+        stripped, frozenset(g.gpu_model for g in models), count, _label(models, reading, stripped)
+    )
+
+
+def _label(models: tuple[GpuModel, ...], reading: Reading, text: str) -> str:
+    if len(models) == 1:
+        return models[0].gpu_model
+    families = {gpu.family for gpu in reading.candidates}
+    whole_family = len(models) == len(reading.candidates) and len(families) == 1
+    return next(iter(families)) if whole_family else text
+
+
+def gpu_spec_lookup(text: str) -> ResolutionResult:
+    """The one spec a calculator or ``/math/benchmarks/{gpu}`` should use for ``text``.
+
+    The canonical name itself first; else the models :func:`gpu_query` finds: one model, or the
+    variant-free model they all agree on, or - for a bare family name only - the family's
+    documented default part (``family_defaults``, e.g. H100 -> H100 SXM), reported as
+    ``used_default_form_factor``. Otherwise ``gpu`` is ``None`` with ``reason``
+    ``no_match`` or ``ambiguous_variant``.
+    """
+    catalogue = default_catalogue()
+    exact = catalogue.by_model(text.strip())
+    if exact is not None:
+        return ResolutionResult(text, exact, exact.gpu_model, None)
+    query = gpu_query(text)
+    if not query.models:
+        return ResolutionResult(text, None, None, "no_match")
+    pool = tuple(gpu for gpu in catalogue.gpus if gpu.gpu_model in query.models)
+    chosen = pick_one(pool)
+    if chosen is not None:
+        return ResolutionResult(text, chosen, query.label, None)
+    default = catalogue.default_for(gpu for gpu in pool if not gpu.is_variant_free)
+    if default is not None:
+        return ResolutionResult(text, default, query.label, None, used_default_form_factor=True)
+    return ResolutionResult(text, None, query.label, "ambiguous_variant")

@@ -1,0 +1,192 @@
+"""A GPU query means the GPU, the same everywhere (issue 12, kinds 4 and 7).
+
+The listing (`GET /providers?gpu=`), `/kpi/gpu/{gpu_type}`, the WebSocket filter and
+`/providers/status` over one small market with look-alike GPUs: every variant of the H100 and
+the A100 (variant-free ones included), A10 next to A10G and the A100s, L40 next to L40S, the
+three cards called "RTX 6000".
+"""
+
+from __future__ import annotations
+
+import importlib
+from io import StringIO
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from apps.providers.models import GPUOffer, Provider
+from apps.providers.tests.selectors.market import offer_make, provider_make
+from apps.websocket_gateway.filters import parse_filters
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    "H100 SXM", "H100 PCIe", "H100 NVL", "H100 80GB",
+    "A100 SXM 80GB", "A100 PCIe 80GB", "A100 80GB", "A100 SXM 40GB",
+    "A10", "A10G", "L40", "L40S", "L4", "RTX 4090", "RTX 6000 Ada", "Quadro RTX 6000",
+    "RTX PRO 6000",
+]  # fmt: skip
+
+
+@pytest.fixture
+def market() -> Provider:
+    provider = provider_make("alpha")
+    for model in MODELS:
+        offer_make(provider, model, "2.0000")
+    offer_make(provider, "H100 SXM", "20.0000", gpu_count=8)
+    return provider
+
+
+def _listed(client: Client, gpu: str) -> list[tuple[str, int]]:
+    response = client.get("/api/v2/providers", {"gpu": gpu, "per_page": 100})
+    assert response.status_code == 200, response.content
+    return sorted((item["gpu"], item["gpu_count"]) for item in response.json()["items"])
+
+
+H100_ALL = [("H100 80GB", 1), ("H100 NVL", 1), ("H100 PCIe", 1), ("H100 SXM", 1), ("H100 SXM", 8)]
+
+
+@pytest.mark.parametrize(
+    ("gpu", "expected"),
+    [
+        # The issue's examples.
+        ("A100-80GB", [("A100 80GB", 1), ("A100 PCIe 80GB", 1), ("A100 SXM 80GB", 1)]),
+        ("RTX4090", [("RTX 4090", 1)]),
+        ("RTX6000-Ada", [("RTX 6000 Ada", 1)]),
+        ("H100-SXM", [("H100 SXM", 1), ("H100 SXM", 8)]),
+        ("h100 sxm", [("H100 SXM", 1), ("H100 SXM", 8)]),
+        ("H100", H100_ALL),
+        ("A10", [("A10", 1)]),
+        ("L40", [("L40", 1)]),
+        ("H100:8", [("H100 SXM", 8)]),
+        # More members of the same kinds.
+        ("nvidia h100", H100_ALL),
+        ("h100_pcie", [("H100 PCIe", 1)]),
+        ("A100 SXM", [("A100 SXM 40GB", 1), ("A100 SXM 80GB", 1)]),
+        ("a10g", [("A10G", 1)]),
+        ("L4", [("L4", 1)]),
+        ("L40S", [("L40S", 1)]),
+        ("RTX 6000", [("Quadro RTX 6000", 1), ("RTX 6000 Ada", 1), ("RTX PRO 6000", 1)]),
+        ("rtxpro6000", [("RTX PRO 6000", 1)]),
+        ("A100 48GB", []),
+        # Text that names no GPU: the raw-name substring fallback.
+        ("4090", [("RTX 4090", 1)]),
+    ],
+)
+def test_listing_reads_gpu_text_by_the_catalogue(market, gpu, expected) -> None:
+    assert _listed(Client(), gpu) == expected
+
+
+def test_count_suffix_never_lowers_an_explicit_gpu_count_min(market) -> None:
+    response = Client().get("/api/v2/providers", {"gpu": "H100:2", "gpu_count_min": 4})
+    assert [item["gpu_count"] for item in response.json()["items"]] == [8]
+
+
+def test_kpi_family_counts_every_variant_and_a_variant_only_itself(market) -> None:
+    client = Client()
+    family = client.get("/api/v2/kpi/gpu/h100").json()
+    variant = client.get("/api/v2/kpi/gpu/H100-SXM").json()
+    a10 = client.get("/api/v2/kpi/gpu/A10").json()
+
+    assert family["gpu_type"] == "H100"
+    assert family["gpu_models"] == ["H100 80GB", "H100 NVL", "H100 PCIe", "H100 SXM"]
+    assert family["offer_count"] == 5
+    assert family["cost_per_token"] is not None
+    assert (variant["gpu_type"], variant["gpu_models"], variant["offer_count"]) == (
+        "H100 SXM",
+        ["H100 SXM"],
+        2,
+    )
+    assert (a10["gpu_models"], a10["offer_count"]) == (["A10"], 1)
+
+
+def test_kpi_unknown_gpu_is_404(market) -> None:
+    response = Client().get("/api/v2/kpi/gpu/A100 48GB")
+    assert response.status_code == 404
+    assert response.json()["error"]["details"] == {"field": "gpu_type"}
+
+
+@pytest.mark.parametrize(
+    ("gpu", "update_gpu", "wanted"),
+    [
+        ("h100", "H100 PCIe", True),
+        ("h100", "H100 80GB", True),
+        ("H100-SXM", "H100 PCIe", False),
+        ("a10", "A100 SXM 80GB", False),
+        ("a10", "A10", True),
+        ("l40", "L40S", False),
+        ("A100-80GB", "A100 PCIe 80GB", True),
+        ("4090", "RTX 4090", True),
+    ],
+)
+def test_price_stream_filter_reads_gpu_text_like_the_listing(gpu, update_gpu, wanted) -> None:
+    filters = parse_filters({"gpu": gpu})
+    update = {"gpu": update_gpu, "provider": "alpha", "region": "us", "old_price": 1.0,
+              "new_price": 1.1}  # fmt: skip
+    assert filters.matches(update) is wanted
+
+
+def test_status_says_why_each_unknown_gpu_is_quarantined(market) -> None:
+    offer_make(market, None, gpu_name_raw="NVIDIA GeForce RTX 4090 D", gpu_memory_gb=24)
+    offer_make(market, None, gpu_name_raw="NVIDIA GeForce RTX 4090 D", gpu_memory_gb=24)
+    offer_make(market, None, gpu_name_raw="GTX 1080 Ti", gpu_memory_gb=11)
+
+    status = Client().get("/api/v2/providers/status").json()
+
+    (alpha,) = (row for row in status if row["name"] == "alpha")
+    assert [
+        (q["gpu_name_raw"], q["offer_count"], q["reason"]) for q in alpha["quarantined_gpus"]
+    ] == [
+        ("NVIDIA GeForce RTX 4090 D", 2, "unknown_token:d"),
+        ("GTX 1080 Ti", 1, "no_match"),
+    ]
+    assert "'d'" in alpha["quarantined_gpus"][0]["explanation"]
+
+
+def _stored(external_id: str) -> tuple[str | None, str, int]:
+    offer = GPUOffer.objects.get(external_id=external_id)
+    return offer.gpu_model, offer.gpu_type, offer.gpu_memory_gb
+
+
+def _old_market() -> Provider:
+    """Offers as older rules stored them: a guessed SXM part and a GPU with no spec then."""
+    provider = provider_make("legacy", quarantined_names=["RTX 4070"])
+    offer_make(provider, "A100 SXM 80GB", external_id="a100", gpu_name_raw="A100 80GB",
+               interconnect="PCIe")  # fmt: skip
+    offer_make(provider, "V100 SXM 16GB", external_id="v100", gpu_name_raw="Tesla V100",
+               gpu_memory_gb=16)  # fmt: skip
+    offer_make(provider, None, external_id="4070", gpu_name_raw="RTX 4070", gpu_memory_gb=12)
+    offer_make(provider, "L40S", external_id="l40s", gpu_name_raw="NVIDIA L40S", gpu_memory_gb=48)
+    return provider
+
+
+def test_resolve_gpus_gives_stored_offers_todays_answer_and_is_idempotent() -> None:
+    provider = _old_market()
+    out = StringIO()
+
+    call_command("resolve_gpus", stdout=out)
+
+    assert _stored("a100") == ("A100 PCIe 80GB", "A100 PCIe 80GB", 80)
+    assert _stored("v100") == ("V100 16GB", "V100 16GB", 16)
+    assert _stored("4070") == ("RTX 4070", "RTX 4070", 12)
+    assert _stored("l40s") == ("L40S", "L40S", 48)
+    assert out.getvalue().splitlines()[0] == "resolve_gpus: 3 of 4 offers changed GPU"
+    provider.refresh_from_db()
+    assert provider.quarantined_names == []
+    again = StringIO()
+    call_command("resolve_gpus", stdout=again)
+    assert again.getvalue() == "resolve_gpus: 0 of 4 offers changed GPU\n"
+
+
+def test_migration_0010_re_resolves_an_existing_database() -> None:
+    _old_market()
+    migration = importlib.import_module("apps.providers.migrations.0011_gpu_identity")
+
+    migration.resolve_gpus(django_apps, SimpleNamespace(connection=connection))
+
+    assert _stored("a100")[0] == "A100 PCIe 80GB"
+    assert _stored("4070")[0] == "RTX 4070"
