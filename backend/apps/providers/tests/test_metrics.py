@@ -39,9 +39,9 @@ def _offer(provider: Provider, external_id: str, *, gpu_model: str | None, avail
 
 def test_offer_gauges_count_resolved_offers_by_availability_and_quarantined_apart():
     acme = Provider.objects.create(name="acme", display_name="Acme")
-    _offer(acme, "a1", gpu_model="H100-SXM-80GB", availability="available")
-    _offer(acme, "a2", gpu_model="H100-SXM-80GB", availability="available")
-    _offer(acme, "a3", gpu_model="A100-SXM-80GB", availability="limited")
+    _offer(acme, "a1", gpu_model="H100 SXM", availability="available")
+    _offer(acme, "a2", gpu_model="H100 SXM", availability="available")
+    _offer(acme, "a3", gpu_model="A100 SXM4 80GB", availability="limited")
     _offer(acme, "q1", gpu_model=None, availability="available")
 
     assert sample("gpubroker_offers", provider="acme", availability="available") == 2
