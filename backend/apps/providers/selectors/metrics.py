@@ -9,9 +9,10 @@ and availability, and the sync-run counts and duration buckets per provider and 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Case,
@@ -102,7 +103,8 @@ def _sync_run_counts(names: dict[Any, str]) -> dict[str, SyncRunCounts]:
         f"le_{index}": Count("id", filter=Q(duration__lte=timedelta(seconds=bound)))
         for index, bound in enumerate(SYNC_DURATION_BUCKETS)
     }
-    rows = (
+    rows = cast(
+        Iterable[dict[str, Any]],
         ProviderSyncRun.objects.annotate(outcome=outcome, duration=duration)
         .values("provider_id", "outcome")
         .annotate(
@@ -111,7 +113,7 @@ def _sync_run_counts(names: dict[Any, str]) -> dict[str, SyncRunCounts]:
             total=Sum("duration"),
             **buckets,
         )
-        .order_by()
+        .order_by(),
     )
     counts: dict[str, SyncRunCounts] = defaultdict(SyncRunCounts)
     for row in rows:

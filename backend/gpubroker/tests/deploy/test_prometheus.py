@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +19,6 @@ import yaml
 from django.utils import timezone
 
 from apps.providers.models import GPUOffer, Provider
-
 from gpubroker.testing.processes import daphne_server
 from gpubroker.tests.deploy.servers import PROMETHEUS_DIR, PrometheusServer, prometheus_server
 
