@@ -10,7 +10,8 @@ from syncing one provider at once.
 
 Due providers are synced concurrently, at most `concurrency` at a time, each in a thread of
 its own with its own database connection (`provider_sync` is synchronous: the adapter's fetch
-runs in an event loop inside it). A sync that raises is logged and retried one interval later.
+runs in an event loop inside it). A sync that raises is logged and retried one interval later;
+a schedule that cannot be read (database unreachable) is retried every few seconds.
 
 Stopping (SIGTERM, SIGINT): no new sync starts; running ones get `stop_grace_seconds` to
 finish. One that does not is abandoned: its thread is a daemon, and when the process exits
@@ -21,6 +22,7 @@ or not at all (`sync_write.offers_apply` writes one transaction per sync).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from apps.providers.adapters.registry import default_registry
@@ -44,6 +46,8 @@ T = TypeVar("T")
 # The loop reads the schedule again at least this often (an operator may enable a provider or
 # change its interval; another replica may have synced it).
 MAX_IDLE_SECONDS = 30.0
+# After the schedule could not be read (database unreachable), the next try.
+SCHEDULE_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -175,9 +179,19 @@ async def ingest_loop_run(
             await _in_daemon_thread(lambda: _sync_guarded(sync, name), name=f"sync-{name}")
 
     while not stop.is_set():
-        schedule = await asyncio.to_thread(
-            _thread_db, provider_schedule, names=names, intervals=intervals
-        )
+        try:
+            schedule = await asyncio.to_thread(
+                _thread_db, provider_schedule, names=names, intervals=intervals
+            )
+        except DatabaseError as exc:
+            # PostgreSQL is away (failover): nothing can be scheduled or written; try again.
+            logger.warning(
+                "ingest schedule unreadable, retrying",
+                extra={"error": exc.__class__.__name__, "retry_seconds": SCHEDULE_RETRY_SECONDS},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SCHEDULE_RETRY_SECONDS)
+            continue
         moment = now()
         next_wake = moment + timedelta(seconds=MAX_IDLE_SECONDS)
         for name, entry in schedule.items():

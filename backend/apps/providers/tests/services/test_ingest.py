@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -172,29 +173,35 @@ def test_a_disabled_provider_is_not_scheduled() -> None:
     assert provider_schedule(names=["paperspace"])["paperspace"].due_at is None
 
 
+async def stop_during_a_sync(recorder: Recorder, *, grace: float, release_after_stop: bool):
+    """Start the loop on coreweave, stop it while its sync blocks; the report, and whether the
+    loop was still waiting 0.2 s after the stop."""
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(
+        ingest_loop_run(
+            names=["coreweave"],
+            stop=stop,
+            concurrency=1,
+            stop_grace_seconds=grace,
+            sync=recorder,
+            intervals={"coreweave": 1},
+        )
+    )
+    await eventually(lambda: recorder.calls)
+    stop.set()
+    await asyncio.sleep(0.2)
+    was_waiting = not loop_task.done()
+    if release_after_stop:
+        recorder.release.set()
+    return await loop_task, was_waiting
+
+
 def test_stop_lets_a_running_sync_finish_and_starts_no_new_one() -> None:
     recorder = Recorder(block=True)
-
-    async def scenario() -> IngestReport:
-        stop = asyncio.Event()
-        loop_task = asyncio.create_task(
-            ingest_loop_run(
-                names=["coreweave"],
-                stop=stop,
-                concurrency=1,
-                stop_grace_seconds=WAIT_SECONDS,
-                sync=recorder,
-                intervals={"coreweave": 1},
-            )
-        )
-        await eventually(lambda: recorder.calls)
-        stop.set()
-        await asyncio.sleep(0.2)
-        assert not loop_task.done()  # waiting for the running sync
-        recorder.release.set()
-        return await loop_task
-
-    report = asyncio.run(scenario())
+    report, was_waiting = asyncio.run(
+        stop_during_a_sync(recorder, grace=WAIT_SECONDS, release_after_stop=True)
+    )
+    assert was_waiting is True  # for the running sync
     assert report.abandoned == []
     assert report.attempts == {"coreweave": 1}
     assert recorder.running == 0
@@ -202,24 +209,8 @@ def test_stop_lets_a_running_sync_finish_and_starts_no_new_one() -> None:
 
 def test_stop_abandons_a_sync_that_outlives_the_grace() -> None:
     recorder = Recorder(block=True)
-
-    async def scenario() -> IngestReport:
-        stop = asyncio.Event()
-        loop_task = asyncio.create_task(
-            ingest_loop_run(
-                names=["coreweave"],
-                stop=stop,
-                concurrency=1,
-                stop_grace_seconds=0.2,
-                sync=recorder,
-            )
-        )
-        await eventually(lambda: recorder.calls)
-        stop.set()
-        return await loop_task
-
     try:
-        report = asyncio.run(scenario())
+        report, _ = asyncio.run(stop_during_a_sync(recorder, grace=0.1, release_after_stop=False))
         assert report.abandoned == ["coreweave"]
         assert recorder.running == 1  # still in its (daemon) thread
     finally:
@@ -275,3 +266,24 @@ def test_sigterm_stops_the_ingest_process_after_its_syncs(tmp_path) -> None:
     run = ProviderSyncRun.objects.get(provider__name="coreweave")
     assert run.is_success is True
     assert Provider.objects.get(name="coreweave").offers.count() == run.offers_seen
+
+
+def test_an_unreadable_schedule_is_retried_and_the_loop_carries_on(monkeypatch, caplog) -> None:
+    from apps.providers.services import ingest
+
+    monkeypatch.setattr(ingest, "SCHEDULE_RETRY_SECONDS", 0.1)
+    failures = iter([OperationalError("server closed the connection")])
+    real_schedule = ingest.provider_schedule
+
+    def flaky_schedule(**kwargs):
+        for error in failures:
+            raise error
+        return real_schedule(**kwargs)
+
+    monkeypatch.setattr(ingest, "provider_schedule", flaky_schedule)
+    recorder = Recorder()
+    report = asyncio.run(run_until(lambda: recorder.calls, names=["coreweave"], sync=recorder))
+    assert report.attempts == {"coreweave": 1}
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "ingest schedule unreadable, retrying"
+    ]
