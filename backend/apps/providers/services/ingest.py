@@ -101,13 +101,18 @@ def _in_daemon_thread(function: Callable[[], T], *, name: str) -> asyncio.Future
         else:
             future.set_result(result)  # type: ignore[arg-type]
 
+    def hand_over(result: T | None, error: BaseException | None) -> None:
+        # An abandoned sync may end after the loop has closed: nobody waits for it then.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, error)
+
     def target() -> None:
         try:
             result = function()
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-            loop.call_soon_threadsafe(settle, None, exc)
+            hand_over(None, exc)
         else:
-            loop.call_soon_threadsafe(settle, result, None)
+            hand_over(result, None)
         finally:
             connections.close_all()
 
