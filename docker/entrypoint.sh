@@ -5,7 +5,8 @@
 #   operator only create the first operator
 #   web      serve HTTP and WebSockets with daphne on ${BIND_ADDRESS:-0.0.0.0}:${PORT:-8000};
 #            it does not migrate, because several replicas start at once
-#   ingest   the ingestion loop
+#   ingest   the ingestion loop: each provider on its cadence (PROVIDER_SYNC_INTERVALS), several
+#            at once (INGEST_CONCURRENCY); SIGTERM lets running syncs finish (INGEST_STOP_GRACE_SECONDS)
 #   static   collect static files for nginx into STATIC_ROOT
 #   anything else is run as given (e.g. `python manage.py createsuperuser`)
 set -eu
@@ -78,7 +79,7 @@ case "${1:-web}" in
     exec daphne -v 0 -b "${BIND_ADDRESS:-0.0.0.0}" -p "${PORT:-8000}" gpubroker.asgi:application
     ;;
   ingest)
-    exec python manage.py sync_providers --loop --interval "${PROVIDER_SYNC_INTERVAL_SECONDS:-300}"
+    exec python manage.py sync_providers --loop
     ;;
   static)
     exec python manage.py collectstatic --no-input

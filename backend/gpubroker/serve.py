@@ -61,16 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     is_demo_market = demo_market_from_settings() is not None
     children: list[subprocess.Popen[bytes]] = []
     if not args.no_ingest and "sync_providers" in get_commands():
-        interval = str(
-            settings.GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS
-            if is_demo_market
-            else settings.PROVIDER_SYNC_INTERVAL_SECONDS
-        )
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sync_providers", "--loop", "--interval", interval]
-            )
-        )
+        # Each provider on its cadence (PROVIDER_SYNC_INTERVALS), or every demo round.
+        children.append(subprocess.Popen([sys.executable, "manage.py", "sync_providers", "--loop"]))
     server = subprocess.Popen(
         [
             sys.executable,

@@ -35,7 +35,7 @@ def chat_rule(*, user_id: Any, tenant: Any | None) -> Rule:
     plan = getattr(tenant, "plan", None) or "free"
     per_minute = int(plans.get(plan, plans["free"]))
     key = f"ai-chat:tenant:{tenant.pk}" if tenant is not None else f"ai-chat:user:{user_id}"
-    return Rule(key, per_minute, 60)
+    return Rule(key, per_minute, 60, scope="ai_chat")
 
 
 async def chat_limit_hit(*, user_id: Any, tenant: Any | None) -> Decision:

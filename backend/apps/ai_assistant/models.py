@@ -27,7 +27,11 @@ class ChatSession(models.Model):
 
     class Meta:
         db_table = "ai_chat_sessions"
-        indexes = [models.Index(fields=["user", "-updated_at"], name="ai_sessions_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "-updated_at"], name="ai_sessions_user_idx"),
+            # The console's list: newest activity first.
+            models.Index(models.F("updated_at").desc(), name="ai_sessions_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title or str(self.id)

@@ -91,12 +91,18 @@ def caller_rate_limit_rules(*, principal: Principal | None, ip: str) -> list[Rul
     if not settings.RATE_LIMIT_ENABLED:
         return []
     if principal is None:
-        first = Rule(f"anon:{ip}", int(settings.RATE_LIMIT_ANON_RPS), 1)
+        first = Rule(f"anon:{ip}", int(settings.RATE_LIMIT_ANON_RPS), 1, scope="anonymous")
     elif principal.tenant is None:
-        first = Rule(f"user:{principal.user.pk}", tenant_rate_limit(None), 1)
+        first = Rule(f"user:{principal.user.pk}", tenant_rate_limit(None), 1, scope="tenant")
     else:
-        first = Rule(f"tenant:{principal.tenant.pk}", tenant_rate_limit(principal.tenant), 1)
-    return [first, Rule(f"ip:{ip}", int(settings.RATE_LIMIT_IP_PER_MINUTE), 60)]
+        first = Rule(
+            f"tenant:{principal.tenant.pk}",
+            tenant_rate_limit(principal.tenant),
+            1,
+            scope="tenant",
+        )
+    minute = Rule(f"ip:{ip}", int(settings.RATE_LIMIT_IP_PER_MINUTE), 60, scope="ip_minute")
+    return [first, minute]
 
 
 def rate_limit_rules(request: HttpRequest) -> list[Rule]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.auth_app.audit import AuditAction, audit_append
 from apps.auth_app.hashers import apassword_make, apassword_verify
+from apps.auth_app.metrics import LOGIN_FAILURES
 from apps.auth_app.models import Plan, Tenant, User, UserSession
 from apps.auth_app.tokens import (
     REFRESH,
@@ -132,7 +133,10 @@ async def login_throttle(*, email: str, ip: str | None) -> None:
     limit = int(settings.RATE_LIMIT_LOGIN_PER_MINUTE)
     email_key = hashlib.sha256(email.encode()).hexdigest()[:32]
     decision = await limiter.ahit(
-        [Rule(f"login:email:{email_key}", limit, 60), Rule(f"login:ip:{ip}", limit, 60)]
+        [
+            Rule(f"login:email:{email_key}", limit, 60, scope="login"),
+            Rule(f"login:ip:{ip}", limit, 60, scope="login"),
+        ]
     )
     if not decision.allowed:
         raise RateLimited(
@@ -169,6 +173,7 @@ def _open_session(
 
 
 def _login_failed(*, email: str, user: User | None, reason: str, client: ClientInfo) -> None:
+    LOGIN_FAILURES.labels(reason=reason).inc()
     audit_append(
         action=AuditAction.LOGIN_FAILED,
         user_id=user.pk if user else None,

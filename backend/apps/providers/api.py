@@ -70,6 +70,7 @@ def list_provider_status(request: HttpRequest) -> list[dict[str, Any]]:
             "error_count": item.freshness.error_count,
             "breaker_open_until": item.freshness.breaker_open_until,
             "sync_interval_seconds": item.freshness.sync_interval_seconds,
+            "next_sync_at": item.freshness.next_sync_at,
             "price_source": item.freshness.price_source,
             "offer_count": item.offer_count,
             "listed_offer_count": item.listed_offer_count,

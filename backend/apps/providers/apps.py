@@ -9,3 +9,9 @@ class ProvidersConfig(AppConfig):
     name = "apps.providers"
     label = "providers"
     verbose_name = "Providers and offers"
+
+    def ready(self) -> None:
+        """Register the database-derived provider series with Prometheus' default registry."""
+        from apps.providers.metrics import provider_collector_register
+
+        provider_collector_register()

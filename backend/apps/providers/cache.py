@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.providers.metrics import LISTING_CACHE_REQUESTS
 from gpubroker.core.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -99,13 +100,19 @@ def _async_client() -> Any:
 
 
 async def listing_page_aget(key: str) -> bytes | None:
-    """A rendered listing page, or None (miss, or Redis unavailable: logged)."""
+    """A rendered listing page, or None (miss, or Redis unavailable: logged).
+
+    Counted in `gpubroker_listing_cache_requests_total`: a page found is a hit, anything else
+    (absent, or Redis unavailable) a miss.
+    """
     try:
         body = await _async_client().get(cache.make_key(key))
     except (redis.RedisError, OSError) as exc:
         logger.warning("listing cache read failed, serving from PostgreSQL: %s", exc)
-        return None
-    return body if isinstance(body, bytes) else None
+        body = None
+    page = body if isinstance(body, bytes) else None
+    LISTING_CACHE_REQUESTS.labels(result="miss" if page is None else "hit").inc()
+    return page
 
 
 async def listing_page_aset(key: str, body: bytes, ttl_seconds: int) -> None:

@@ -54,7 +54,14 @@ class Provider(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(null=True, blank=True)
-    sync_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # An operator's interval for this provider; empty: the settings' (selectors.status.
+    # sync_interval_for).
+    sync_interval_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds between syncs; leave empty for the configured cadence"
+        " (PROVIDER_SYNC_INTERVALS: marketplaces 2 min, neoclouds 15 min, price lists daily).",
+    )
     price_source = models.CharField(max_length=20, default="api")
     # The ingestion process's circuit breaker, mirrored here so every web process can show it.
     breaker_state = models.CharField(max_length=16, default="closed")

@@ -291,6 +291,11 @@ class ProviderStatusOut(Schema):
     breaker_state: str
     breaker_open_until: datetime | None
     sync_interval_seconds: int
+    next_sync_at: datetime | None = Field(
+        None,
+        description="When ingestion syncs it next (not before an open breaker's half-open time;"
+        " in the past: due or overdue); null while disabled.",
+    )
     freshness_seconds: float | None = Field(description="Age of the last successful sync.")
     stale: bool
     down: bool

@@ -8,3 +8,9 @@ class WebsocketGatewayConfig(AppConfig):
 
     name = "apps.websocket_gateway"
     label = "websocket_gateway"
+
+    def ready(self) -> None:
+        """Register the price stream's series with Prometheus' default registry."""
+        from apps.websocket_gateway.metrics import stream_collector_register
+
+        stream_collector_register()

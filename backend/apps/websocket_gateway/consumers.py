@@ -66,6 +66,11 @@ class GatewayStats:
     refused_limit_total: int = 0
     refused_token_total: int = 0
     closed_slow_total: int = 0
+    #: Frames written to sockets (updates, snapshots, control frames, heartbeats).
+    frames_sent_total: int = 0
+    #: Price updates never sent: replaced by a newer one for the same offer while queued
+    #: (coalesced), or thrown away with the backlog of a socket closed for being slow.
+    frames_dropped_total: int = 0
 
 
 STATS = GatewayStats()
@@ -195,7 +200,10 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.relay is not None:
             self.relay.count_delivery()
-        if not self.outbox.put_update(update.offer_id, update.frame):
+        coalesced_before = self.outbox.coalesced_count
+        is_within_backlog = self.outbox.put_update(update.offer_id, update.frame)
+        STATS.frames_dropped_total += self.outbox.coalesced_count - coalesced_before
+        if not is_within_backlog:
             self._close_slow_consumer()
 
     def resync(self) -> None:
@@ -221,6 +229,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
             return
         self.is_closing = True
         STATS.closed_slow_total += 1
+        STATS.frames_dropped_total += self.outbox.backlog
         logger.warning(
             "ws client closed: backlog over limit",
             extra={"backlog": self.outbox.backlog, "limit": self.outbox.max_backlog},
@@ -282,6 +291,7 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
                 if isinstance(item, SnapshotRequest):
                     item = await self._snapshot_frame(item)
                 await self.send(text_data=item)
+                STATS.frames_sent_total += 1
         except asyncio.CancelledError:
             raise
         # Outer boundary of the socket's writer: log with traceback and close with 1011

@@ -16,6 +16,8 @@ combines several windows into one decision and keeps the service up when Redis i
 
 The policy (who is limited at which rate) lives with the callers, e.g.
 `apps.auth_app.middleware.RateLimitMiddleware` and `apps.auth_app.services.login_throttle`.
+Every refusal is counted in `gpubroker_rate_limit_rejections_total{scope}` (per process), the
+scope being the refusing rule's (`tenant`, `anonymous`, `ip_minute`, `login`, `ai_chat`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.storage.redis import RedispyBridge
 from limits.storage import MemoryStorage, RedisStorage
+from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +51,25 @@ _NAMESPACE = "rl"
 # `limits`' fixed-window script (INCRBY, then EXPIRE when the key is new), sent by the pipeline.
 _INCR_EXPIRE_SCRIPT = RedispyBridge.SCRIPT_INCR_EXPIRE.decode()
 
+RATE_LIMIT_REJECTIONS = Counter(
+    "gpubroker_rate_limit_rejections",
+    "Requests refused by a rate limit, by the refusing rule's scope.",
+    ["scope"],
+)
+
 
 @dataclass(frozen=True)
 class Rule:
-    """`limit` requests per `window_seconds` for the counter named `key`."""
+    """`limit` requests per `window_seconds` for the counter named `key`.
+
+    `scope` names the kind of limit in `gpubroker_rate_limit_rejections_total` (a handful of
+    fixed values, never the key: the key holds ids and addresses).
+    """
 
     key: str
     limit: int
     window_seconds: int
+    scope: str = "other"
 
     def item(self) -> RateLimitItem:
         """This rule as a `limits` item: `limit` per `window_seconds` seconds."""
@@ -74,6 +88,8 @@ class Decision:
     remaining: int
     retry_after: int
     from_fallback: bool = False
+    #: The scope of the rule that refused (empty while allowed).
+    scope: str = ""
 
     def headers(self) -> dict[str, str]:
         """`X-RateLimit-Limit`/`-Remaining`, plus `Retry-After` when refused."""
@@ -122,6 +138,7 @@ def _decide(
             remaining=0,
             retry_after=max(1, math.ceil(resets[index] - time.time())),
             from_fallback=fallback,
+            scope=rules[index].scope,
         )
     return Decision(
         allowed=True,
@@ -130,6 +147,12 @@ def _decide(
         retry_after=0,
         from_fallback=fallback,
     )
+
+
+def _counted(decision: Decision) -> Decision:
+    if not decision.allowed:
+        RATE_LIMIT_REJECTIONS.labels(scope=decision.scope).inc()
+    return decision
 
 
 async def _incr_pipelined(
@@ -288,10 +311,10 @@ class RateLimiter:
         url = self._url()
         if self._redis_usable(url):
             try:
-                return self._count(self._sync_storage(url), rules)
+                return _counted(self._count(self._sync_storage(url), rules))
             except (redis.RedisError, OSError) as exc:
                 self._mark_down(url, exc)
-        return self._count(self._memory(), rules)
+        return _counted(self._count(self._memory(), rules))
 
     async def ahit(self, rules: Sequence[Rule]) -> Decision:
         """Count one request against every rule in one Redis round trip (the event-loop path).
@@ -301,10 +324,10 @@ class RateLimiter:
         url = self._url()
         if self._redis_usable(url):
             try:
-                return await self._acount(self._async_storage(url), rules)
+                return _counted(await self._acount(self._async_storage(url), rules))
             except (redis.RedisError, OSError) as exc:
                 self._mark_down(url, exc)
-        return await self._acount(self._async_memory(), rules)
+        return _counted(await self._acount(self._async_memory(), rules))
 
 
 limiter = RateLimiter()

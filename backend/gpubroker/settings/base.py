@@ -229,7 +229,6 @@ GPUBROKER_RECORDINGS_DIR = Path(
     or BACKEND_DIR / "apps" / "providers" / "tests" / "fixtures" / "providers"
 ).resolve()
 PROVIDER_FIXTURES_DIR = GPUBROKER_RECORDINGS_DIR
-PROVIDER_SYNC_INTERVAL_SECONDS = env.int("PROVIDER_SYNC_INTERVAL_SECONDS", default=300)
 # How old an offer's price may be (now - price_as_of, seconds) before the listing flags it stale:
 # per price source (marketplace APIs 30 minutes, hand-kept price lists 30 days), overridable per
 # provider with PROVIDER_PRICE_MAX_AGE_SECONDS="vastai=600,coreweave=1209600".
@@ -241,6 +240,33 @@ PROVIDER_PRICE_MAX_AGE_SECONDS: dict[str, int] = {
     name: int(seconds)
     for name, seconds in env.dict("PROVIDER_PRICE_MAX_AGE_SECONDS", default={}).items()
 }
+# Ingestion cadence (docs/operations.md, "Ingestion cadence"): each provider is synced every
+# PROVIDER_SYNC_INTERVALS[name] seconds, each overridable by <NAME>_SYNC_INTERVAL_SECONDS
+# (e.g. VASTAI_SYNC_INTERVAL_SECONDS=60); an operator's value on the provider row (console)
+# wins over both. Marketplaces, whose offers come and go by the minute, every 2 minutes;
+# neoclouds' catalogues every 15 minutes; the curated price lists daily. A provider missing
+# from the table gets PROVIDER_SYNC_INTERVAL_SECONDS.
+PROVIDER_SYNC_INTERVAL_SECONDS = env.int("PROVIDER_SYNC_INTERVAL_SECONDS", default=300)
+_PROVIDER_SYNC_INTERVAL_DEFAULTS = {
+    "vastai": 120,
+    "runpod": 120,
+    "tensordock": 120,
+    "lambda": 900,
+    "verda": 900,
+    "vultr": 900,
+    "cloudrift": 900,
+    "shadeform": 900,
+    "paperspace": 86_400,
+    "coreweave": 86_400,
+}
+PROVIDER_SYNC_INTERVALS = {
+    name: env.int(f"{name.upper()}_SYNC_INTERVAL_SECONDS", default=seconds)
+    for name, seconds in _PROVIDER_SYNC_INTERVAL_DEFAULTS.items()
+}
+# Provider syncs the ingest process runs at once, and how long SIGTERM waits for running ones
+# before abandoning them (their transaction then rolls back: no partial batch).
+INGEST_CONCURRENCY = env.int("INGEST_CONCURRENCY", default=4)
+INGEST_STOP_GRACE_SECONDS = env.float("INGEST_STOP_GRACE_SECONDS", default=20.0)
 PROVIDERS_LIST_CACHE_TTL_SECONDS = env.int("PROVIDERS_LIST_CACHE_TTL_SECONDS", default=60)
 # Demo market (replay mode only; `make run` turns it on): each round moves a few offers' prices
 # and availability by a seeded, bounded walk over the recordings, so the demo's price stream,

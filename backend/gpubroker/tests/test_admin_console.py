@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from apps.ai_assistant.models import ChatMessage, ChatSession
 from apps.auth_app.admin_audit import AuditedAdmin
 from apps.auth_app.audit import audit_append
 from apps.auth_app.models import AuditLog, Tenant, User, UserSession
@@ -34,6 +35,7 @@ PROVIDER_KEY = "sk-live-0123456789abcdefWXYZ"
 # fails for a registered model missing from it). A page that ran a query per row would exceed
 # its budget by at least 5 with this data.
 QUERY_BUDGETS: dict[str, tuple[int, int]] = {
+    "ai_assistant.chatsession": (4, 5),
     "auth.group": (5, 6),
     "auth_app.auditlog": (4, 4),
     "auth_app.tenant": (4, 4),
@@ -105,6 +107,18 @@ def console_data(specs) -> dict[str, object]:
         RecommenderModel.objects.create(artefact=b"x" * 1000, user_count=index)
         audit_append(action="auth.register", user_id=user.pk, tenant_id=tenant.pk)
         Group.objects.create(name=f"group {index}")
+        session = ChatSession.objects.create(user=user, title=f"Fine-tune a 7B model {index}")
+        for turn in range(3):
+            ChatMessage.objects.create(session=session, role="user", content=f"question {turn}")
+            ChatMessage.objects.create(
+                session=session,
+                role="assistant",
+                content=f"answer {turn}",
+                backend="builtin",
+                tool_calls=[{"name": "estimate_workload", "outcome": "ok"}],
+                recommendations=[{"offer_id": str(offers[index].id)}],
+                elapsed_ms=12,
+            )
     return {"users": users, "tenants": tenants, "provider": provider}
 
 

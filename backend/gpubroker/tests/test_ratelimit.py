@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from django.test import override_settings
 
-from gpubroker.core.ratelimit import Rule, limiter
+from gpubroker.core.ratelimit import RATE_LIMIT_REJECTIONS, Rule, limiter
 from gpubroker.core.redis import get_redis
 
 
@@ -65,3 +65,26 @@ async def test_a_hung_redis_fails_open_after_the_socket_timeout(hung_port: int) 
     assert (first.allowed, first.from_fallback) == (True, True)
     assert (second.allowed, second.from_fallback) == (False, True)
     assert second.retry_after == 60
+
+
+def rejections(scope: str) -> float:
+    """`gpubroker_rate_limit_rejections_total{scope}` now (from the counter: no database here)."""
+    samples = [sample for family in RATE_LIMIT_REJECTIONS.collect() for sample in family.samples]
+    return next(
+        (s.value for s in samples if s.name.endswith("_total") and s.labels == {"scope": scope}),
+        0.0,
+    )
+
+
+def test_each_refusal_is_counted_under_the_refusing_rule_scope() -> None:
+    before = {scope: rejections(scope) for scope in ("tenant", "ip_minute")}
+    rules = [Rule("tenant:9", 1, 10, scope="tenant"), Rule("ip:10.0.0.1", 3, 60, scope="ip_minute")]
+    assert limiter.hit(rules).allowed is True
+    assert limiter.hit(rules).scope == "tenant"
+    assert limiter.hit(rules).allowed is False
+    assert rejections("tenant") == before["tenant"] + 2
+    # The fourth hit exceeds both; the minute window frees up last, so it is the one reported.
+    refused = limiter.hit(rules)
+    assert refused.scope == "ip_minute"
+    assert rejections("ip_minute") == before["ip_minute"] + 1
+    assert rejections("tenant") == before["tenant"] + 2

@@ -6,6 +6,7 @@ import argon2
 import pytest
 from django.test import Client, override_settings
 from jose import jwt
+from prometheus_client import REGISTRY
 
 from apps.auth_app.audit import AuditAction
 from apps.auth_app.models import AuditLog, User, UserSession
@@ -13,6 +14,10 @@ from apps.auth_app.tests.conftest import PASSWORD, login
 from apps.auth_app.tokens import keyring, token_digest
 
 pytestmark = pytest.mark.django_db
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def test_login_returns_rs256_pair_and_records_session(client: Client, make_user) -> None:
@@ -51,6 +56,10 @@ def test_login_returns_rs256_pair_and_records_session(client: Client, make_user)
 
 def test_unknown_email_and_wrong_password_get_the_same_401(client: Client, make_user) -> None:
     make_user()
+    counted = {
+        reason: metric("gpubroker_login_failures_total", reason=reason)
+        for reason in ("unknown_email", "wrong_password", "inactive")
+    }
     unknown = login(client, email="nobody@example.com")
     wrong = login(client, password="not the password at all")
     assert unknown.status_code == wrong.status_code == 401
@@ -62,6 +71,10 @@ def test_unknown_email_and_wrong_password_get_the_same_401(client: Client, make_
         (AuditAction.LOGIN_FAILED, {"email": "nobody@example.com", "reason": "unknown_email"}),
         (AuditAction.LOGIN_FAILED, {"email": "ada@example.com", "reason": "wrong_password"}),
     ]
+    assert {
+        reason: metric("gpubroker_login_failures_total", reason=reason) - before
+        for reason, before in counted.items()
+    } == {"unknown_email": 1, "wrong_password": 1, "inactive": 0}
 
 
 def test_login_email_is_case_insensitive(client: Client, make_user) -> None:
@@ -134,10 +147,12 @@ def test_v1_user_without_tenant_gets_a_personal_tenant_on_login(client: Client, 
 @override_settings(RATE_LIMIT_LOGIN_PER_MINUTE=3)
 def test_login_is_rate_limited_per_email(client: Client, make_user) -> None:
     make_user()
+    rejections = metric("gpubroker_rate_limit_rejections_total", scope="login")
     statuses = [login(client, password="wrong", **{}).status_code for _ in range(3)]
     assert statuses == [401, 401, 401]
     refused = login(client)  # even the right password waits
     assert refused.status_code == 429
+    assert metric("gpubroker_rate_limit_rejections_total", scope="login") == rejections + 1
     assert refused.json()["error"]["code"] == "RATE_LIMITED"
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert refused["X-RateLimit-Limit"] == "3"

@@ -2,7 +2,9 @@
 
 `/providers/status`, the listing's warnings and stale flags, and the provider KPIs all read
 provider health here. Which sync attempts count (`sync_runs_counted`) and the uptime formula
-(`uptime_pct`) are defined once, for the status page and the KPIs alike.
+(`uptime_pct`) are defined once, for the status page and the KPIs alike, and so are a
+provider's interval (`sync_interval_for`) and its next sync (`next_sync_at`), which the ingest
+loop schedules by and the status page shows.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ProviderFreshness:
     breaker_state: str
     breaker_open_until: datetime | None
     sync_interval_seconds: int
+    next_sync_at: datetime | None
     quarantined_names: list[str]
     price_source: str
     #: How old a price may be before its offer is stale (settings, per provider or source).
@@ -84,9 +87,44 @@ def price_max_age_seconds(name: str, price_source: str) -> int:
     return int(by_source.get(price_source, by_source["api"]))
 
 
+def sync_interval_for(provider: Provider) -> int:
+    """Seconds between two syncs of `provider` (no query).
+
+    The operator's value on the row (the console's `sync_interval_seconds`) if set; else, with
+    the demo market on, its round (`GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS`); else the
+    provider's setting (`PROVIDER_SYNC_INTERVALS`, from `<NAME>_SYNC_INTERVAL_SECONDS`), else
+    `PROVIDER_SYNC_INTERVAL_SECONDS`.
+    """
+    if provider.sync_interval_seconds:
+        return int(provider.sync_interval_seconds)
+    if settings.GPUBROKER_DEMO_MARKET and settings.GPUBROKER_PROVIDER_MODE == "replay":
+        return int(settings.GPUBROKER_DEMO_MARKET_INTERVAL_SECONDS)
+    intervals: Mapping[str, int] = settings.PROVIDER_SYNC_INTERVALS
+    return int(intervals.get(provider.name, settings.PROVIDER_SYNC_INTERVAL_SECONDS))
+
+
+def next_sync_at(provider: Provider, *, interval_seconds: int) -> datetime | None:
+    """When the ingest loop syncs `provider` next; None while it is disabled (no query).
+
+    One interval after its last attempt (`last_sync_at`, whatever the outcome), or its
+    registration when it was never attempted (due at once); while its circuit breaker is open,
+    not before the breaker's half-open time (`breaker_open_until`). A time in the past means
+    due now, or overdue when no ingest process is running.
+    """
+    if provider.is_disabled:
+        return None
+    if provider.last_sync_at is None:
+        due = provider.created_at
+    else:
+        due = provider.last_sync_at + timedelta(seconds=interval_seconds)
+    if provider.breaker_state == "open" and provider.breaker_open_until is not None:
+        due = max(due, provider.breaker_open_until)
+    return due
+
+
 def provider_freshness(provider: Provider, now: datetime) -> ProviderFreshness:
     """How current one provider's data is at `now` (no query: the row holds everything)."""
-    interval = provider.sync_interval_seconds or settings.PROVIDER_SYNC_INTERVAL_SECONDS
+    interval = sync_interval_for(provider)
     age = None
     if provider.last_success_at is not None:
         age = max(0.0, (now - provider.last_success_at).total_seconds())
@@ -102,6 +140,7 @@ def provider_freshness(provider: Provider, now: datetime) -> ProviderFreshness:
         breaker_state=provider.breaker_state,
         breaker_open_until=provider.breaker_open_until,
         sync_interval_seconds=interval,
+        next_sync_at=next_sync_at(provider, interval_seconds=interval),
         quarantined_names=list(provider.quarantined_names),
         price_source=provider.price_source,
         price_max_age_seconds=price_max_age_seconds(provider.name, provider.price_source),

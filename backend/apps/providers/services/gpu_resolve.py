@@ -5,7 +5,7 @@ or older resolution rules keeps its old answer until its provider is synced agai
 for a provider that is no longer synced). `offers_gpu_resolve` gives every stored offer the GPU
 the current rules give it - from the provider's name, the memory and the form-factor field kept
 on the row - so an upgraded database lists correct models at once: migration
-`providers.0011_gpu_identity` runs it through `manage.py resolve_gpus`, and an operator runs
+`providers.0012_gpu_identity` runs it through `manage.py resolve_gpus`, and an operator runs
 the command after changing `apps/gpus/data/gpus.json`.
 """
 

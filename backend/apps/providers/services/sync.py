@@ -74,7 +74,6 @@ def provider_ensure(*, adapter_class: type[ProviderAdapter]) -> Provider:
             "api_base_url": adapter_class.api_base_url,
             "documentation_url": adapter_class.documentation_url,
             "price_source": adapter_class.price_source,
-            "sync_interval_seconds": settings.PROVIDER_SYNC_INTERVAL_SECONDS,
         },
     )
     if created:

@@ -184,7 +184,7 @@ def test_resolve_gpus_gives_stored_offers_todays_answer_and_is_idempotent() -> N
 
 def test_migration_0010_re_resolves_an_existing_database() -> None:
     _old_market()
-    migration = importlib.import_module("apps.providers.migrations.0011_gpu_identity")
+    migration = importlib.import_module("apps.providers.migrations.0012_gpu_identity")
 
     migration.resolve_gpus(django_apps, SimpleNamespace(connection=connection))
 

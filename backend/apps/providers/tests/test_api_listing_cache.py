@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.providers.cache import listing_cache_invalidate, listing_cache_key
+from apps.providers.metrics import LISTING_CACHE_REQUESTS
 from apps.providers.models import GPUOffer
 from apps.providers.selectors.offers import OfferQuery
 from apps.providers.services.sync import provider_sync
@@ -42,6 +43,25 @@ def test_second_identical_request_is_served_from_redis_without_queries(
     assert second.status_code == 200
     assert second.content == first.content
     assert second["Content-Type"] == "application/json"
+
+
+def cache_requests(result: str) -> float:
+    """`gpubroker_listing_cache_requests_total{result}` of this process."""
+    samples = [sample for family in LISTING_CACHE_REQUESTS.collect() for sample in family.samples]
+    return next(
+        s.value for s in samples if s.name.endswith("_total") and s.labels["result"] == result
+    )
+
+
+def test_the_cache_counts_a_miss_then_a_hit(api, offer):
+    before = {result: cache_requests(result) for result in ("hit", "miss")}
+    api.get(f"{URL}?gpu=h100&per_page=20")
+    assert (cache_requests("miss"), cache_requests("hit")) == (before["miss"] + 1, before["hit"])
+    api.get(f"{URL}?per_page=20&gpu=h100")
+    assert (cache_requests("miss"), cache_requests("hit")) == (
+        before["miss"] + 1,
+        before["hit"] + 1,
+    )
 
 
 def test_cache_key_is_the_spec_key_with_a_60_second_ttl(api, offer):

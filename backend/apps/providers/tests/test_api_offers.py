@@ -200,3 +200,25 @@ def test_provider_without_sync_runs_has_null_uptime(api, offer):
         None,
         0,
     )
+
+
+def test_status_shows_when_each_provider_is_synced_next(api, offer):
+    alpha = offer.provider
+    half_open = timezone.now() + timedelta(minutes=5)
+    provider_make("beta", breaker_state="open", breaker_open_until=half_open)
+    provider_make("gamma", status="disabled")
+    rows = {row["name"]: row for row in api.get(f"{URL}/status").json()}
+
+    def parsed(value: str) -> object:
+        return timezone.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    def to_ms(moment):  # the JSON carries milliseconds
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    # One interval (the row's 300 s) after the last attempt.
+    expected = alpha.last_sync_at + timedelta(seconds=300)
+    assert parsed(rows["alpha"]["next_sync_at"]) == to_ms(expected)
+    assert rows["alpha"]["sync_interval_seconds"] == 300
+    # Open breaker: not before its half-open time, though the interval has long run out.
+    assert parsed(rows["beta"]["next_sync_at"]) == to_ms(half_open)
+    assert rows["gamma"]["next_sync_at"] is None

@@ -67,6 +67,13 @@ def test_interval_must_be_positive() -> None:
 
 
 @pytest.mark.django_db
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(CommandError, match="--concurrency must be at least 1"):
+        call_command("sync_providers", "--loop", "--concurrency", "0")
+    assert Provider.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_one_provider_crashing_does_not_stop_the_others(monkeypatch, json_logs) -> None:
     from apps.providers.adapters.vultr import VultrAdapter
 

@@ -1,4 +1,9 @@
-"""`manage.py sync_providers [--provider X ...] [--loop --interval 300] [-v 2]`.
+"""`manage.py sync_providers [--provider X ...] [--loop [--concurrency N]] [-v 2]`.
+
+Without `--loop`: one sync of each provider, in turn. With `--loop` (the ingest process): each
+provider on its own cadence, several at once, until SIGTERM or SIGINT
+(`services/ingest.py`). `--interval N` makes every provider's interval N seconds for this run
+only (tests, one-off runs; `/providers/status` does not know it).
 
 Each sync is reported once, by the service's JSON log line (`sync.sync_log`), which is what
 `make run`, the compose `ingest` service and log shippers read. A plain-text summary line per
@@ -8,9 +13,9 @@ printing both by default put every sync in the log twice, in two formats.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
-import time
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +23,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.providers.adapters.registry import UnknownProviderError, default_registry
 from apps.providers.services.demo_market import demo_market_from_settings
-from apps.providers.services.sync import provider_sync
+from apps.providers.services.ingest import IngestReport, ingest_loop_run
+from apps.providers.services.sync import SyncResult, provider_sync
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +39,22 @@ class Command(BaseCommand):
     verbosity = 1
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--provider, --loop and --interval (seconds)."""
+        """--provider, --loop, --concurrency and --interval (seconds)."""
         parser.add_argument("--provider", action="append", dest="providers", default=None)
-        parser.add_argument("--loop", action="store_true", help="sync forever")
+        parser.add_argument(
+            "--loop", action="store_true", help="sync each provider on its cadence until stopped"
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=settings.INGEST_CONCURRENCY,
+            help="syncs at once with --loop (INGEST_CONCURRENCY)",
+        )
         parser.add_argument(
             "--interval",
             type=int,
-            default=settings.PROVIDER_SYNC_INTERVAL_SECONDS,
-            help="seconds between rounds with --loop",
+            default=None,
+            help="with --loop: every provider every this many seconds (default: its cadence)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -52,27 +66,44 @@ class Command(BaseCommand):
                 raise CommandError(
                     str(UnknownProviderError(name, default_registry.list_adapters()))
                 )
-        if options["interval"] < 1:
+        if options["interval"] is not None and options["interval"] < 1:
             raise CommandError("--interval must be at least 1 second")
+        if options["concurrency"] < 1:
+            raise CommandError("--concurrency must be at least 1")
         self._announce_demo_market()
-        stopping = False
-
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True
-
-        if options["loop"]:
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
-        while True:
+        if not options["loop"]:
             self._round(names)
-            if not options["loop"]:
-                return
-            deadline = time.monotonic() + options["interval"]
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(0.5)
-            if stopping:
-                return
+            return
+        intervals = None
+        if options["interval"] is not None:
+            intervals = dict.fromkeys(names, options["interval"])
+        report = asyncio.run(self._loop(names, options["concurrency"], intervals))
+        if self.verbosity >= 2:
+            self.stdout.write(f"stopped: attempts={report.attempts} abandoned={report.abandoned}")
+
+    async def _loop(
+        self, names: list[str], concurrency: int, intervals: dict[str, int] | None
+    ) -> IngestReport:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        logger.info(
+            "ingest loop started",
+            extra={"providers": names, "concurrency": concurrency, "intervals": intervals},
+        )
+        try:
+            return await ingest_loop_run(
+                names=names,
+                stop=stop,
+                concurrency=concurrency,
+                stop_grace_seconds=settings.INGEST_STOP_GRACE_SECONDS,
+                sync=self._sync_reported,
+                intervals=intervals,
+            )
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
 
     @staticmethod
     def _announce_demo_market() -> None:
@@ -92,17 +123,19 @@ class Command(BaseCommand):
     def _round(self, names: list[str]) -> None:
         for name in names:
             try:
-                result = provider_sync(provider_name=name)
+                self._sync_reported(name)
             except Exception:
-                # The loop's outer boundary. provider_sync reports provider faults in its result;
-                # anything raised here is our own bug or a lost database, and must not stop the
-                # other providers.
+                # The round's outer boundary. provider_sync reports provider faults in its
+                # result; anything raised here is our own bug or a lost database, and must not
+                # stop the other providers.
                 logger.exception("sync of %s crashed", name, extra={"provider": name})
                 if self.verbosity >= 2:
                     self.stderr.write(f"{name}: crashed (see the log)")
-                continue
-            if self.verbosity < 2:
-                continue
+
+    def _sync_reported(self, name: str) -> SyncResult:
+        """One provider's sync; at -v 2 also a plain summary line."""
+        result = provider_sync(provider_name=name)
+        if self.verbosity >= 2:
             line = (
                 f"{name}: {result.status} seen={result.offers_seen} new={result.offers_inserted}"
                 f" changed={result.offers_changed} gone={result.offers_gone}"
@@ -117,3 +150,4 @@ class Command(BaseCommand):
             if result.error:
                 line += f" error={result.error}"
             self.stdout.write(line)
+        return result

@@ -22,7 +22,7 @@ def resolve_gpus(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("providers", "0010_offer_facts"),
+        ("providers", "0011_per_provider_cadence"),
     ]
 
     operations = [
