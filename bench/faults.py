@@ -275,7 +275,9 @@ class Stack:
         self.env = SERVER_ENV | {"DATABASE_URL": database_url}
         self.daphnes = [
             self.running.enter_context(
-                daphne_server(self.scratch, env=self.env, settings_module=SERVER_SETTINGS)
+                daphne_server(
+                    self.scratch, env=self.env, settings_module=SERVER_SETTINGS, ready_timeout=180
+                )
             )
             for _ in range(2)
         ]

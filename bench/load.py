@@ -111,7 +111,9 @@ def running_stack(scratch: Path, database_url: str) -> Iterator[str]:
     env = SERVER_ENV | {"DATABASE_URL": database_url}
     with contextlib.ExitStack() as stack:
         servers = [
-            stack.enter_context(daphne_server(scratch, env=env, settings_module=SERVER_SETTINGS))
+            stack.enter_context(
+                daphne_server(scratch, env=env, settings_module=SERVER_SETTINGS, ready_timeout=180)
+            )
             for _ in range(2)
         ]
         proxy = stack.enter_context(
