@@ -275,9 +275,7 @@ class Stack:
         self.env = SERVER_ENV | {"DATABASE_URL": database_url}
         self.daphnes = [
             self.running.enter_context(
-                daphne_server(
-                    self.scratch, env=self.env, settings_module=SERVER_SETTINGS, ready_timeout=180
-                )
+                daphne_server(self.scratch, env=self.env, settings_module=SERVER_SETTINGS)
             )
             for _ in range(2)
         ]

@@ -111,9 +111,7 @@ def running_stack(scratch: Path, database_url: str) -> Iterator[str]:
     env = SERVER_ENV | {"DATABASE_URL": database_url}
     with contextlib.ExitStack() as stack:
         servers = [
-            stack.enter_context(
-                daphne_server(scratch, env=env, settings_module=SERVER_SETTINGS, ready_timeout=180)
-            )
+            stack.enter_context(daphne_server(scratch, env=env, settings_module=SERVER_SETTINGS))
             for _ in range(2)
         ]
         proxy = stack.enter_context(

@@ -100,12 +100,8 @@ def daphne_server(
     env: Mapping[str, str] | None = None,
     settings_module: str = "gpubroker.settings.test",
     port: int | None = None,
-    ready_timeout: float = 30.0,
 ) -> Iterator[ServerProcess]:
     """Start `daphne gpubroker.asgi:application` on 127.0.0.1 and stop it afterwards.
-
-    `ready_timeout`: seconds to wait for `/health` to answer (benchmarks on a loaded machine,
-    where importing Django alone can take 20 s, give more).
 
     The server uses the database this process is connected to (the test database under the
     suite) unless `env` names a DATABASE_URL; other variables come from this environment with
@@ -133,7 +129,7 @@ def daphne_server(
         )
     server = ServerProcess(port=port, process=process, log_path=log_path)
     try:
-        wait_until_healthy(server.base_url, timeout=ready_timeout)
+        wait_until_healthy(server.base_url)
         yield server
     finally:
         process.terminate()
