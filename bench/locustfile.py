@@ -93,12 +93,14 @@ class BoardVisitor(FastHttpUser):
 
     @task(60)
     def list_offers(self) -> None:
+        """The listing with a few filters, as the board sends it."""
         self.client.get(
             "/api/v2/providers", params=listing_params(random), name="/api/v2/providers"
         )
 
     @task(15)
     def offer_detail(self) -> None:
+        """One offer with its KPIs."""
         if OFFER_IDS:
             offer_id = random.choice(OFFER_IDS)
             self.client.get(
@@ -107,6 +109,7 @@ class BoardVisitor(FastHttpUser):
 
     @task(10)
     def offer_history(self) -> None:
+        """One offer's price history over a window."""
         if OFFER_IDS:
             offer_id = random.choice(OFFER_IDS)
             self.client.get(
@@ -117,11 +120,13 @@ class BoardVisitor(FastHttpUser):
 
     @task(10)
     def kpis(self) -> None:
+        """A KPI page: overview, market insights, one GPU or one provider."""
         path, name = random.choice(KPI_PATHS)
         self.client.get(path, name=name)
 
     @task(5)
     def login(self) -> None:
+        """Log in (Argon2 verification: the most expensive request of the mix)."""
         if ACCOUNTS:
             email, password = random.choice(ACCOUNTS)
             self.client.post(

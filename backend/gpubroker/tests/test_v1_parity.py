@@ -24,10 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client, override_settings
 
 from apps.gpus.services import gpu_specs_load
 from apps.providers.services.sync import providers_sync_all
+from apps.websocket_gateway.relay import current_relay
+from gpubroker.asgi import application
 
 REPO_DIR = Path(__file__).resolve().parents[3]
 MIGRATION_DOC = REPO_DIR / "docs" / "migration.md"
@@ -76,7 +81,9 @@ V1_OFFERS = [
     {"id": "vastai:1:us", "provider": "vastai", "gpu_type": "RTX 3090", "price_per_hour": 0.3},
     {"id": "runpod:2:eu", "provider": "runpod", "gpu_type": "RTX 4090", "price_per_hour": 0.7},
 ]
-PRICES = [{"timestamp": f"2025-01-01T{hour:02d}:00:00Z", "price": 2 + hour / 100} for hour in range(24)]
+PRICES = [
+    {"timestamp": f"2025-01-01T{hour:02d}:00:00Z", "price": 2 + hour / 100} for hour in range(24)
+]
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ class Endpoint:
     token: bool = False
     status: int = 200
     content_type: str = "application/json"
+    instead: str = "-"
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -122,9 +130,9 @@ ENDPOINTS: list[Endpoint] = [
         body={"email": "parity@example.com", "password": "v1 parity password 1"},
     ),
     Endpoint("GET /auth/me", "GET", "/auth/me", SUPERSET, USER, bearer=True),
-    Endpoint("GET /auth/health", "GET", None, DIFFERENT),
+    Endpoint("GET /auth/health", "GET", None, DIFFERENT, instead="GET /health"),
     # provider-service
-    Endpoint("GET / (provider-service)", "GET", None, DIFFERENT),
+    Endpoint("GET / (provider-service)", "GET", None, DIFFERENT, instead="GET /api/v2/ping"),
     Endpoint(
         "GET /health (provider-service)",
         "GET",
@@ -187,7 +195,13 @@ ENDPOINTS: list[Endpoint] = [
         "/providers",
         DIFFERENT,
         PROVIDER_LIST,
-        query={"gpu_memory_min": 24, "gpu_memory_max": 80, "price_min": 0.2, "page": 2, "per_page": 10},
+        query={
+            "gpu_memory_min": 24,
+            "gpu_memory_max": 80,
+            "price_min": 0.2,
+            "page": 2,
+            "per_page": 10,
+        },
     ),
     Endpoint(
         "GET /providers?per_page=25",
@@ -206,13 +220,18 @@ ENDPOINTS: list[Endpoint] = [
         query={"availability": "busy"},
     ),
     # kpi-service
-    Endpoint("GET /kpi/", "GET", None, DIFFERENT),
+    Endpoint("GET /kpi/", "GET", None, DIFFERENT, instead="GET /api/v2/ping"),
     Endpoint(
         "GET /kpi/overview",
         "GET",
         "/kpi/overview",
         SUPERSET,
-        {"cost_per_token": OPT_NUM, "uptime_pct": OPT_NUM, "avg_latency_ms": OPT_NUM, "active_providers": int},
+        {
+            "cost_per_token": OPT_NUM,
+            "uptime_pct": OPT_NUM,
+            "avg_latency_ms": OPT_NUM,
+            "active_providers": int,
+        },
     ),
     Endpoint(
         "GET /kpi/kpis/gpu/{gpu_type}",
@@ -266,14 +285,20 @@ ENDPOINTS: list[Endpoint] = [
             "generated_at": str,
         },
     ),
-    Endpoint("POST /kpi/optimize/workload", "POST", None, DIFFERENT),
-    Endpoint("GET /kpi/health", "GET", None, DIFFERENT),
+    Endpoint(
+        "POST /kpi/optimize/workload",
+        "POST",
+        None,
+        DIFFERENT,
+        instead="POST /api/v2/math/estimate-workload",
+    ),
+    Endpoint("GET /kpi/health", "GET", None, DIFFERENT, instead="GET /health"),
     # math-core
     Endpoint(
         "POST /math/cost-per-token",
         "POST",
         "/math/cost-per-token",
-        SUPERSET,
+        DIFFERENT,
         {
             "cost_per_token": NUM,
             "cost_per_million_tokens": NUM,
@@ -310,11 +335,17 @@ ENDPOINTS: list[Endpoint] = [
         "POST /math/topsis",
         "POST",
         "/math/topsis",
-        SUPERSET,
+        SAME,
         {"rankings": list, "scores": list, "ideal_solution": list, "anti_ideal_solution": list},
         body=TOPSIS_BODY,
     ),
-    Endpoint("POST /math/content-similarity", "POST", None, DIFFERENT),
+    Endpoint(
+        "POST /math/content-similarity",
+        "POST",
+        None,
+        DIFFERENT,
+        instead="POST /api/v2/math/ensemble-recommend",
+    ),
     Endpoint(
         "POST /math/ensemble-recommend",
         "POST",
@@ -326,7 +357,11 @@ ENDPOINTS: list[Endpoint] = [
                     "id": str,
                     "provider": str,
                     "ensemble_score": NUM,
-                    "score_breakdown": {"topsis": NUM, "collaborative": OPT_NUM, "content_based": OPT_NUM},
+                    "score_breakdown": {
+                        "topsis": NUM,
+                        "collaborative": OPT_NUM,
+                        "content_based": OPT_NUM,
+                    },
                 }
             ],
             "algorithm_contributions": dict,
@@ -338,7 +373,7 @@ ENDPOINTS: list[Endpoint] = [
         "POST /math/estimate-workload",
         "POST",
         "/math/estimate-workload",
-        DIFFERENT,
+        SUPERSET,
         {
             "min_vram_gb": NUM,
             "recommended_vram_gb": NUM,
@@ -350,7 +385,13 @@ ENDPOINTS: list[Endpoint] = [
         },
         body={"workload_type": "image_generation", "quantity": 1000, "duration_hours": 2},
     ),
-    Endpoint("POST /math/map-workload-to-gpu", "POST", None, DIFFERENT),
+    Endpoint(
+        "POST /math/map-workload-to-gpu",
+        "POST",
+        None,
+        DIFFERENT,
+        instead="POST /api/v2/math/estimate-workload",
+    ),
     Endpoint(
         "GET /math/benchmarks",
         "GET",
@@ -374,13 +415,19 @@ ENDPOINTS: list[Endpoint] = [
         },
     ),
     Endpoint("PUT /math/benchmarks/{gpu_type}", "PUT", None, DIFFERENT),
-    Endpoint("POST /math/analyze-prices", "POST", None, DIFFERENT),
+    Endpoint(
+        "POST /math/analyze-prices",
+        "POST",
+        None,
+        DIFFERENT,
+        instead="GET /api/v2/providers/offers/{id}/history",
+    ),
     Endpoint("POST /math/forecast-price", "POST", None, DIFFERENT),
     Endpoint("POST /math/detect-anomaly", "POST", None, DIFFERENT),
     Endpoint("POST /math/compare-providers", "POST", None, DIFFERENT),
-    Endpoint("POST /math/mcda-rank", "POST", None, DIFFERENT),
+    Endpoint("POST /math/mcda-rank", "POST", None, DIFFERENT, instead="POST /api/v2/math/topsis"),
     Endpoint("POST /math/sensitivity-analysis", "POST", None, DIFFERENT),
-    Endpoint("GET / and GET /health (math-core)", "GET", None, DIFFERENT),
+    Endpoint("GET / and GET /health (math-core)", "GET", None, DIFFERENT, instead="GET /health"),
     # ai-assistant
     Endpoint(
         "POST /ai/chat",
@@ -391,7 +438,13 @@ ENDPOINTS: list[Endpoint] = [
         body={"message": "cheapest A100 for inference", "context": {}, "history": []},
         token=True,
     ),
-    Endpoint("GET /ai/sessions/{session_id}/history", "GET", None, DIFFERENT),
+    Endpoint(
+        "GET /ai/sessions/{session_id}/history",
+        "GET",
+        None,
+        DIFFERENT,
+        instead="GET /api/v2/ai/sessions/{id}/history (owner)",
+    ),
     Endpoint("GET /ai/tools", "GET", "/ai/tools", DIFFERENT),
     Endpoint("GET /ai/health", "GET", "/ai/health", DIFFERENT),
     Endpoint(
@@ -408,9 +461,15 @@ ENDPOINTS: list[Endpoint] = [
         },
         body={"text": "fine-tune a 7B model for 10 hours in us-east"},
     ),
-    Endpoint("GET /health (ai-assistant)", "GET", "/health", DIFFERENT, {"status": str, "llm_provider": str}),
+    Endpoint(
+        "GET /health (ai-assistant)",
+        "GET",
+        "/health",
+        DIFFERENT,
+        {"status": str, "llm_provider": str},
+    ),
     # websocket-gateway
-    Endpoint("WS /ws", "WS", None, DIFFERENT),
+    Endpoint("WS /ws", "WS", "/ws", SAME),
     Endpoint(
         "GET /health (websocket-gateway)",
         "GET",
@@ -423,7 +482,15 @@ ENDPOINTS: list[Endpoint] = [
 
 def _type_name(expected: Any) -> str:
     kinds = expected if isinstance(expected, tuple) else (expected,)
-    names = {NONE: "null", int: "int", float: "float", str: "string", bool: "bool", list: "array", dict: "object"}
+    names = {
+        NONE: "null",
+        int: "int",
+        float: "float",
+        str: "string",
+        bool: "bool",
+        list: "array",
+        dict: "object",
+    }
     return "|".join(names.get(kind, str(kind)) for kind in kinds)
 
 
@@ -477,7 +544,7 @@ class Outcome:
 
 def _v2_label(endpoint: Endpoint) -> str:
     if endpoint.path is None:
-        return "-"
+        return endpoint.instead
     prefix = "" if endpoint.path in ("/health", "/metrics") else "/api/v2"
     return f"{endpoint.method} {prefix}{endpoint.path}"
 
@@ -497,11 +564,35 @@ def _request(client: Client, endpoint: Endpoint, token: str | None) -> Any:
     )
 
 
+async def _websocket_opens(path: str) -> bool:
+    """A v1 client's socket (no token) is accepted on `path` and gets its first frame."""
+    communicator = WebsocketCommunicator(
+        application, path, headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    try:
+        return connected and json.loads(await communicator.receive_from(timeout=5))["type"] in (
+            "snapshot",
+            "heartbeat",
+        )
+    finally:
+        await communicator.disconnect()
+        relay = current_relay()
+        if relay is not None:
+            await relay.stop()
+        await sync_to_async(connections.close_all)()
+
+
 def call(client: Client, endpoint: Endpoint, token: str) -> Outcome:
     """Make the v1 client's request on v2 and compute the parity."""
     label = _v2_label(endpoint)
     if endpoint.path is None:
         return Outcome(endpoint, DIFFERENT, label, ["no such endpoint in v2"])
+    if endpoint.method == "WS":
+        opened = async_to_sync(_websocket_opens)(endpoint.path)
+        return Outcome(
+            endpoint, SAME if opened else DIFFERENT, label, [] if opened else ["refused"]
+        )
     findings: list[str] = []
     if endpoint.token:
         anonymous = _request(client, endpoint, None)
@@ -524,10 +615,8 @@ def call(client: Client, endpoint: Endpoint, token: str) -> Outcome:
     problems, extra = shape_problems(response.json(), endpoint.shape)
     findings += problems
     if findings:
-        parity = DIFFERENT
-    else:
-        parity = SUPERSET if extra else SAME
-    return Outcome(endpoint, parity, label, findings)
+        return Outcome(endpoint, DIFFERENT, label, findings)
+    return Outcome(endpoint, SUPERSET if extra else SAME, label, findings)
 
 
 def format_table(outcomes: list[Outcome]) -> list[str]:
@@ -535,7 +624,9 @@ def format_table(outcomes: list[Outcome]) -> list[str]:
     lines = ["| v1 endpoint | v2 | parity | what differs |", "|---|---|---|---|"]
     for outcome in outcomes:
         findings = "; ".join(outcome.findings) or "-"
-        lines.append(f"| `{outcome.endpoint.v1}` | `{outcome.v2}` | {outcome.parity} | {findings} |")
+        lines.append(
+            f"| `{outcome.endpoint.v1}` | `{outcome.v2}` | {outcome.parity} | {findings} |"
+        )
     return lines
 
 
@@ -560,9 +651,12 @@ def test_every_v1_endpoint_keeps_what_v1_clients_read_or_the_difference_is_docum
 ) -> None:
     client = Client()
     account = {"email": "parity@example.com", "password": "v1 parity password 1"}
-    assert client.post(
-        "/api/v2/auth/register", {**account, "full_name": "P"}, content_type="application/json"
-    ).status_code == 201
+    assert (
+        client.post(
+            "/api/v2/auth/register", {**account, "full_name": "P"}, content_type="application/json"
+        ).status_code
+        == 201
+    )
     token = client.post("/api/v2/auth/login", account, content_type="application/json").json()[
         "access_token"
     ]

@@ -15,12 +15,23 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from apps.providers.adapters.registry import UnknownProviderError, default_registry
+from apps.providers.circuit_breaker import BreakerRegistry
 from apps.providers.services.demo_market import demo_market_from_settings
-from apps.providers.services.sync import provider_sync
+from apps.providers.services.sync import breaker_registry_for, provider_sync
 
 logger = logging.getLogger(__name__)
+
+
+def _drop_broken_connection() -> None:
+    # A lost database leaves this long-lived process's connection broken, and Django replaces
+    # broken connections only around requests: the loop does it itself, so ingestion resumes
+    # once PostgreSQL is back (bench/faults.py). Only after a database error, so a healthy
+    # round costs no extra query (and a test's transaction is left alone).
+    if connection.errors_occurred and not connection.is_usable():
+        connection.close()
 
 
 class Command(BaseCommand):
@@ -64,6 +75,8 @@ class Command(BaseCommand):
         if options["loop"]:
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
+        # The breakers' window follows the rounds actually run (`--interval`).
+        self.breakers = breaker_registry_for(interval_seconds=options["interval"])
         while True:
             self._round(names)
             if not options["loop"]:
@@ -89,10 +102,13 @@ class Command(BaseCommand):
                 settings.GPUBROKER_PROVIDER_MODE,
             )
 
+    breakers: BreakerRegistry
+
     def _round(self, names: list[str]) -> None:
         for name in names:
+            _drop_broken_connection()
             try:
-                result = provider_sync(provider_name=name)
+                result = provider_sync(provider_name=name, breaker_registry=self.breakers)
             except Exception:
                 # The loop's outer boundary. provider_sync reports provider faults in its result;
                 # anything raised here is our own bug or a lost database, and must not stop the
