@@ -43,23 +43,19 @@ from pathlib import Path  # noqa: E402
 
 from bench import _django  # noqa: E402
 from bench._traffic import WS_CLIENTS, Traffic  # noqa: E402
+from bench.load import SERVER_ENV as LOAD_ENV  # noqa: E402
+from bench.load import SERVER_SETTINGS, running_stack  # noqa: E402
 
 sys.path.insert(0, str(_django.BACKEND))  # gpubroker.embedded is needed before setup()
 
 BENCH_DB = "gpubroker_faults"
-SERVER_SETTINGS = "gpubroker.settings.development"
-SERVER_ENV = {
-    "DEBUG": "false",
-    "LOG_LEVEL": "WARNING",
-    "SERVE_STATIC": "false",
-    "TRUSTED_PROXY_IPS": "127.0.0.1",
-    "RATE_LIMIT_ANON_RPS": "100000",
-    "RATE_LIMIT_IP_PER_MINUTE": "10000000",
+# What bench/load.py serves, plus quick heartbeats and the test settings' health deadline:
+# on a machine shared by other jobs (load average 7-15 when the figures in
+# docs/verification.md were taken) a healthy PostgreSQL sometimes answers the 80 ms
+# production probe late, which would read as "down" before any fault.
+SERVER_ENV = LOAD_ENV | {
     "WS_DEFAULT_TENANT_LIMIT": "1000",
     "WS_HEARTBEAT_SECONDS": "5",
-    # The test settings' probe deadline: on a machine shared by other jobs (load average 7-11
-    # when the figures in docs/verification.md were taken) a healthy PostgreSQL sometimes
-    # answers the 80 ms production probe late, which would read as "down" before any fault.
     "HEALTH_PROBE_DEADLINE_SECONDS": "0.5",
 }
 INGEST_ENV = {
@@ -157,25 +153,12 @@ class Stack:
         os.environ["REDIS_URL"] = f"redis://127.0.0.1:{self.valkey.port}/0"
 
     def start_web(self, database_url: str) -> str:
-        """Two daphne processes and nginx in front; returns nginx's base URL."""
-        from gpubroker.testing.processes import daphne_server
-        from gpubroker.tests.deploy.servers import nginx_server
-
+        """Two daphne processes and nginx in front (bench/load.py's); returns nginx's URL."""
         self.env = SERVER_ENV | {"DATABASE_URL": database_url}
-        self.daphnes = [
-            self.running.enter_context(
-                daphne_server(self.scratch, env=self.env, settings_module=SERVER_SETTINGS)
-            )
-            for _ in range(2)
-        ]
-        proxy = self.running.enter_context(
-            nginx_server(
-                self.scratch / "nginx",
-                upstream_ports=[server.port for server in self.daphnes],
-                static_parent=self.scratch,
-            )
+        base_url, self.daphnes = self.running.enter_context(
+            running_stack(self.scratch, database_url, SERVER_ENV)
         )
-        return proxy.base_url
+        return str(base_url)
 
     def start_ingest(self) -> None:
         """`sync_providers --loop` with the demo market on, logging to ingest.log."""
@@ -312,7 +295,9 @@ def scenario_providers(stack: Stack, traffic: Traffic) -> None:
     for name, counts in sorted(statuses.items()):
         provider = Provider.objects.get(name=name)
         body = httpx.get(
-            f"{traffic.base_url}/api/v2/providers", params={"provider": name, "per_page": 100}
+            f"{traffic.base_url}/api/v2/providers",
+            params={"provider": name, "per_page": 100},
+            timeout=120,
         ).json()
         stale = Counter(item["stale"] for item in body["items"])
         marker = f" ({PROVIDER_FAULTS[name]})" if name in PROVIDER_FAULTS else ""

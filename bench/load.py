@@ -37,6 +37,7 @@ from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 from bench import _django  # noqa: E402
 
@@ -103,12 +104,14 @@ def read_failures(prefix: Path) -> list[tuple[str, str, int]]:
 
 
 @contextlib.contextmanager
-def running_stack(scratch: Path, database_url: str) -> Iterator[str]:
-    """Two daphne processes and nginx in front; yields nginx's base URL."""
+def running_stack(
+    scratch: Path, database_url: str, server_env: dict[str, str] = SERVER_ENV
+) -> Iterator[tuple[str, list[Any]]]:
+    """Two daphne processes and nginx in front; yields nginx's base URL and the daphnes."""
     from gpubroker.testing.processes import daphne_server
     from gpubroker.tests.deploy.servers import nginx_server
 
-    env = SERVER_ENV | {"DATABASE_URL": database_url}
+    env = server_env | {"DATABASE_URL": database_url}
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(daphne_server(scratch, env=env, settings_module=SERVER_SETTINGS))
@@ -121,7 +124,7 @@ def running_stack(scratch: Path, database_url: str) -> Iterator[str]:
                 static_parent=scratch,
             )
         )
-        yield proxy.base_url
+        yield proxy.base_url, servers
 
 
 def register_accounts(base_url: str, count: int, path: Path) -> None:
@@ -235,7 +238,7 @@ def main() -> None:
         scratch = Path(scratch_name)
         ids = offers_listed().order_by("id").values_list("id", flat=True)
         (scratch / "offers.txt").write_text("\n".join(str(i) for i in ids[:500]) + "\n")
-        with running_stack(scratch, url) as base_url:
+        with running_stack(scratch, url) as (base_url, _):
             print(f"stack: nginx {base_url} -> 2 daphne ({SERVER_SETTINGS})")
             print(f"rate limiter on: X-RateLimit-Limit {check_limiter_on(base_url)} per second")
             register_accounts(base_url, args.accounts, scratch / "accounts.txt")
