@@ -545,7 +545,7 @@ class Outcome:
 def _v2_label(endpoint: Endpoint) -> str:
     if endpoint.path is None:
         return endpoint.instead
-    prefix = "" if endpoint.path in ("/health", "/metrics") else "/api/v2"
+    prefix = "" if endpoint.path in ("/health", "/metrics", "/ws") else "/api/v2"
     return f"{endpoint.method} {prefix}{endpoint.path}"
 
 
