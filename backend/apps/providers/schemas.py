@@ -101,7 +101,7 @@ class OfferFilterIn(Schema):
     page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
     per_page: int = Field(20, description="One of 10, 20, 50, 100.")
 
-    @field_validator("compliance_tag", "availability", mode="before")
+    @field_validator("compliance_tag", mode="before")
     @classmethod
     def _blank_is_absent(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -136,10 +136,11 @@ class OfferFilterIn(Schema):
                 raise ValueError(error.message) from error
         return value
 
-    @field_validator("gpu", "gpu_type", "region", "provider", mode="before")
+    @field_validator("gpu", "gpu_type", "region", "provider", "availability", mode="before")
     @classmethod
     def _case_insensitive(cls, value: Any) -> Any:
-        # Lower-cased so `gpu=H100` and `gpu=h100` share one cache entry.
+        # Lower-cased so `gpu=H100` and `gpu=h100` share one cache entry (and, as v1 did,
+        # `availability=Available` is `available`).
         if isinstance(value, str):
             return value.strip().lower() or None
         return value

@@ -126,11 +126,13 @@ DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
 # With no DATABASE_URL there is nothing to pool: the first query then fails at once with its
 # reason (manage.py turns that into one line) rather than after a pool timeout.
 _pooled = bool(DB_POOL_MAX_SIZE and DATABASE_URL)
-# Health checks on reuse let a restarted PostgreSQL be picked up again without a restart.
+# Health checks on reuse let a restarted PostgreSQL be picked up again without a restart. With
+# the pool, the same setting is what makes Django pass psycopg_pool's check_connection to it
+# (bench/faults.py found 503s after a restart while it was off).
 _database = dj_database_url.parse(
     DATABASE_URL or "postgres://unset/unset",
     conn_max_age=0 if _pooled else DB_CONN_MAX_AGE,
-    conn_health_checks=not _pooled,
+    conn_health_checks=True,
 )
 _database.setdefault("OPTIONS", {})
 _database["OPTIONS"].update(

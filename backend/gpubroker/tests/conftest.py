@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+
+# The v1 parity table (test_v1_parity.py), printed at the end of the session.
+_PARITY_KEY = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
@@ -29,3 +33,18 @@ def closed_port() -> int:
     port = probe.getsockname()[1]
     probe.close()
     return port
+
+
+@pytest.fixture
+def parity_report(request: pytest.FixtureRequest) -> list[str]:
+    """Lines of the v1 parity table; the session prints them in its summary."""
+    return request.config.stash.setdefault(_PARITY_KEY, [])
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The v1 parity table (endpoint, v2 route, parity, what differs) when the test ran."""
+    lines = config.stash.get(_PARITY_KEY, [])
+    if lines:
+        terminalreporter.section("v1 parity (docs/verification.md)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -72,3 +72,28 @@ def test_pooled_connections_serve_and_a_lost_database_is_503(
         response = httpx.get(f"{server.base_url}/api/v2/math/benchmarks", timeout=10)
         assert response.status_code == 503
         assert response.json()["error"]["message"] == "Database not available"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_pooled_connections_cut_by_a_database_restart_are_replaced_on_checkout(
+    tmp_path: Path,
+) -> None:
+    from django.db import connection
+
+    with daphne_server(tmp_path, env={"DB_POOL_MAX_SIZE": "2"}) as server:
+        url = f"{server.base_url}/api/v2/math/benchmarks"
+        warm = [httpx.get(url, timeout=10).status_code for _ in range(4)]
+        # What a PostgreSQL restart does to the pool: every server connection is cut.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            (cut,) = cursor.fetchone()
+        after = [httpx.get(url, timeout=10).status_code for _ in range(4)]
+    assert warm == [200] * 4
+    assert cut >= 1
+    # Each checkout checks the connection (psycopg_pool's check_connection) and replaces a
+    # dead one, so no request after the restart fails.
+    assert after == [200] * 4

@@ -45,6 +45,7 @@ __all__ = [
     "QUARANTINE_SAMPLE",
     "SyncResult",
     "SyncStatus",
+    "breaker_registry_for",
     "offers_apply",
     "provider_sync",
     "providers_sync_all",
@@ -58,7 +59,28 @@ def _counts_as_outage(exc: Exception) -> bool:
     return not isinstance(exc, AdapterError) or exc.retryable
 
 
-breakers = BreakerRegistry(counts_as_failure=_counts_as_outage)
+# A provider's breaker counts failed syncs, and syncs come one per interval. With the
+# breaker's own defaults (5 failures within 30 s, open for 60 s) and syncs 300 s apart, no
+# provider could ever trip it (bench/faults.py showed a hanging provider called every round).
+BREAKER_WINDOW_INTERVALS = 10
+BREAKER_RECOVERY_INTERVALS = 2
+
+
+def breaker_registry_for(*, interval_seconds: float) -> BreakerRegistry:
+    """Breakers for syncs `interval_seconds` apart (seconds).
+
+    Five outages within ten intervals open a provider's breaker (a provider failing every
+    other sync trips it too); it stays open for two intervals, so the next sync is skipped and
+    the one after is the half-open trial.
+    """
+    return BreakerRegistry(
+        counts_as_failure=_counts_as_outage,
+        window_seconds=BREAKER_WINDOW_INTERVALS * interval_seconds,
+        recovery_seconds=BREAKER_RECOVERY_INTERVALS * interval_seconds,
+    )
+
+
+breakers = breaker_registry_for(interval_seconds=settings.PROVIDER_SYNC_INTERVAL_SECONDS)
 
 
 # ---- provider rows -----------------------------------------------------------------------------

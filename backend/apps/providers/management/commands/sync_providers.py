@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from apps.providers.adapters.registry import UnknownProviderError, default_registry
 from apps.providers.services.demo_market import demo_market_from_settings
@@ -27,6 +28,15 @@ from apps.providers.services.ingest import IngestReport, ingest_loop_run
 from apps.providers.services.sync import SyncResult, provider_sync
 
 logger = logging.getLogger(__name__)
+
+
+def _drop_broken_connection() -> None:
+    # A lost database leaves this long-lived process's connection broken, and Django replaces
+    # broken connections only around requests: the loop does it itself, so ingestion resumes
+    # once PostgreSQL is back (bench/faults.py). Only after a database error, so a healthy
+    # round costs no extra query (and a test's transaction is left alone).
+    if connection.errors_occurred and not connection.is_usable():
+        connection.close()
 
 
 class Command(BaseCommand):
@@ -122,6 +132,7 @@ class Command(BaseCommand):
 
     def _round(self, names: list[str]) -> None:
         for name in names:
+            _drop_broken_connection()
             try:
                 self._sync_reported(name)
             except Exception:
