@@ -40,7 +40,8 @@ screenshots: install
 
 # ruff (lint + format), mypy, import-linter's layer contracts (pyproject.toml), no
 # non-test module over 500 lines, then the deploy files offline (deploy/lint.sh: hadolint,
-# docker-compose config, promtool, the Kubernetes manifests).
+# docker-compose config, promtool, the Kubernetes manifests), then pip-audit over
+# requirements.lock (says NOT AUDITED when the vulnerability service is out of reach).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -49,6 +50,7 @@ lint: install
 	@! find backend bench -name '*.py' -not -path '*/tests/*' -not -path '*/migrations/*' \
 		-exec awk 'END { if (NR > 500) print FILENAME ": " NR " lines (the limit is 500)" }' {} \; | grep .
 	VENV_BIN=$(abspath $(VENV))/bin deploy/lint.sh
+	$(PY) deploy/audit_dependencies.py
 
 format: install
 	$(VENV)/bin/ruff format .
