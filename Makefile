@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 ARGS ?=
 
-.PHONY: install run test manage lint format lock clean screenshots
+.PHONY: install run test manage lint format lock clean screenshots fuzz
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,13 @@ run: install
 # own under var/test/, apart from a running `make run`; a second `make test` there is refused).
 test: install
 	cd backend && $(PY) -m gpubroker.embedded --instance test --exclusive -- $(PY) -m pytest --cov --cov-config=../pyproject.toml --cov-report=term $(PYTEST_ARGS)
+
+# schemathesis over the live API of one server process (backend/gpubroker/testing/fuzz.py):
+# anonymous, then with a bearer token, every phase, a fixed seed; figures in docs/verification.md.
+# Its own embedded servers under var/fuzz/ unless DATABASE_URL/REDIS_URL are set (that database
+# is migrated and gets the replayed demo market). ARGS="--max-examples 60 --seed 17" by default.
+fuzz: install
+	cd backend && $(PY) -m gpubroker.embedded --instance fuzz -- $(PY) -m gpubroker.testing.fuzz $(ARGS)
 
 # `manage.py $(ARGS)` with the servers of a running `make run` (or, when none runs, embedded
 # servers started for this command alone), e.g. make manage ARGS="createsuperuser".

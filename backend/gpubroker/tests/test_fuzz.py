@@ -1,0 +1,54 @@
+"""schemathesis against a live server process, anonymous and with a bearer token (issue 17).
+
+Sized for the suite (about two minutes on a loaded 2-core machine): the anonymous run takes
+the fuzzing and stateful phases over every operation, the bearer run adds the coverage phase
+(every documented boundary and every kind of bad input, where a token lets requests reach
+the handlers). `make fuzz` runs all phases for both with many more examples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpubroker.testing.fuzz import (
+    FUZZ_SERVER_ENV,
+    SEED,
+    SUITE_MAX_EXAMPLES,
+    fuzz_api,
+    fuzz_token,
+)
+from gpubroker.testing.market import demo_market_load
+from gpubroker.testing.processes import daphne_server
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_schemathesis_finds_no_failure_in_the_live_api(tmp_path: Path) -> None:
+    assert demo_market_load() > 100
+    with daphne_server(tmp_path, env=FUZZ_SERVER_ENV) as server:
+        token = fuzz_token(server.base_url)
+        runs = [
+            fuzz_api(
+                server.base_url,
+                label="anonymous",
+                report_dir=tmp_path,
+                max_examples=SUITE_MAX_EXAMPLES,
+                seed=SEED,
+                phases="fuzzing,stateful",
+            ),
+            fuzz_api(
+                server.base_url,
+                label="bearer",
+                report_dir=tmp_path,
+                max_examples=SUITE_MAX_EXAMPLES,
+                seed=SEED,
+                token=token,
+            ),
+        ]
+    for run in runs:
+        assert run.ok, run.summary() + "\n" + run.output
+        assert run.operations_total > 25
+        assert run.operations_tested == run.operations_total, run.summary()
+        assert run.requests >= run.operations_total * SUITE_MAX_EXAMPLES, run.summary()
