@@ -51,7 +51,8 @@ FUZZ_SERVER_ENV = {
 }
 FUZZ_PASSWORD = "fuzzing passphrase 17"  # noqa: S105 (a throwaway user of the fuzzed server)
 ALL_PHASES = "coverage,fuzzing,stateful"
-SUITE_MAX_EXAMPLES = 4
+SUITE_MAX_EXAMPLES = 8
+SUITE_PHASES = "fuzzing,stateful"
 SEED = 17
 
 
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     offers = demo_market_load()
     report_dir = args.report_dir or Path(tempfile.mkdtemp(prefix="gpubroker-fuzz-"))
+    report_dir.mkdir(parents=True, exist_ok=True)
     with daphne_server(report_dir, env=FUZZ_SERVER_ENV) as server:
         runs = fuzz_both(
             server.base_url, report_dir, max_examples=args.max_examples, seed=args.seed

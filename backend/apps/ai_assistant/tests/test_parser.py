@@ -128,4 +128,4 @@ def test_a_number_starts_only_where_its_run_of_digits_does() -> None:
 
 def test_a_long_run_of_digits_parses_to_nothing_it_did_not_say() -> None:
     parsed = parse_workload("0" * 4000)
-    assert parsed.missing == ["workload_type", "model"]
+    assert tuple(parsed.missing) == ("workload_type", "model")
