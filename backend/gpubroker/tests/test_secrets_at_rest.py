@@ -39,7 +39,7 @@ def _every_row_as_text() -> str:
         tables = [row[0] for row in cursor.fetchall()]
         dump = []
         for table in tables:
-            cursor.execute(f'SELECT t::text FROM "{table}" AS t')  # noqa: S608 (catalogue names)
+            cursor.execute(f'SELECT t::text FROM "{table}" AS t')  # table names from pg_tables
             dump.extend(f"{table}: {row[0]}" for row in cursor.fetchall())
     return "\n".join(dump)
 

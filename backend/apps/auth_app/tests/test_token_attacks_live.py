@@ -67,5 +67,5 @@ def test_attack_tokens_and_malformed_headers_through_a_live_server(
         for header in headers:
             response = client.get(ME, headers={"Authorization": header})
             _assert_envelope(response, _expected_status(header), repr(header[:20]))
-    assert tokens["huge_token"] and _expected_status(f"Bearer {tokens['huge_token']}") == 431
+    assert _expected_status(f"Bearer {tokens['huge_token']}") == 431
     assert _snapshot() == before
