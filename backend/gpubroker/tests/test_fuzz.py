@@ -34,21 +34,14 @@ def test_schemathesis_finds_no_failure_in_the_live_api(tmp_path: Path) -> None:
         runs = [
             fuzz_api(
                 server.base_url,
-                label="anonymous",
+                label=label,
                 report_dir=tmp_path,
                 max_examples=SUITE_MAX_EXAMPLES,
                 seed=SEED,
+                token=bearer,
                 phases=SUITE_PHASES,
-            ),
-            fuzz_api(
-                server.base_url,
-                label="bearer",
-                report_dir=tmp_path,
-                max_examples=SUITE_MAX_EXAMPLES,
-                seed=SEED,
-                token=token,
-                phases=SUITE_PHASES,
-            ),
+            )
+            for label, bearer in (("anonymous", None), ("bearer", token))
         ]
     for run in runs:
         assert run.ok, run.summary() + "\n" + run.output

@@ -43,11 +43,14 @@ def test_production_headers_cookies_and_csrf(tmp_path: Path) -> None:
         daphne_server(tmp_path, env=env, settings_module="gpubroker.settings.production") as server,
         httpx.Client(base_url=server.base_url, timeout=30) as client,
     ):
-        # Plain HTTP is redirected to HTTPS; the probes and the scrape are not.
-        redirect = client.get("/api/v2/ping", headers={"Host": HOST})
-        assert redirect.status_code == 301
-        assert redirect.headers["Location"] == f"https://{HOST}/api/v2/ping"
+        # Plain HTTP is redirected to HTTPS (the API and the pages alike); the orchestrator's
+        # probes are not.
+        for path in ("/api/v2/ai/tools", "/"):
+            redirect = client.get(path, headers={"Host": HOST})
+            assert redirect.status_code == 301
+            assert redirect.headers["Location"] == f"https://{HOST}{path}"
         assert client.get("/health", headers={"Host": HOST}).status_code == 200
+        assert client.get("/api/v2/ping", headers={"Host": HOST}).status_code == 200
 
         api = client.get("/api/v2/ping", headers=HTTPS)
         assert api.status_code == 200

@@ -12,10 +12,11 @@ from django.db import connection
 from django.test import Client
 
 from apps.providers.models import GPUOffer
-from apps.providers.services import booking as booking_service
-from apps.providers.services import integrations as integrations_service
 from apps.providers.services.sync import provider_sync
 from apps.providers.tests.conftest import FakeProviders
+
+# Provider HTTP replaced by the recordings, as in the integration tests (a fixture).
+from apps.providers.tests.test_api_integrations import fake_http as _fake_http  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -45,11 +46,9 @@ def _every_row_as_text() -> str:
 
 
 def test_no_password_token_or_provider_key_in_the_database_or_the_logs(
-    client: Client, specs: None, monkeypatch, json_logs
+    client: Client, specs: None, fake_http: FakeProviders, json_logs
 ) -> None:
-    fake = FakeProviders()
-    monkeypatch.setattr(integrations_service, "provider_http_client", fake.client)
-    monkeypatch.setattr(booking_service, "provider_http_client", fake.client)
+    fake = fake_http
     provider_sync(provider_name="vastai", client=fake.client())
     offer = GPUOffer.objects.filter(
         provider__name="vastai", availability_status="available"

@@ -17,10 +17,11 @@ from django.test import Client
 from apps.ai_assistant.models import ChatMessage, ChatSession
 from apps.auth_app.models import AuditLog, Tenant, User, UserSession
 from apps.providers.models import Booking, GPUOffer, ProviderIntegration
-from apps.providers.services import booking as booking_service
-from apps.providers.services import integrations as integrations_service
 from apps.providers.services.sync import provider_sync
 from apps.providers.tests.conftest import FakeProviders
+
+# Provider HTTP replaced by the recordings, as in the integration tests (a fixture).
+from apps.providers.tests.test_api_integrations import fake_http as _fake_http  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -45,14 +46,6 @@ def _login(client: Client, email: str) -> dict[str, str]:
     )
     assert response.status_code == 200
     return response.json()
-
-
-@pytest.fixture
-def fake_http(monkeypatch) -> FakeProviders:
-    fake = FakeProviders()
-    monkeypatch.setattr(integrations_service, "provider_http_client", fake.client)
-    monkeypatch.setattr(booking_service, "provider_http_client", fake.client)
-    return fake
 
 
 @pytest.fixture
