@@ -96,7 +96,7 @@ def test_production_headers_cookies_and_csrf(tmp_path: Path) -> None:
             data={**login, "csrfmiddlewaretoken": token.group(1)},
             headers={**origin, "Cookie": f"csrftoken={csrf_cookie.value}"},
         )
-        assert accepted.status_code == 302
+        assert accepted.status_code == 302, re.findall(r'class="errornote">(.*?)<', accepted.text)
         session = _cookies(accepted)["sessionid"]["sessionid"]
         assert session["secure"] is True
         assert session["httponly"] is True
