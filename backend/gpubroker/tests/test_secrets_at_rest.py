@@ -13,12 +13,13 @@ from django.test import Client
 
 from apps.providers.models import GPUOffer
 from apps.providers.services.sync import provider_sync
+from apps.providers.tests import test_api_integrations
 from apps.providers.tests.conftest import FakeProviders
 
-# Provider HTTP replaced by the recordings, as in the integration tests (a fixture).
-from apps.providers.tests.test_api_integrations import fake_http as _fake_http  # noqa: F401
-
 pytestmark = pytest.mark.django_db
+
+# Provider HTTP replaced by the recordings, as in the integration tests (the same fixture).
+fake_http = test_api_integrations.fake_http
 
 PASSWORD = "Secret-Passphrase-For-Ada-2026"
 PROVIDER_KEY = "vast-live-key-7d1f0c9e5b2a4c68"

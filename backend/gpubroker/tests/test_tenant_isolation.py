@@ -18,12 +18,13 @@ from apps.ai_assistant.models import ChatMessage, ChatSession
 from apps.auth_app.models import AuditLog, Tenant, User, UserSession
 from apps.providers.models import Booking, GPUOffer, ProviderIntegration
 from apps.providers.services.sync import provider_sync
+from apps.providers.tests import test_api_integrations
 from apps.providers.tests.conftest import FakeProviders
 
-# Provider HTTP replaced by the recordings, as in the integration tests (a fixture).
-from apps.providers.tests.test_api_integrations import fake_http as _fake_http  # noqa: F401
-
 pytestmark = pytest.mark.django_db
+
+# Provider HTTP replaced by the recordings, as in the integration tests (the same fixture).
+fake_http = test_api_integrations.fake_http
 
 PASSWORD = "a long enough password"
 A_PROVIDER_KEY = "tenant-a-vast-key-0123456789"
