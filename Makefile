@@ -11,7 +11,7 @@ COVERAGE_FLOOR := $(if $(strip $(PYTEST_ARGS)),--cov-fail-under=0,)
 
 ARGS ?=
 
-.PHONY: install run test manage lint format lock clean screenshots
+.PHONY: install run test manage lint format lock clean screenshots fuzz
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,13 @@ run: install
 test: install
 	cd backend && $(PY) -m gpubroker.embedded --instance test --exclusive -- $(PY) -m pytest --cov --cov-config=../pyproject.toml --cov-report=term $(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
+# schemathesis over the live API of one server process (backend/gpubroker/testing/fuzz.py):
+# anonymous, then with a bearer token, every phase, a fixed seed; figures in docs/verification.md.
+# Its own embedded servers under var/fuzz/ unless DATABASE_URL/REDIS_URL are set (that database
+# is migrated and gets the replayed demo market). ARGS="--max-examples 60 --seed 17" by default.
+fuzz: install
+	cd backend && $(PY) -m gpubroker.embedded --instance fuzz -- $(PY) -m gpubroker.testing.fuzz $(ARGS)
+
 # `manage.py $(ARGS)` with the servers of a running `make run` (or, when none runs, embedded
 # servers started for this command alone), e.g. make manage ARGS="createsuperuser".
 manage: install
@@ -43,7 +50,8 @@ screenshots: install
 
 # ruff (lint + format), mypy, import-linter's layer contracts (pyproject.toml), no
 # non-test module over 500 lines, then the deploy files offline (deploy/lint.sh: hadolint,
-# docker-compose config, promtool, the Kubernetes manifests).
+# docker-compose config, promtool, the Kubernetes manifests), then pip-audit over
+# requirements.lock (says NOT AUDITED when the vulnerability service is out of reach).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -52,6 +60,7 @@ lint: install
 	@! find backend bench -name '*.py' -not -path '*/tests/*' -not -path '*/migrations/*' \
 		-exec awk 'END { if (NR > 500) print FILENAME ": " NR " lines (the limit is 500)" }' {} \; | grep .
 	VENV_BIN=$(abspath $(VENV))/bin deploy/lint.sh
+	$(PY) deploy/audit_dependencies.py
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -76,7 +76,9 @@ case "${1:-web}" in
     allow_own_addresses
     # -v 0: the application writes one JSON line per request; daphne's access log would repeat
     # it. The client address behind nginx comes from TRUSTED_PROXY_IPS, not --proxy-headers.
-    exec daphne -v 0 -b "${BIND_ADDRESS:-0.0.0.0}" -p "${PORT:-8000}" gpubroker.asgi:application
+    # gpubroker.httpserver is daphne answering the requests it refuses itself (oversized
+    # headers, malformed HTTP) with the JSON envelope instead of a bare 400 or a dropped socket.
+    exec python -m gpubroker.httpserver -v 0 -b "${BIND_ADDRESS:-0.0.0.0}" -p "${PORT:-8000}" gpubroker.asgi:application
     ;;
   ingest)
     exec python manage.py sync_providers --loop

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             sys.executable,
             "-m",
-            "daphne",
+            # daphne, answering the requests it refuses itself with the envelope.
+            "gpubroker.httpserver",
             # Our middleware writes one JSON line per request; daphne's own access log would
             # duplicate it in another format.
             "-v",

@@ -98,6 +98,16 @@ async def chat(request: HttpRequest, payload: ChatIn) -> dict[str, Any]:
     return result.to_dict()
 
 
+_SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["delta", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+
+
 def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
@@ -128,7 +138,8 @@ async def _sse_stream(
             "200": {
                 "description": "`event: delta` `{text}` events, then `event: done` with the "
                 "chat response (or `event: error` with the error envelope).",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                # One schema per event, as schemathesis and OpenAPI 3.2's itemSchema read it.
+                "content": {"text/event-stream": {"schema": _SSE_EVENT_SCHEMA}},
             }
         }
     },

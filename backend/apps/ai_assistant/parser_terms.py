@@ -1,8 +1,10 @@
-"""Vocabulary of the workload parser: patterns, number words, region groups, model sizes.
+r"""Vocabulary of the workload parser: patterns, number words, region groups, model sizes.
 
 Framework-free (no Django), like `parser.py` (an import-linter contract in pyproject.toml).
 Every pattern is matched against the user's original text, so spans point into what they
-wrote. `NUMBER` accepts "1,000", "1000" and "1.5".
+wrote. `NUMBER` accepts "1,000", "1000" and "1.5", and starts only where a run of digits does:
+without that, every digit of a long run was a new start whose `\d+` backtracked over the rest,
+so 4,000 digits took a minute to parse (found by fuzzing, tests/test_parser.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+NUMBER = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 
 WORD_NUMBERS = MappingProxyType(
     {

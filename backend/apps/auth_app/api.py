@@ -11,10 +11,11 @@ from apps.auth_app.auth import JWTAuth
 from apps.auth_app.models import User
 from apps.auth_app.schemas import LoginIn, MeOut, RefreshIn, RegisterIn, TokenPairOut, UserOut
 from gpubroker.core.ratelimit import client_ip
+from gpubroker.core.schemas import ErrorOut
 
 router = Router(tags=["auth"])
 
-_ERRORS = {401: dict, 422: dict, 429: dict}
+_ERRORS = {401: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 
 def _client(request: HttpRequest) -> services.ClientInfo:
@@ -25,7 +26,9 @@ def _client(request: HttpRequest) -> services.ClientInfo:
     )
 
 
-@router.post("/register", response={201: UserOut, 409: dict, 422: dict, 429: dict}, auth=None)
+@router.post(
+    "/register", response={201: UserOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}, auth=None
+)
 async def register(request: HttpRequest, payload: RegisterIn) -> Status[User]:
     """Create a user (201); 409 for a taken email, 422 for a weak password or bad email."""
     user = await services.user_register(
@@ -65,7 +68,7 @@ async def logout(request: HttpRequest, payload: RefreshIn) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/me", response={200: MeOut, 401: dict}, auth=JWTAuth())
+@router.get("/me", response={200: MeOut, 401: ErrorOut}, auth=JWTAuth())
 async def me(request: HttpRequest) -> User:
     """The caller's profile with role and tenant."""
     user: User = request.auth  # type: ignore[attr-defined]

@@ -31,11 +31,12 @@ from apps.providers.services.integrations import (
 )
 from gpubroker.core.errors import Forbidden
 from gpubroker.core.ratelimit import client_ip
+from gpubroker.core.schemas import ErrorOut
 
 config_router = Router(tags=["integrations"], auth=JWTAuth())
 booking_router = Router(tags=["providers"], auth=JWTAuth())
 
-_WRITE_ERRORS: dict[int, Any] = {400: dict, 401: dict, 404: dict, 409: dict, 422: dict, 502: dict}
+_WRITE_ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 502), ErrorOut)
 
 
 def _caller(request: HttpRequest) -> tuple[User, Tenant]:
@@ -66,7 +67,9 @@ async def save_integration(request: HttpRequest, payload: IntegrationIn) -> Inte
     )
 
 
-@config_router.get("/integrations", response={200: list[IntegrationOut], 401: dict, 403: dict})
+@config_router.get(
+    "/integrations", response={200: list[IntegrationOut], 401: ErrorOut, 403: ErrorOut}
+)
 async def list_integrations(request: HttpRequest) -> list[IntegrationStatus]:
     """Every provider with the tenant's integration status."""
     _, tenant = _caller(request)

@@ -23,7 +23,9 @@ MAX_PAGE = 10_000_000
 
 PriceFilter = Annotated[Decimal, Field(ge=0, le=MAX_PRICE_FILTER, allow_inf_nan=False)]
 IntFilter = Annotated[int, Field(ge=0, le=MAX_INT_FILTER)]
-TextFilter = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_FILTER)]
+# No minLength: an empty query value (`?gpu=`) means "no filter" (Ninja drops it before
+# validation, and v1 clients send them), so the schema admits "" as the API does.
+TextFilter = Annotated[str, Field(max_length=MAX_TEXT_FILTER)]
 
 
 class OfferFilterIn(Schema):

@@ -88,6 +88,14 @@ class PayloadTooLarge(ApiError):
     default_message = "Request body too large"
 
 
+class HeadersTooLarge(ApiError):
+    """431: the request's headers exceed the server's limit (gpubroker.httpserver)."""
+
+    code = "HEADERS_TOO_LARGE"
+    http_status = 431
+    default_message = "Request headers too large"
+
+
 class ValidationFailed(ApiError):
     """422: input that fails the schema's rules."""
 

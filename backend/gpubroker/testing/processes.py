@@ -101,7 +101,7 @@ def daphne_server(
     settings_module: str = "gpubroker.settings.test",
     port: int | None = None,
 ) -> Iterator[ServerProcess]:
-    """Start `daphne gpubroker.asgi:application` on 127.0.0.1 and stop it afterwards.
+    """Start daphne (`python -m gpubroker.httpserver`) on 127.0.0.1 and stop it afterwards.
 
     The server uses the database this process is connected to (the test database under the
     suite) unless `env` names a DATABASE_URL; other variables come from this environment with
@@ -115,7 +115,7 @@ def daphne_server(
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "gpubroker.httpserver",
                 "-b",
                 "127.0.0.1",
                 "-p",

@@ -111,3 +111,21 @@ def test_the_parser_needs_no_django() -> None:
     backend = Path(__file__).resolve().parents[3]
     result = subprocess.run([sys.executable, "-c", code], cwd=backend, check=False)
     assert result.returncode == 0
+
+
+def test_a_number_starts_only_where_its_run_of_digits_does() -> None:
+    # Every pattern built on NUMBER then tries each run of digits once: a 4,000-digit message
+    # (found by fuzzing /ai/parse-workload) took a minute when each digit was a new start.
+    import re
+
+    from apps.ai_assistant import parser_terms
+
+    number = re.compile(parser_terms.NUMBER)
+    assert number.match("12,345.5 GPUs").group() == "12,345.5"
+    assert number.match("12345", 1) is None
+    assert [m.group() for m in number.finditer("8 x 80 GB, 1,000 tokens")] == ["8", "80", "1,000"]
+
+
+def test_a_long_run_of_digits_parses_to_nothing_it_did_not_say() -> None:
+    parsed = parse_workload("0" * 4000)
+    assert tuple(parsed.missing) == ("workload_type", "model")

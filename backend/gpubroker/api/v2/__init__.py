@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from apps.auth_app.auth import JWTAuth
+from gpubroker.api.v2.openapi import openapi_shared_errors
 from gpubroker.core.exception_handlers import install_exception_handlers
 
-api = NinjaAPI(
+
+class GpuBrokerAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document also lists the errors of the shared stack (openapi.py)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        """Ninja's document, plus the shared error responses and optional-auth markers."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        openapi_shared_errors(schema)
+        return schema
+
+
+api = GpuBrokerAPI(
     title="GPUBROKER API",
     version="2.0.0",
     description="GPU offer broker: marketplace, KPIs, maths and price stream.",

@@ -214,6 +214,29 @@ def test_oversized_body_gets_the_envelope_from_nginx(stack: Stack) -> None:
     assert at_limit.json()["error"]["code"] in ("BAD_REQUEST", "VALIDATION_ERROR")
 
 
+def test_oversized_headers_get_the_envelope_from_nginx_as_from_daphne(stack: Stack) -> None:
+    padded = {"Authorization": "Bearer " + "x" * 16 * 1024}
+    with stack.client() as client:
+        refused = client.get("/api/v2/auth/me", headers=padded)
+        # Under nginx's limit the token reaches the application, which refuses it.
+        passed = client.get("/api/v2/auth/me", headers={"Authorization": "Bearer " + "x" * 8192})
+    with stack.client(direct=stack.backends[0]) as direct:
+        from_daphne = direct.get("/api/v2/auth/me", headers=padded)
+
+    assert refused.status_code == 431
+    assert refused.headers["Content-Type"] == "application/json"
+    body = refused.json()
+    assert body["error"]["trace_id"] == refused.headers["X-Trace-Id"]
+    assert from_daphne.status_code == 431
+    daphne_body = from_daphne.json()
+    assert {**body, "error": {**body["error"], "trace_id": ""}} == {
+        **daphne_body,
+        "error": {**daphne_body["error"], "trace_id": ""},
+    }
+    assert passed.status_code == 401
+    assert passed.json()["error"]["code"] == "UNAUTHORIZED"
+
+
 def test_no_upstream_answering_is_a_503_envelope(tmp_path: Path, closed_port: int) -> None:
     with (
         nginx_server(

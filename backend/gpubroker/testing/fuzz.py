@@ -1,0 +1,213 @@
+"""schemathesis against a running GPUBROKER: the suite's fuzz test and `make fuzz`.
+
+    python -m gpubroker.testing.fuzz [--max-examples 60] [--seed 17]
+
+(`make fuzz` runs it with the embedded servers, or DATABASE_URL/REDIS_URL when set.) It
+migrates the database it is given, loads the replayed demo market, starts one server process
+(`gpubroker.testing.processes.daphne_server`, the same daphne every deployment runs) with the
+rate limits raised (the limiter still on), registers a user, and runs schemathesis's CLI twice
+over the live `/api/v2/openapi.json`: anonymous, then with that user's bearer token. Each run
+covers every operation through schemathesis's phases (coverage, fuzzing, and the stateful
+phase over the links it infers, e.g. the listing -> an offer -> its history) with a fixed seed.
+
+Checks (`CHECKS`): no 5xx, status codes, content types, headers and bodies as documented,
+schema-violating input refused, a missing or ignored token noticed, and `error_envelope`
+(fuzz_checks.py): the SPEC envelope on every status of 400 or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "ignored_auth",
+    "error_envelope",
+)
+#: Rate limits of the fuzzed server: high enough for a fuzzer, with the limiter still running.
+FUZZ_SERVER_ENV = {
+    "RATE_LIMIT_ANON_RPS": "100000",
+    "RATE_LIMIT_IP_PER_MINUTE": "10000000",
+    "RATE_LIMIT_FREE_RPS": "100000",
+    "RATE_LIMIT_LOGIN_PER_MINUTE": "100000",
+    "AI_CHAT_FREE_PER_MINUTE": "100000",
+}
+FUZZ_PASSWORD = "fuzzing passphrase 17"  # noqa: S105 (a throwaway user of the fuzzed server)
+ALL_PHASES = "coverage,fuzzing,stateful"
+SUITE_MAX_EXAMPLES = 8
+SUITE_PHASES = "fuzzing,stateful"
+SEED = 17
+
+
+@dataclass(frozen=True)
+class FuzzRun:
+    """One schemathesis run: requests sent (from its HAR), test cases, failures, its output."""
+
+    label: str
+    exit_code: int
+    requests: int
+    test_cases: int
+    operations_tested: int
+    operations_total: int
+    failures: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.failures and not self.errors
+
+    def summary(self) -> str:
+        outcome = "ok" if self.ok else f"FAILED (exit {self.exit_code})"
+        found = "; ".join(f"{f['code']} {f['title']} x{f['count']}" for f in self.failures)
+        errors = "; ".join(f"{e['title']} x{e['count']}" for e in self.errors)
+        detail = " ".join(part for part in (found, errors) if part)
+        operations = f"{self.operations_tested}/{self.operations_total} operations"
+        head = f"{self.label}: {self.requests} requests, {self.test_cases} test cases, {operations}"
+        return f"{head}, {outcome}" + (f" [{detail}]" if detail else "")
+
+
+def fuzz_token(base_url: str) -> str:
+    """Register a new fuzz user, log in, return its access token."""
+    email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        registered = client.post(
+            "/api/v2/auth/register",
+            json={"email": email, "password": FUZZ_PASSWORD, "full_name": "Fuzz"},
+        )
+        registered.raise_for_status()
+        response = client.post(
+            "/api/v2/auth/login", json={"email": email, "password": FUZZ_PASSWORD}
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+
+def fuzz_api(
+    base_url: str,
+    *,
+    label: str,
+    report_dir: Path,
+    max_examples: int,
+    seed: int = SEED,
+    token: str | None = None,
+    phases: str = ALL_PHASES,
+) -> FuzzRun:
+    """Run `st run` over the live OpenAPI document of `base_url` and read its reports.
+
+    `phases`: schemathesis's phases, comma-separated (coverage, fuzzing, stateful).
+    """
+    report_dir.mkdir(parents=True, exist_ok=True)
+    har_path, json_path = report_dir / f"{label}.har", report_dir / f"{label}.json"
+    command = [
+        str(Path(sys.executable).parent / "st"),
+        "run",
+        f"{base_url}/api/v2/openapi.json",
+        "--seed",
+        str(seed),
+        "--max-examples",
+        str(max_examples),
+        "--phases",
+        phases,
+        "--workers",
+        "1",
+        "--checks",
+        ",".join(CHECKS),
+        "--request-timeout",
+        "30",
+        "--report",
+        "json,har",
+        "--report-har-path",
+        str(har_path),
+        "--report-json-path",
+        str(json_path),
+    ]
+    if token:
+        command += ["--header", f"Authorization: Bearer {token}"]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "gpubroker.testing.fuzz_checks", "NO_COLOR": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    report = json.loads(json_path.read_text()) if json_path.exists() else {}
+    requests = len(json.loads(har_path.read_text())["log"]["entries"]) if har_path.exists() else 0
+    return FuzzRun(
+        label=label,
+        exit_code=result.returncode,
+        requests=requests,
+        test_cases=int(report.get("test_cases", {}).get("generated", 0)),
+        operations_tested=int(report.get("operations", {}).get("tested", 0)),
+        operations_total=int(report.get("operations", {}).get("total", 0)),
+        failures=list(report.get("failures", [])),
+        errors=list(report.get("errors", [])),
+        output=result.stdout + result.stderr,
+    )
+
+
+def fuzz_both(base_url: str, report_dir: Path, *, max_examples: int, seed: int) -> list[FuzzRun]:
+    """The anonymous run, then the bearer-token run."""
+    token = fuzz_token(base_url)
+    return [
+        fuzz_api(
+            base_url, label="anonymous", report_dir=report_dir, max_examples=max_examples, seed=seed
+        ),
+        fuzz_api(
+            base_url,
+            label="bearer",
+            report_dir=report_dir,
+            max_examples=max_examples,
+            seed=seed,
+            token=token,
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make fuzz`: prepare the database, serve it, fuzz it twice, print the figures."""
+    parser = argparse.ArgumentParser(description="Fuzz the live API with schemathesis.")
+    parser.add_argument("--max-examples", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--report-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.test")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from gpubroker.testing.market import demo_market_load
+    from gpubroker.testing.processes import daphne_server
+
+    call_command("migrate", interactive=False, verbosity=0)
+    offers = demo_market_load()
+    report_dir = args.report_dir or Path(tempfile.mkdtemp(prefix="gpubroker-fuzz-"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    with daphne_server(report_dir, env=FUZZ_SERVER_ENV) as server:
+        runs = fuzz_both(
+            server.base_url, report_dir, max_examples=args.max_examples, seed=args.seed
+        )
+    for run in runs:
+        if not run.ok:
+            print(run.output)
+    print(f"market: {offers} offers replayed; seed {args.seed}; max examples {args.max_examples}")
+    for run in runs:
+        print(run.summary())
+    print(f"total: {sum(run.requests for run in runs)} requests; reports in {report_dir}")
+    return 0 if all(run.ok for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
