@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import pycountry
 
-from algorithms.kpi import MOE_TOTAL_PARAMS_BILLION
+from algorithms.model_registry import default_registry, name_key
 from apps.ai_assistant import parser_terms as terms
 from apps.ai_assistant.parser_types import (
     Amount,
@@ -238,27 +238,54 @@ def _vram(text: str, claims: _Claims) -> Found[float] | None:
     return None
 
 
+def _registry_sizes(name: str) -> tuple[float, float | None] | None:
+    """(total, active: MoE only) billions of the registry's entry that `name` starts with.
+
+    The longest registry spelling that prefixes the name wins ("DeepSeek-V3-0324" is
+    DeepSeek-V3, "Llama-3.3-70B-AWQ" is Llama 3.3 70B) unless a digit follows it ("llama 3.1
+    80b" is not Llama 3.1 8B).
+    """
+    registry = default_registry()
+    key = name_key(name)
+    known = registry.get(name)
+    if known is None:
+        prefixes = [
+            spelling
+            for spelling in registry.index
+            if key.startswith(spelling) and not key[len(spelling) : len(spelling) + 1].isdigit()
+        ]
+        if not prefixes:
+            return None
+        known = registry.index[max(prefixes, key=len)]
+    active = known.active_params_billion if known.is_moe else None
+    return known.params_billion, active
+
+
 def _model_size(name: str) -> tuple[float | None, float | None]:
-    """(total, active) billions from the size parts of a model name."""
+    """(total, active) billions from the size parts of a model name, as the user wrote them.
+
+    A mixture of experts ("8x22b") and a name without a size ("DeepSeek-V3") take the model
+    registry's figures when it knows the model; an unknown mixture totals experts x size, an
+    upper bound (attention layers are shared), with its active count unknown.
+    """
     parts = [part for part in re.split(r"[\s_:/-]+", name.lower()) if part]
     total = active = None
+    is_moe = False
     for part in parts:
         moe = re.fullmatch(r"(\d+)x(\d+(?:\.\d+)?)([bm])", part)
         dense = re.fullmatch(r"(\d+(?:\.\d+)?)([bm])", part)
         activated = re.fullmatch(r"a(\d+(?:\.\d+)?)b", part)
         if moe:
-            experts, size = int(moe[1]), float(moe[2]) / (1 if moe[3] == "b" else 1000)
-            total = MOE_TOTAL_PARAMS_BILLION.get(f"{experts}x{size:g}b", experts * size)
-            active = terms.MOE_ACTIVE_PARAMS_BILLION.get((experts, size))
+            is_moe = True
+            total = int(moe[1]) * float(moe[2]) / (1 if moe[3] == "b" else 1000)
         elif dense and total is None:
             total = float(dense[1]) / (1 if dense[2] == "b" else 1000)
         elif activated:
             active = float(activated[1])
-    if total is None:
-        key = re.sub(r"[^a-z0-9]", "", name.lower())
-        for known, sizes in terms.UNSIZED_MODELS.items():
-            if key.startswith(known):
-                return sizes
+    if is_moe or total is None:
+        known = _registry_sizes(name)
+        if known is not None:
+            return known
     return total, active
 
 

@@ -138,15 +138,6 @@ MODEL_TAIL_PART = re.compile(
 QUANTISATION_PARTS = frozenset(
     {"awq", "gptq", "gguf", "exl2", "fp8", "fp16", "bf16", "int8", "int4", "2bit", "4bit", "8bit"}
 )
-# Active parameters (billions) per token of mixture-of-experts models whose name gives experts x
-# size: Mistral AI's model cards (Mixtral 8x7B: 12.9B active; 8x22B: 39B). Their totals come from
-# the estimate's own table (`algorithms.kpi.MOE_TOTAL_PARAMS_BILLION`); an unknown MoE name's
-# total falls back to experts x size, an upper bound (attention layers are shared).
-MOE_ACTIVE_PARAMS_BILLION = MappingProxyType({(8, 7.0): 12.9, (8, 22.0): 39.0})
-# Models whose usual name carries no size: DeepSeek-V3 technical report (arXiv 2412.19437),
-# 671B total / 37B active; R1 shares the architecture.
-UNSIZED_MODELS = MappingProxyType({"deepseekv3": (671.0, 37.0), "deepseekr1": (671.0, 37.0)})
-
 SIZE_ONLY_RE = re.compile(
     rf"(?<![\w.])(?P<number>{NUMBER})\s*(?P<unit>b|billion|m|million)(?![a-z])[\s-]*"
     r"(?:param(?:eter)?s?\b[\s-]*)?(?:(?:llm|model|network|transformer)s?\b)?",

@@ -14,16 +14,14 @@ The workload estimate is reached through `estimate_workload` alone (see its docs
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
 from algorithms.content_based import WorkloadProfile
-from algorithms.kpi import PRECISION_BYTES
-from algorithms.model_profiles import MODEL_PROFILES
-from algorithms.workload_plans import DEFAULT_CONTEXT_TOKENS, LLM_PRECISION_BY_QUALITY
+from algorithms.workload import WorkloadRequest
 from apps.ai_assistant.tool_inputs import (
     CostPerTokenIn,
     EstimateWorkloadIn,
@@ -78,21 +76,6 @@ def offer_views_by_ids(offer_ids: list[UUID]) -> list[dict[str, Any]]:
         except OfferNotFound:
             continue
     return views
-
-
-@dataclass(frozen=True)
-class KnownModel:
-    """A model the workload estimate knows by name: total parameters (billions) and kind."""
-
-    name: str
-    params_billion: float
-    kind: str  # llm | diffusion
-
-
-def known_models() -> list[KnownModel]:
-    """The models the workload estimate knows by name, smallest first."""
-    models = [KnownModel(p.name, p.params_billion, p.kind) for p in MODEL_PROFILES.values()]
-    return sorted(models, key=lambda model: (model.params_billion, model.name))
 
 
 def market_offer_count() -> int:
@@ -158,151 +141,136 @@ _ESTIMATE_KINDS = MappingProxyType(
     }
 )
 DEFAULT_PRECISION = "fp16"
+# fine_tuning's `quality` for the estimate: QLoRA on a 4-bit base, else LoRA
+# (`algorithms.workload_plans.FINE_TUNING_METHODS`).
+_FINE_TUNING_QUALITY = MappingProxyType({"int4": "low"})
 
 
-def _serving_quality(precision: str) -> str:
-    """The estimate's `quality` whose LLM weight format takes as many bytes as `precision`.
+def _llm_request_fields(args: EstimateWorkloadIn, notes: list[str]) -> dict[str, Any]:
+    """The serving model's inputs for an LLM: precision, context and one demand form.
 
-    Today's estimate names the weight format by quality (`LLM_PRECISION_BY_QUALITY`: low int4,
-    medium int8, high fp16), so fp8 is sized as int8 and bf16 as fp16.
+    With no demand at all, one request in flight (`concurrency=1`) sizes the smallest
+    deployment; the note says so.
     """
-    size = PRECISION_BYTES[precision]
-    for quality, weights in LLM_PRECISION_BY_QUALITY.items():
-        if PRECISION_BYTES[weights] == size:
-            return quality
-    modelled = ", ".join(LLM_PRECISION_BY_QUALITY.values())
-    raise ToolError(
-        f"precision: {precision} serving is not modelled by the current estimate (it sizes "
-        f"{modelled} weights); fp16 or bf16 holds the same model in half the memory of fp32"
-    )
-
-
-def _llm_sizing(args: EstimateWorkloadIn, notes: list[str]) -> tuple[str, float, float]:
-    """(quality, quantity in output tokens, duration in hours) for an LLM serving estimate."""
-    precision = args.precision or DEFAULT_PRECISION
-    quality = _serving_quality(precision)
+    fields: dict[str, Any] = {
+        "precision": args.precision or DEFAULT_PRECISION,
+        "context_tokens": args.context_length,
+        "output_tokens": args.output_tokens_per_request,
+    }
     if args.precision is None:
         notes.append(f"No precision given: {DEFAULT_PRECISION} weights assumed.")
-    elif precision != LLM_PRECISION_BY_QUALITY[quality]:
-        notes.append(
-            f"{precision} weights take as many bytes per parameter as "
-            f"{LLM_PRECISION_BY_QUALITY[quality]}: sized as {LLM_PRECISION_BY_QUALITY[quality]}."
-        )
-    if args.context_length is not None and args.context_length != DEFAULT_CONTEXT_TOKENS:
-        notes.append(
-            f"The {args.context_length:,}-token context you asked for is not modelled yet: the "
-            f"current estimate sizes the KV cache for {DEFAULT_CONTEXT_TOKENS:,} tokens."
-        )
-    rate = args.tokens_per_second
-    if rate is None and args.requests_per_second is not None:
-        rate = args.requests_per_second * args.output_tokens_per_request
-        notes.append(
-            f"{args.requests_per_second:g} requests/s x {args.output_tokens_per_request} output "
-            f"tokens = {rate:g} output tokens/s."
-        )
-    hours = args.duration_hours or 1.0
-    if rate is not None:
-        quantity = rate * 3600 * hours
-    elif args.quantity is not None:
-        quantity = args.quantity
-        if args.duration_hours is None:
-            notes.append("No deadline given: the work is sized to finish within one hour.")
-    else:
-        quantity = 1.0
-        notes.append("No throughput target: sized for memory only (one replica).")
-    if args.concurrency is not None:
-        notes.append(
-            f"{args.concurrency} concurrent sequences are not modelled: the current estimate "
-            "decodes one sequence at a time per replica (batch 1), which overstates the GPUs a "
-            "throughput target needs."
-        )
-    return quality, quantity, hours
-
-
-def _unnamed_model_message(params_billion: float) -> str:
-    similar = [
-        model.name
-        for model in known_models()
-        if model.kind == "llm" and 0.75 <= model.params_billion / params_billion <= 1.35
+    given = [
+        name
+        for name in ("tokens_per_second", "requests_per_second", "concurrency", "quantity")
+        if getattr(args, name) is not None
     ]
-    names = similar or [model.name for model in known_models()]
-    label = "models of about that size" if similar else "known models"
-    return (
-        "model_name: the current estimate needs a model it knows by name (its architecture "
-        f"sets the KV cache); {label}: {', '.join(names)}"
-    )
+    if len(given) > 1:
+        notes.append(
+            f"{given[0]} sets the demand; {', '.join(given[1:])} left out (the estimate takes "
+            "one demand form)."
+        )
+    if args.tokens_per_second is not None:
+        fields["output_tokens_per_second"] = args.tokens_per_second
+    elif args.requests_per_second is not None:
+        fields["requests_per_second"] = args.requests_per_second
+    elif args.concurrency is not None:
+        fields["concurrency"] = args.concurrency
+    elif args.quantity is not None:
+        fields["quantity"] = args.quantity
+        fields["duration_hours"] = args.duration_hours or 1.0
+        if args.duration_hours is None:
+            notes.append("No deadline given: the tokens are sized to be served within one hour.")
+        return fields
+    else:
+        fields["concurrency"] = 1
+        notes.append("No throughput target: sized for one request in flight on one replica.")
+    fields["duration_hours"] = args.duration_hours
+    return fields
+
+
+def _model_name(args: EstimateWorkloadIn) -> str | None:
+    """The model to size: its name, else its parameter count as a name ("13b") to estimate from."""
+    if args.model_name is None and args.params_billion is not None:
+        return f"{args.params_billion:g}b"
+    return args.model_name
 
 
 def _workload_call(
     args: EstimateWorkloadIn, kind: str, notes: list[str]
 ) -> tuple[WorkloadEstimateResult, float]:
-    """math_core's `workload_estimate` for the tool's arguments, and the hours it spans.
+    """math_core's `workload_estimate` for the tool's arguments, and the hours its cost spans.
 
-    The only call into the workload estimate: it translates the tool's fields into today's
-    (workload_type, quantity, duration_hours, quality, model_name) and notes every assumption.
+    The only call into the workload estimate: the tool's fields map onto
+    `algorithms.workload.WorkloadRequest`; every assumption goes into `notes`. A model name the
+    registry does not know, given with `params_billion`, is sized from that count instead.
     """
-    quality, quantity, hours = "medium", args.quantity or 1.0, args.duration_hours or 1.0
+    fields: dict[str, Any] = {"quantity": args.quantity, "duration_hours": args.duration_hours}
+    quality = "medium"
     if kind == "llm_inference":
-        quality, quantity, hours = _llm_sizing(args, notes)
+        fields = _llm_request_fields(args, notes)
     elif kind in ("training", "fine_tuning"):
         if args.quantity is None or args.duration_hours is None:
             raise ToolError(
                 "quantity (training tokens, dataset tokens x epochs) and duration_hours are "
                 "required to size training"
             )
-        # Full training ignores quality; fine-tuning reads it as QLoRA (low) or LoRA (medium).
-        quality = "low" if kind == "fine_tuning" and args.precision == "int4" else "medium"
+        quality = _FINE_TUNING_QUALITY.get(args.precision or "", "medium")
     elif args.quantity is None:
         notes.append("No quantity given: sized for one unit of work per hour.")
+        fields = {"quantity": 1.0, "duration_hours": args.duration_hours or 1.0}
+    elif args.duration_hours is None:
+        fields["duration_hours"] = 1.0
+    request = WorkloadRequest(
+        workload_type=kind, quality=quality, model_name=_model_name(args), **fields
+    )
     try:
-        estimate = workload_estimate(
-            workload_type=kind,
-            quantity=quantity,
-            duration_hours=hours,
-            quality=quality,
-            model_name=args.model_name,
-        )
+        estimate = workload_estimate(request=request)
     except BadRequest as exc:
-        if exc.details.get("field") == "model_name" and args.params_billion is not None:
-            raise ToolError(
-                f"model_name: {args.model_name!r} is not a model the current estimate knows; "
-                + _unnamed_model_message(args.params_billion).split("; ", 1)[1]
-            ) from exc
-        raise
-    return estimate, hours
+        if exc.details.get("field") != "model_name" or args.params_billion is None:
+            raise
+        notes.append(
+            f"{args.model_name!r} is not in the model registry: sized as a "
+            f"{args.params_billion:g}B dense model."
+        )
+        request = replace(request, model_name=f"{args.params_billion:g}b")
+        estimate = workload_estimate(request=request)
+    return estimate, estimate.window_hours
 
 
 def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str, Any]:
     """Memory, GPUs per GPU model and current prices for a workload (math_core's estimate).
 
     Only GPU models with current offers are listed as tiers. The sizing is math_core's
-    `workload_estimate` alone (`_workload_call`); this tool adds the GPUs' memory and current
-    prices for the tiers and says in `notes` what it assumed or could not model.
+    `workload_estimate` alone (`_workload_call`): for LLM inference the batched serving model
+    (weights, KV cache at the context asked for, tensor parallelism, replicas for the demand);
+    this tool adds the GPUs' memory and says in `notes` what it assumed.
 
     Args:
-        args: The workload; an LLM needs a `model_name` the estimate knows.
+        args: The workload; a model by registry name, any name with a size ("my-13b"), or
+            `params_billion` alone.
         caller: Unused.
 
     Returns:
         `{workload_type, model_name, precision, min_vram_gb, recommended_vram_gb (GB), tiers:
-        [{gpu_model, gpus_needed, gpu_vram_gb, total_vram_gb, vendor, is_consumer,
-        est_throughput, throughput_unit, price_per_hour: {min, max}}], confidence (0..1),
-        reasoning, notes}`; a tier's `price_per_hour` is for all its `gpus_needed` GPUs, USD
-        per hour.
+        [{gpu_model, gpus_needed, gpus_per_replica, replicas, gpu_vram_gb, total_vram_gb,
+        vendor, is_consumer, est_throughput, throughput_unit, price_per_hour: {min, max},
+        usd_per_million_output_tokens}], serving, cheapest_offers: [{offer_id, provider, gpu,
+        gpu_count, price_per_hour, offers_needed, deployment_usd_per_hour}], confidence
+        (0..1), reasoning, notes}`; a tier's `price_per_hour` is for all its `gpus_needed`
+        GPUs, USD per hour; `usd_per_million_output_tokens` at the serving batch (LLMs only).
 
     Raises:
-        ToolError: a model the estimate does not know, training without quantity and
-            duration, or a weight format it does not model.
+        ToolError: training without quantity and duration_hours.
+        BadRequest: the estimate's own 400s (an unknown model without a size, a demand it
+            cannot meet), which `toolbox.run_tool` turns into tool errors.
     """
     kind = _ESTIMATE_KINDS[args.workload_type]
     notes: list[str] = []
-    if args.model_name is None and args.params_billion is not None:
-        raise ToolError(_unnamed_model_message(args.params_billion))
     estimate, hours = _workload_call(args, kind, notes)
     tiers = []
     unpriced = 0
     for tier in estimate.recommended_gpu_tiers:
-        if tier.est_cost_range is None:
+        if tier.deployment_usd_per_hour is None:
             unpriced += 1
             continue
         resolved = gpu_resolve(name=tier.gpu_model)
@@ -311,17 +279,21 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
             {
                 "gpu_model": tier.gpu_model,
                 "gpus_needed": tier.gpus_needed,
+                "gpus_per_replica": tier.gpus_per_replica,
+                "replicas": tier.replicas,
                 "gpu_vram_gb": vram,
                 "total_vram_gb": vram * tier.gpus_needed if vram else None,
                 "vendor": resolved.gpu.vendor if resolved else None,
                 "is_consumer": gpu_is_consumer(tier.gpu_model),
                 "est_throughput": round(tier.est_throughput, 3),
                 "throughput_unit": tier.throughput_unit,
-                # The estimate's cost range covers the whole job; per hour of all its GPUs:
                 "price_per_hour": {
-                    "min": round(tier.est_cost_range.min / hours, 4),
-                    "max": round(tier.est_cost_range.max / hours, 4),
+                    "min": round(tier.deployment_usd_per_hour.min, 4),
+                    "max": round(tier.deployment_usd_per_hour.max, 4),
                 },
+                "usd_per_million_output_tokens": (
+                    tier.serving.usd_per_million_output_tokens if tier.serving else None
+                ),
             }
         )
     if unpriced:
@@ -333,6 +305,9 @@ def estimate_workload(args: EstimateWorkloadIn, caller: ToolCaller) -> dict[str,
         "min_vram_gb": estimate.min_vram_gb,
         "recommended_vram_gb": estimate.recommended_vram_gb,
         "tiers": tiers,
+        "serving": asdict(estimate.serving) if estimate.serving else None,
+        "cheapest_offers": [asdict(offer) for offer in estimate.cheapest_offers],
+        "window_hours": hours,
         "confidence": estimate.confidence,
         "reasoning": list(estimate.reasoning),
         "notes": notes,
@@ -439,11 +414,12 @@ def get_price_history(args: GetPriceHistoryIn, caller: ToolCaller) -> dict[str, 
 
 
 def cost_per_token(args: CostPerTokenIn, caller: ToolCaller) -> dict[str, Any]:
-    """USD per million output tokens of `model_size` on an offer or a priced GPU (batch 1).
+    """USD per million output tokens of `model_size` on an offer or a priced GPU.
 
     Returns:
         `{offer_id, gpu_model, gpu_count, price_per_hour (USD/hour), model_size, precision,
-        tokens_per_second, cost_per_million_tokens (USD), confidence, basis}`; math_core's
+        tokens_per_second, cost_per_million_tokens (USD, at the serving batch),
+        cost_per_million_tokens_batch_1, serving_batch, confidence, basis, warnings}`; math_core's
         400s (a model too big for the GPUs, an unknown GPU) become tool errors.
     """
     if args.offer_id is not None:
@@ -468,7 +444,12 @@ def cost_per_token(args: CostPerTokenIn, caller: ToolCaller) -> dict[str, Any]:
         "precision": details.precision,
         "tokens_per_second": round(result.tokens_per_second, 3),
         "cost_per_million_tokens": round(result.cost_per_million_tokens, 4),
+        "cost_per_million_tokens_batch_1": round(result.cost_per_million_tokens_batch_1, 4),
+        "serving_batch": details.serving_batch,
         "confidence": result.confidence,
-        "basis": f"one sequence at a time (batch {details.batch_size}), analytic decode model; "
-        "batched serving costs less per token",
+        "basis": f"batched serving model: {details.serving_batch} requests per replica at full "
+        f"load ({details.batch_limit}), {details.replicas} replica(s) of "
+        f"{details.gpus_per_replica} GPU(s); cost_per_million_tokens_batch_1 is one request at "
+        "a time",
+        "warnings": list(result.warnings),
     }

@@ -12,7 +12,7 @@ from apps.board.chart import Chart, price_chart
 from apps.board.columns import Row, offer_row, visible_columns
 from apps.board.formatting import TIMES, ago, gigabytes, usd
 from apps.gpus.catalogue import gpu_by_model
-from apps.gpus.kpis import KPI_MODEL_PARAMS_BILLION, KPI_WEIGHT_PRECISION, gpu_kpi_inputs
+from apps.gpus.kpis import CostBasis, gpu_fp32_tflops, serving_table
 from apps.providers.selectors.history import HISTORY_WINDOWS, HistoryWindow, offer_price_history
 from apps.providers.selectors.offers import OfferDetail, offer_get
 
@@ -105,19 +105,34 @@ def _specs(detail: OfferDetail) -> list[tuple[str, str]]:
 
 
 def _kpi_working(detail: OfferDetail) -> list[KpiStep]:
-    """The figures behind $/M tokens and $/TFLOP-h (`apps.gpus.kpis.offer_kpis`)."""
+    """The figures behind $/M tokens and $/TFLOP-h (`apps.gpus.kpis.offer_kpis`).
+
+    Throughput is the serving model's at the offer's cost basis: the layout `offer_kpis` picks
+    for the offer's GPU count (GPUs per replica, serving batch) times the replicas it holds.
+    """
     offer, kpis = detail.offer, detail.kpis
     count = offer.gpu_count or 1
     price = float(offer.price_per_hour)
-    inputs = gpu_kpi_inputs().get(offer.gpu_model or "")
+    basis = kpis.cost_basis
     steps = []
-    if inputs is not None and inputs.tokens_per_second and kpis.tokens_per_second:
+    layouts = serving_table(
+        CostBasis(
+            model=basis["model"],
+            precision=basis["precision"],
+            prompt_tokens=basis["prompt_tokens"],
+            output_tokens=basis["output_tokens"],
+        )
+    ).get(offer.gpu_model or "")
+    best = None if layouts is None else layouts.best_for(count)
+    if best is not None and kpis.tokens_per_second and kpis.cost_per_million_tokens:
+        layout, replicas = best
         steps.append(
             KpiStep(
-                "Decode throughput",
-                f"{count} GPU {TIMES} {inputs.tokens_per_second:,.1f} tokens/s "
-                f"({KPI_MODEL_PARAMS_BILLION:g}B model, {KPI_WEIGHT_PRECISION}, batch 1, "
-                "each GPU one replica)",
+                "Serving throughput",
+                f"{replicas} replica {TIMES} {layout.output_tokens_per_second:,.1f} tokens/s "
+                f"({basis['model']}, {basis['precision']}, {layout.gpus_per_replica} GPU per "
+                f"replica, batch {layout.serving_batch}, {basis['prompt_tokens']} prompt + "
+                f"{basis['output_tokens']} output tokens per request, full load)",
                 f"{kpis.tokens_per_second:,.1f} tokens/s",
             )
         )
@@ -129,12 +144,12 @@ def _kpi_working(detail: OfferDetail) -> list[KpiStep]:
                 usd(kpis.cost_per_million_tokens),
             )
         )
-    if inputs is not None and inputs.tflops_fp32 and kpis.cost_per_tflop_hour:
+    tflops = gpu_fp32_tflops().get(offer.gpu_model or "")
+    if tflops and kpis.cost_per_tflop_hour:
         steps.append(
             KpiStep(
                 "$/TFLOP·h",
-                f"{usd(price)}/h ÷ ({count} GPU {TIMES} {inputs.tflops_fp32:,.1f} TFLOPS "
-                "fp32 peak)",
+                f"{usd(price)}/h ÷ ({count} GPU {TIMES} {tflops:,.1f} TFLOPS fp32 peak)",
                 usd(kpis.cost_per_tflop_hour),
             )
         )

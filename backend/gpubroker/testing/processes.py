@@ -46,12 +46,12 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}"
 
 
-def wait_until_healthy(base_url: str, timeout: float = 30.0) -> None:
+def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     last_error = ""
     while time.monotonic() < deadline:
         try:
-            response = httpx.get(f"{base_url}/health", timeout=1.0)
+            response = httpx.get(f"{base_url}/health", timeout=5.0)
             if response.status_code in (200, 503):
                 return
             last_error = f"status {response.status_code}"

@@ -288,7 +288,7 @@ def _token_costs(
             "offer_id": offer["id"],
             "model_size": tool_results.model_size_label(model.params_billion),
         }
-        if parsed.precision is not None and parsed.precision.value.format != "fp32":
+        if parsed.precision is not None:
             arguments["precision"] = parsed.precision.value.format
         outcome = run.call("cost_per_token", arguments)
         if outcome.ok and outcome.result is not None:

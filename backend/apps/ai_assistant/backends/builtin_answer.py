@@ -142,7 +142,7 @@ def _offer_line(number: int, offer: Mapping[str, Any], cost: float | None) -> st
         f"({offer['region']}): ${offer['price_per_hour']:,.2f}/h for {offer['total_vram_gb']} GB"
     )
     if cost is not None:
-        line += f", about ${cost:,.2f} per million output tokens at batch 1"
+        line += f", about ${cost:,.2f} per million output tokens served at full load"
     return line + "."
 
 

@@ -10,7 +10,7 @@ import pytest
 from apps.ai_assistant.tool_inputs import ToolCaller
 from apps.ai_assistant.tool_results import gpu_is_consumer
 from apps.ai_assistant.toolbox import MAX_RESULT_CHARS, ToolOutcome, run_tool
-from apps.math_core.services.workload import workload_estimate
+from apps.math_core.services.workload import WorkloadRequest, workload_estimate
 from apps.providers.models import GPUOffer
 
 pytestmark = pytest.mark.usefixtures("market")
@@ -53,67 +53,93 @@ def test_search_results_carry_ids_and_total_memory() -> None:
     assert offer["price_per_gpu_hour"] == round(float(stored.price_per_hour) / 8, 4)
 
 
-def test_estimate_reports_what_the_current_model_does_not_cover() -> None:
-    result = _ok(
-        "estimate_workload",
-        {
-            "model_name": "Llama 3 8B",
-            "precision": "bf16",
-            "requests_per_second": 2,
-            "output_tokens_per_request": 100,
-            "concurrency": 8,
-            "context_length": 16384,
-        },
+def test_estimate_passes_the_serving_inputs_and_says_which_demand_it_used() -> None:
+    arguments = {
+        "model_name": "Llama 3 8B",
+        "precision": "bf16",
+        "requests_per_second": 2,
+        "output_tokens_per_request": 100,
+        "concurrency": 8,
+        "context_length": 16384,
+    }
+    result = _ok("estimate_workload", arguments)
+    estimate = workload_estimate(
+        request=WorkloadRequest(
+            workload_type="llm_inference",
+            model_name="Llama 3 8B",
+            precision="bf16",
+            requests_per_second=2,
+            output_tokens=100,
+            context_tokens=16384,
+        )
     )
-    notes = " ".join(result["notes"])
-    assert "2 requests/s x 100 output tokens = 200 output tokens/s." in notes
-    assert "8 concurrent sequences are not modelled" in notes
-    assert "16,384-token context" in notes
+    assert "requests_per_second sets the demand; concurrency left out" in " ".join(result["notes"])
+    assert (result["min_vram_gb"], result["recommended_vram_gb"]) == (
+        estimate.min_vram_gb,
+        estimate.recommended_vram_gb,
+    )
+    assert result["serving"]["precision"] == "bf16"
     assert result["precision"] == "bf16"
     assert all(tier["price_per_hour"]["min"] > 0 for tier in result["tiers"])
     h100 = next(tier for tier in result["tiers"] if tier["gpu_model"] == "H100 SXM")
     assert (h100["vendor"], h100["is_consumer"], h100["gpu_vram_gb"]) == ("nvidia", False, 80.0)
+    assert h100["usd_per_million_output_tokens"] > 0
 
 
-def test_the_sizing_is_math_cores_estimate_and_a_long_context_is_only_noted() -> None:
-    # One workload model: the tool passes fp8 as the estimate's int8-sized quality and adds no
-    # memory of its own for the context it cannot model yet.
+def test_a_long_context_is_sized_and_the_cheapest_offers_exist() -> None:
     long = _ok(
         "estimate_workload",
         {"model_name": "Llama 3 70B", "precision": "fp8", "context_length": 32768},
     )
+    short = _ok(
+        "estimate_workload",
+        {"model_name": "Llama 3 70B", "precision": "fp8", "context_length": 4096},
+    )
     estimate = workload_estimate(
-        workload_type="llm_inference",
-        quantity=1.0,
-        duration_hours=1.0,
-        quality="medium",
-        model_name="Llama 3 70B",
+        request=WorkloadRequest(
+            workload_type="llm_inference",
+            model_name="Llama 3 70B",
+            precision="fp8",
+            context_tokens=32768,
+            concurrency=1,
+        )
     )
-    assert (long["min_vram_gb"], long["recommended_vram_gb"]) == (
-        estimate.min_vram_gb,
-        estimate.recommended_vram_gb,
-    )
-    assert long["min_vram_gb"] == 80.1  # 70.6 GB of int8-sized weights + a 4,096-token cache
+    assert long["min_vram_gb"] == estimate.min_vram_gb
+    assert long["min_vram_gb"] > short["min_vram_gb"]  # the 32k KV cache is held
     counts = {tier.gpu_model: tier.gpus_needed for tier in estimate.recommended_gpu_tiers}
     assert {tier["gpu_model"]: tier["gpus_needed"] for tier in long["tiers"]}.items() <= (
         counts.items()
     )
     for tier in long["tiers"]:
         assert tier["total_vram_gb"] >= long["min_vram_gb"] - 0.1  # min_vram is rounded up
-    notes = " ".join(long["notes"])
-    assert "fp8 weights take as many bytes per parameter as int8: sized as int8." in notes
-    assert "The 32,768-token context you asked for is not modelled yet" in notes
+    assert "sized for one request in flight" in " ".join(long["notes"])
+    assert long["cheapest_offers"]
+    for choice in long["cheapest_offers"]:
+        stored = GPUOffer.objects.get(id=choice["offer_id"])
+        assert stored.gpu_count == choice["gpu_count"]
+        assert choice["deployment_usd_per_hour"] == pytest.approx(
+            choice["offers_needed"] * float(stored.price_per_hour)
+        )
+
+
+def test_fp32_and_an_unnamed_size_are_sized() -> None:
+    fp32 = _ok("estimate_workload", {"model_name": "Llama 3 8B", "precision": "fp32"})
+    fp16 = _ok("estimate_workload", {"model_name": "Llama 3 8B", "precision": "fp16"})
+    assert fp32["min_vram_gb"] > fp16["min_vram_gb"]
+    by_size = _ok("estimate_workload", {"params_billion": 13})
+    named = _ok("estimate_workload", {"model_name": "my-model", "params_billion": 13})
+    assert by_size["min_vram_gb"] == named["min_vram_gb"]
+    assert (
+        "'my-model' is not in the model registry: sized as a 13B dense model." in (named["notes"])
+    )
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"model_name": "Llama 3 8B", "precision": "fp32"}, "precision: fp32 serving is not"),
         ({"workload_type": "fine_tuning", "model_name": "Llama 3 8B"}, "quantity (training"),
-        ({"params_billion": 13}, "models of about that size: Llama 2 13B"),
-        ({"model_name": "my-model-13b", "params_billion": 13}, "'my-model-13b' is not a model"),
         ({"model_name": "GPT-5"}, "unknown model 'GPT-5'"),
-        ({"workload_type": "image_generation", "model_name": "Llama 3 8B"}, "is a llm model"),
+        ({"workload_type": "image_generation", "model_name": "Llama 3 8B"}, "unknown image model"),
     ],
 )
 def test_estimates_it_cannot_make_are_tool_errors(arguments: Any, message: str) -> None:
@@ -146,11 +172,13 @@ def test_cost_per_token_on_an_offer_or_a_priced_gpu() -> None:
         {"gpu_type": "H100 SXM", "price_per_hour": float(offer.price_per_hour), "model_size": "8b"},
     )
     assert on_offer["cost_per_million_tokens"] == by_hand["cost_per_million_tokens"] > 0
-    assert on_offer["basis"].startswith("one sequence at a time (batch 1)")
+    assert on_offer["basis"].startswith("batched serving model")
+    assert on_offer["cost_per_million_tokens_batch_1"] > on_offer["cost_per_million_tokens"]
+    assert on_offer["serving_batch"] > 1
     assert "give offer_id, or gpu_type and price_per_hour" in _error(
         "cost_per_token", {"model_size": "8b"}
     )
-    assert "70b in fp16 needs" in _error(
+    assert "70b (fp16) does not fit" in _error(
         "cost_per_token", {"offer_id": str(offer.id), "model_size": "70b"}
     )
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from algorithms.workload import estimate_llm_vram
+from algorithms.model_registry import model_resolve
+from algorithms.serving import vram_needed_gb
 from apps.board.chart import price_chart
 from apps.board.columns import (
     COLUMNS,
@@ -151,16 +152,30 @@ def test_a_row_with_contract_fields_uses_them():
     assert cells["gpu"].note == "SXM5"
 
 
-def test_the_fit_is_the_algorithms_memory_estimate():
+def test_the_fit_is_the_serving_models_memory_for_one_sequence():
     fit = fit_estimate(model="meta-llama/Meta-Llama-3-70B", precision="fp8", context_length=8192)
-    expected = estimate_llm_vram(
-        params_billion=70.55, precision="fp8", context_length=8192, concurrency=1,
-        layers=80, kv_heads=8, head_dim=128,
-    )  # fmt: skip
-    assert fit.model == "Llama 3 70B"
-    assert fit.total_gb == pytest.approx(expected.total_gb)
-    assert fit.min_total_vram_gb == math.ceil(expected.total_gb)
-    assert fit.weights_gb == pytest.approx(70.55)
+    model = model_resolve("meta-llama/Meta-Llama-3-70B")
+    # fp8 weights: 1 byte per parameter; fp16 KV cache: 80 layers x 2 x 8 KV heads x 128 x 2 B.
+    weights = model.params_billion * 1.0
+    kv_cache = 80 * 2 * 8 * 128 * 2 * 8192 / 1e9
+    assert fit.model == model.name
+    assert fit.weights_gb == pytest.approx(weights)
+    assert fit.kv_cache_gb == pytest.approx(kv_cache)
+    assert fit.total_gb == pytest.approx(vram_needed_gb(weights + kv_cache))
+    assert fit.total_gb == pytest.approx(
+        fit.weights_gb + fit.kv_cache_gb + fit.overhead_gb + fit.runtime_gb
+    )
+    assert fit.min_total_vram_gb == math.ceil(fit.total_gb)
+    assert fit.is_estimated is False
+
+
+def test_the_fit_sizes_an_unknown_model_from_the_size_in_its_name():
+    fit = fit_estimate(model="acme-13b-chat", precision="fp16", context_length=4096)
+    assert fit.is_estimated is True
+    assert fit.params_billion == pytest.approx(13.0)
+    with pytest.raises(FitError) as error:
+        fit_estimate(model="no size here", precision="fp16", context_length=4096)
+    assert error.value.field == "fit_model"
 
 
 def test_fit_params_default_and_refuse():
