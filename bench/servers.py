@@ -41,7 +41,7 @@ sys.path.insert(0, str(BACKEND))
 
 import httpx  # noqa: E402
 
-from gpubroker.testing.processes import free_port, wait_until_healthy  # noqa: E402
+from gpubroker.testing.processes import free_port  # noqa: E402
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
@@ -99,6 +99,19 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def wait_until_serving(base_url: str, timeout: float = 300.0) -> None:
+    """Wait for GET /api/v2/ping to answer 200 (a loaded one-core server starts slowly)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base_url + PATHS["ping"], timeout=10).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server at {base_url} did not come up in {timeout:.0f} s")
+
+
 def run_wrk(url: str, seconds: int, pid: int, script: Path) -> dict[str, float]:
     """Run wrk -t1 -c32 on CLIENT_CPU for ``seconds``: req/s, p50/p99 ms, server CPU %, errors."""
     cpu_before, wall_before = tree_cpu_seconds(pid), time.monotonic()
@@ -140,8 +153,8 @@ def measure(server: str, variant: str, env: dict[str, str], args: Any, tmp: Path
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(base_url, timeout=60)
-        with httpx.Client(base_url=base_url, timeout=10) as client:
+        wait_until_serving(base_url)
+        with httpx.Client(base_url=base_url, timeout=30) as client:
             for _ in range(100):
                 for path in PATHS.values():
                     response = client.get(path)

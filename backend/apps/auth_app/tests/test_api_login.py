@@ -171,7 +171,8 @@ def test_login_lookup_gives_the_connection_back_before_the_hash(make_user) -> No
 
     user = services._login_candidate(email="ADA@example.com")
 
-    assert user is not None and user.email == "ada@example.com"
+    assert user is not None
+    assert user.email == "ada@example.com"
     assert connection.connection is None  # closed, or back in the pool, while the hash queues
 
 
