@@ -8,8 +8,8 @@ Loads bench/listing.py's synthetic market (--offers offers) into a database of i
 default `<DATABASE_URL's database>_bench_servers`, dropped and recreated), then for each server
 runs the app twice: with the API middleware (`full`) and with none at all (`floor`: Django's
 own cost for the view, the same settings otherwise). Each server process is started under
-`taskset -c 0` (one core, its workers included); `wrk -t1 -c32` runs on CPU 1 against
-GET /api/v2/ping and the cached GET /api/v2/providers?gpu=H100&per_page=20 for --seconds each.
+`taskset -c 0` (one core, its workers included); bench/listing.py's `wrk -t1 -c32` runs on CPU 1
+against GET /api/v2/ping and the cached GET /api/v2/providers?gpu=H100&per_page=20, --seconds each.
 The servers take turns, --rounds times; the table shows the median req/s, p99 and server CPU
 (the whole process tree), and each figure's ratio to daphne with the full middleware from the
 same round. Development settings (psycopg pool, DEBUG off), request log at INFO to a file,
@@ -25,7 +25,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,10 +37,12 @@ from urllib.parse import unquote, urlsplit  # noqa: E402
 REPO = Path(_HERE).parent
 BACKEND = REPO / "backend"
 sys.path.insert(0, str(BACKEND))
+sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from gpubroker.testing.processes import free_port  # noqa: E402
+from bench import _django  # noqa: E402
+from gpubroker.testing.processes import free_port, stop_process  # noqa: E402
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
@@ -51,16 +52,6 @@ FLOOR_SETTINGS = (
     "from gpubroker.settings.development import *  # noqa: F403\n\n"
     "API_MIDDLEWARE: list[str] = []\n"
 )
-
-
-def _listing_bench() -> ModuleType:
-    """bench/listing.py, whose synthetic market loader and wrk runner this bench reuses."""
-    spec = importlib.util.spec_from_file_location("bench_listing", Path(_HERE) / "listing.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def server_command(server: str, port: int) -> list[str]:
@@ -112,29 +103,9 @@ def wait_until_serving(base_url: str, timeout: float = 300.0) -> None:
     raise RuntimeError(f"server at {base_url} did not come up in {timeout:.0f} s")
 
 
-def run_wrk(url: str, seconds: int, pid: int, script: Path) -> dict[str, float]:
-    """Run wrk -t1 -c32 on CLIENT_CPU for ``seconds``: req/s, p50/p99 ms, server CPU %, errors."""
-    cpu_before, wall_before = tree_cpu_seconds(pid), time.monotonic()
-    output = subprocess.run(
-        ["taskset", "-c", str(CLIENT_CPU), "wrk", "-t1", "-c32", f"-d{seconds}s", "-s",
-         str(script), url],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    cpu = (tree_cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before) * 100
-    line = next(line for line in output.splitlines() if line.startswith("RESULT"))
-    requests, duration_us, p50, _p95, p99, status_errors, socket_errors = (
-        int(v) for v in line.split()[1:]
-    )
-    return {
-        "rps": requests / (duration_us / 1e6),
-        "p50_ms": p50 / 1000,
-        "p99_ms": p99 / 1000,
-        "cpu_pct": cpu,
-        "errors": status_errors + socket_errors,
-    }
-
-
-def measure(server: str, variant: str, env: dict[str, str], args: Any, tmp: Path) -> dict[str, Any]:
+def measure(
+    listing: ModuleType, server: str, variant: str, env: dict[str, str], args: Any, tmp: Path
+) -> dict[str, Any]:
     """Start one server configuration, warm it, run wrk on each path, stop it."""
     port = free_port()
     settings_module = (
@@ -160,16 +131,13 @@ def measure(server: str, variant: str, env: dict[str, str], args: Any, tmp: Path
                     response = client.get(path)
                     assert response.status_code == 200, (server, variant, response.text)
         return {
-            name: run_wrk(base_url + path, args.seconds, process.pid, tmp / "report.lua")
+            name: listing.run_wrk(
+                base_url, path, args.seconds, process.pid, tmp / "report.lua", tree_cpu_seconds
+            )
             for name, path in PATHS.items()
         }
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, timeout=15)
         log.close()
 
 
@@ -188,7 +156,7 @@ def main() -> None:
         "BENCH_DB", unquote(urlsplit(base).path.lstrip("/")) + "_bench_servers"
     )
     os.environ["BENCH_DB"] = bench_db
-    listing = _listing_bench()
+    listing = _django.listing_bench()
     url = listing.database_url(bench_db)
     listing.recreate_database(url)
     listing.load_market(url, args.offers, args.seed)
@@ -209,7 +177,7 @@ def main() -> None:
         (tmp / "report.lua").write_text(listing.WRK_SCRIPT)
         for round_number in range(args.rounds):
             for config in configs:
-                results[config].append(measure(*config, env, args, tmp))
+                results[config].append(measure(listing, *config, env, args, tmp))
                 row = results[config][-1]
                 print(
                     f"round {round_number + 1} {config[0]:8} {config[1]:5} "
@@ -248,8 +216,9 @@ def report(
                 f"{statistics.median(r['rps'] for r in rows):7.0f} "
                 f"{statistics.median(r['p50_ms'] for r in rows):7.1f} "
                 f"{statistics.median(r['p99_ms'] for r in rows):7.1f} "
-                f"{statistics.median(r['cpu_pct'] for r in rows):6.0f}% "
-                f"{sum(int(r['errors']) for r in rows):6d} {statistics.median(ratios):6.2f}"
+                f"{statistics.median(r['server_cpu_pct'] for r in rows):6.0f}% "
+                f"{sum(int(r['non_2xx'] + r['socket_errors']) for r in rows):6d} "
+                f"{statistics.median(ratios):6.2f}"
             )
     for config in configs:
         ping = statistics.median(run["ping"]["rps"] for run in results[config])
