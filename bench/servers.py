@@ -14,6 +14,10 @@ The servers take turns, --rounds times; the table shows the median req/s, p99 an
 (the whole process tree), and each figure's ratio to daphne with the full middleware from the
 same round. Development settings (psycopg pool, DEBUG off), request log at INFO to a file,
 rate limiter on Redis (REDIS_URL) with its limits raised.
+
+uvloop, httptools and granian are not project dependencies (daphne serves the app): install them
+into the venv for this comparison (`.venv/bin/pip install uvloop httptools granian`); a server
+whose modules are missing is left out with a note.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -168,7 +173,15 @@ def main() -> None:
         "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
         "GPUBROKER_DEMO_MARKET": "false",
     }
-    servers = args.servers.split(",")
+    needs = {"daphne": ["daphne"], "uvicorn": ["uvicorn", "uvloop", "httptools"]}
+    needs["granian"] = ["granian", "uvloop"]
+    servers = []
+    for server in args.servers.split(","):
+        missing = [name for name in needs[server] if importlib.util.find_spec(name) is None]
+        if missing:
+            print(f"{server}: left out, not installed: {', '.join(missing)}")
+        else:
+            servers.append(server)
     configs = [(server, variant) for server in servers for variant in ("full", "floor")]
     results: dict[tuple[str, str], list[dict[str, Any]]] = {config: [] for config in configs}
     with tempfile.TemporaryDirectory() as tmp_name:
