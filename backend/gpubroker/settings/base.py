@@ -121,8 +121,9 @@ HEALTH_PROBE_DEADLINE_SECONDS = env.float("HEALTH_PROBE_DEADLINE_SECONDS", defau
 
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 # Connections per process in psycopg's pool (0 = no pool: one connection per thread, kept for
-# DB_CONN_MAX_AGE). Under ASGI Django runs each request's sync code in a new thread, so without a
-# pool every request opens a connection.
+# DB_CONN_MAX_AGE). Under ASGI each request's sync code runs in a thread of its own: a new one per
+# request outside the API handler (so there, without a pool, every request opens a connection),
+# a kept one lent per request inside it (gpubroker.core.fastpath.RequestThreads).
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
 # With no DATABASE_URL there is nothing to pool: the first query then fails at once with its
 # reason (manage.py turns that into one line) rather than after a pool timeout.
