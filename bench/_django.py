@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 BACKEND = REPO / "backend"
+
+
+def listing_bench() -> ModuleType:
+    """bench/listing.py as a module: its synthetic market loader and wrk runner, for reuse."""
+    spec = importlib.util.spec_from_file_location("bench_listing", REPO / "bench" / "listing.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def setup(database: str) -> str:

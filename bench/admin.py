@@ -30,7 +30,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -43,24 +42,17 @@ from typing import Any  # noqa: E402
 REPO = Path(_HERE).parent
 BACKEND = REPO / "backend"
 sys.path.insert(0, str(BACKEND))
+sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
+from bench import _django  # noqa: E402
+
 SERVER_CPU = 0
 CLIENT_CPU = 1
 PASSWORD = "bench-operator-password"  # noqa: S105 - a throwaway superuser of the bench database
-
-
-def _listing_bench() -> ModuleType:
-    """bench/listing.py, whose synthetic market loader this bench reuses."""
-    spec = importlib.util.spec_from_file_location("bench_listing", Path(_HERE) / "listing.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 HISTORY_SQL = """
@@ -144,7 +136,7 @@ def main() -> None:
     if not redis_url or not os.environ.get("DATABASE_URL"):
         sys.exit("run under `python -m gpubroker.embedded --` (a private Redis) with DATABASE_URL")
 
-    listing = _listing_bench()
+    listing = _django.listing_bench()
     listing.BENCH_DB = os.environ.get("BENCH_ADMIN_DB", "gpubroker_bench_admin")
     url = listing.database_url(listing.BENCH_DB)
     os.sched_setaffinity(0, {CLIENT_CPU})

@@ -6,7 +6,7 @@ import math
 from collections.abc import Collection
 from decimal import Decimal
 from numbers import Real
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -71,8 +71,13 @@ def choice(value: object, field: str, allowed: Collection[str]) -> str:
     return normalised
 
 
-def float_array(value: object, field: str, *, ndim: int) -> FloatArray:
+def float_array(
+    value: object, field: str, *, ndim: int, order: Literal["C", "F"] = "C"
+) -> FloatArray:
     """Return a non-empty, finite float64 array with exactly ``ndim`` dimensions.
+
+    The result is always a new array the caller may modify, laid out in ``order`` (``"F"``
+    makes its transpose C-contiguous, for code that works column by column).
 
     Ragged nested lists, strings, None and booleans are rejected rather than coerced, because
     numpy would otherwise silently turn ``"1.5"`` or ``True`` into numbers.
@@ -88,7 +93,7 @@ def float_array(value: object, field: str, *, ndim: int) -> FloatArray:
     if array.ndim != ndim:
         shape = "a list" if ndim == 1 else f"a {ndim}-dimensional array"
         raise AlgorithmInputError(field, f"must be {shape}, got {array.ndim} dimension(s)")
-    result = array.astype(np.float64)
+    result = array.astype(np.float64, order=order)
     if not np.all(np.isfinite(result)):
         raise AlgorithmInputError(field, "must not contain NaN or infinity")
     return result

@@ -31,6 +31,10 @@ MAX_CRITERIA = 1_000
 # When every alternative sits at both the ideal and the anti-ideal (all weighted columns constant)
 # the closeness is 0/0; all alternatives are equivalent, so each gets the neutral midpoint.
 TIED_SCORE = 0.5
+# Columns whose largest magnitude lies in this range can be squared and summed directly: 1e150^2
+# times 100,000 rows stays far below float64's ~1.8e308, and 1e-150^2 is still a normal number.
+_SAFE_SQUARE_MIN = 1e-150
+_SAFE_SQUARE_MAX = 1e150
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +64,7 @@ def topsis(
     one finite, non-negative weight per column summing to 1 within 1e-3; one
     criteria type ("benefit" or "cost", case-insensitive) per column.
     """
-    matrix = float_array(decision_matrix, "decision_matrix", ndim=2)
+    matrix = float_array(decision_matrix, "decision_matrix", ndim=2, order="F")
     alternatives, criteria = matrix.shape
     if alternatives < MIN_ALTERNATIVES:
         raise AlgorithmInputError(
@@ -77,38 +81,69 @@ def topsis(
     weight_vector = weights_summing_to_one(weights, "weights", count=criteria)
     is_benefit = _benefit_mask(criteria_types, criteria)
 
-    # r_ij = x_ij / ||x_j|| computed on x_j / max|x_j|: the same ratio, but squaring values above
-    # ~1e154 (or below ~1e-162) would overflow to inf (or underflow to 0) and silently flatten the
-    # column.
-    column_scale = np.abs(matrix).max(axis=0)
+    # Work on the transpose of our own Fortran-ordered copy: one contiguous row per criterion, so
+    # every per-criterion reduction runs along contiguous memory (reducing the columns of a
+    # 10,000 x 6 C-ordered array is ~30x slower).
+    columns = matrix.T
+    column_max = columns.max(axis=1)
+    column_min = columns.min(axis=1)
+    column_scale = np.maximum(column_max, -column_min)
     zero_columns = np.flatnonzero(column_scale == 0)
     if zero_columns.size:
         raise AlgorithmInputError(
             "decision_matrix",
             f"column {int(zero_columns[0])} is all zeros and cannot be normalised",
         )
-    scaled = matrix / column_scale
-    norms = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
-    weighted = scaled * (weight_vector / norms)
-
-    column_max = weighted.max(axis=0)
-    column_min = weighted.min(axis=0)
+    if not np.all((column_scale > _SAFE_SQUARE_MIN) & (column_scale < _SAFE_SQUARE_MAX)):
+        # r_ij = x_ij / ||x_j|| computed on x_j / max|x_j|: the same ratio, but squaring values
+        # above ~1e154 (or below ~1e-162) would overflow to inf (or underflow to 0) and silently
+        # flatten the column.
+        columns /= column_scale[:, np.newaxis]
+        column_max /= column_scale
+        column_min /= column_scale
+    # v_ij = x_ij * w_j / ||x_j||; the factor is non-negative, so each column's extremes are the
+    # raw extremes times the factor.
+    factor = weight_vector / np.sqrt(np.einsum("ij,ij->i", columns, columns))
+    column_max *= factor
+    column_min *= factor
     ideal = np.where(is_benefit, column_max, column_min)
     anti_ideal = np.where(is_benefit, column_min, column_max)
-    distance_ideal = np.sqrt(np.square(weighted - ideal).sum(axis=1))
-    distance_anti = np.sqrt(np.square(weighted - anti_ideal).sum(axis=1))
+    columns *= factor[:, np.newaxis]
+    distance_ideal = _distances(columns, ideal)
+    distance_anti = _distances(columns, anti_ideal)
 
     total = distance_ideal + distance_anti
     scores = np.full(alternatives, TIED_SCORE)
     np.divide(distance_anti, total, out=scores, where=total > 0)
-    # Stable sort of the negated scores: best first, ties keep the lower index first.
-    rankings = np.argsort(-scores, kind="stable")
+    rankings = _best_first(scores)
     return TopsisResult(
         scores=read_only(scores),
         rankings=read_only(rankings),
         ideal_solution=read_only(ideal),
         anti_ideal_solution=read_only(anti_ideal),
     )
+
+
+def _distances(weighted_columns: FloatArray, target: FloatArray) -> FloatArray:
+    """Euclidean distance of each alternative (column of ``weighted_columns``) to ``target``."""
+    difference = weighted_columns - target[:, np.newaxis]
+    np.multiply(difference, difference, out=difference)
+    distances: FloatArray = np.sqrt(difference.sum(axis=0))
+    return distances
+
+
+def _best_first(scores: FloatArray) -> NDArray[np.intp]:
+    """Indices from the highest score to the lowest; equal scores keep the lower index first.
+
+    numpy's default (introsort) argsort is ~3x faster than its stable one; without equal scores
+    every correct sort gives the same order, so the stable sort only runs when there are ties.
+    """
+    negated = -scores
+    order = np.argsort(negated)
+    ordered = negated[order]
+    if np.any(ordered[1:] == ordered[:-1]):
+        order = np.argsort(negated, kind="stable")
+    return order
 
 
 def _benefit_mask(criteria_types: Sequence[str], criteria: int) -> NDArray[np.bool_]:

@@ -46,6 +46,55 @@ def test_equal_scores_keep_lower_index_first():
     assert result.rankings.tolist() == [0, 2, 1, 3]
 
 
+def test_ties_in_a_large_matrix_keep_lower_index_first():
+    rng = np.random.default_rng(3)
+    distinct = rng.uniform(1.0, 100.0, size=(500, 3))
+    matrix = np.concatenate([distinct, distinct[::-1]])  # every row appears twice
+
+    result = topsis(matrix, [0.2, 0.3, 0.5], ["cost", "benefit", "cost"])
+
+    assert result.rankings.tolist() == np.argsort(-result.scores, kind="stable").tolist()
+    first, second = result.rankings[0], result.rankings[1]
+    assert result.scores[first] == result.scores[second]
+    assert first < second
+
+
+def test_rankings_without_ties_are_the_stable_order():
+    rng = np.random.default_rng(11)
+    matrix = rng.uniform(0.1, 1000.0, size=(10_000, 6))
+
+    result = topsis(matrix, rng.dirichlet(np.ones(6)), ["cost", "benefit"] * 3)
+
+    assert len(set(result.scores.tolist())) == 10_000
+    assert result.rankings.tolist() == np.argsort(-result.scores, kind="stable").tolist()
+
+
+@pytest.mark.parametrize("magnitude", [1e-300, 1e-160, 1e155, 1e300])
+def test_extreme_magnitudes_rank_like_ordinary_ones(magnitude):
+    # Squaring these overflows or underflows float64; the scaled path must give the same answer.
+    rng = np.random.default_rng(5)
+    matrix = rng.uniform(1.0, 9.0, size=(50, 3))
+    weights, types = [0.3, 0.3, 0.4], ["cost", "benefit", "benefit"]
+    mixed = matrix.copy()
+    mixed[:, 1] *= magnitude
+
+    ordinary = topsis(matrix, weights, types)
+    extreme = topsis(mixed, weights, types)
+
+    assert np.max(np.abs(extreme.scores - ordinary.scores)) <= 1e-12
+    assert extreme.rankings.tolist() == ordinary.rankings.tolist()
+
+
+def test_leaves_the_callers_array_unchanged():
+    matrix = np.array([[1.0, 2.0], [3.0, 5.0], [4.0, 1.0]])
+    for layout in (matrix, np.asfortranarray(matrix)):
+        before = layout.copy()
+
+        topsis(layout, [0.5, 0.5], ["cost", "benefit"])
+
+        assert np.array_equal(layout, before)
+
+
 def test_all_rows_identical_score_the_neutral_midpoint():
     result = topsis([[3, 4], [3, 4]], [0.5, 0.5], ["cost", "benefit"])
 

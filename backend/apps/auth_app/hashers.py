@@ -5,9 +5,14 @@
   `argon2` prefix (`argon2$argon2id$v=19$...`). Django identifies a hasher by the text before the
   first `$`, which is empty for a v1 string, so `django_encoded` adds the prefix before
   verification. A v1 hash always needs an upgrade: the caller rewrites it on a successful login.
-- Argon2 at Django's defaults takes ~100 MiB and most of a core per hash. Every hash or verify
-  in the process holds one of `ARGON2_MAX_CONCURRENT_HASHES` slots; async callers queue on a
-  dedicated executor of that size, so a burst of logins waits instead of exhausting memory and
+- New hashes are argon2id at the cost in settings (`ARGON2_MEMORY_KIB`, `ARGON2_TIME_COST`,
+  `ARGON2_PARALLELISM`; defaults 64 MiB, 2 passes, 1 lane, above OWASP's minimum, see
+  docs/benchmarks.md "Login"); a stored hash with other parameters still verifies (argon2 reads
+  them from the hash) and is rewritten on the next successful login.
+- One hash takes one core for its whole duration (argon2-cffi runs the lanes in the calling
+  thread). Every hash or verify in the process holds one of `ARGON2_MAX_CONCURRENT_HASHES`
+  slots (default: the cores this process may run on); async callers queue on a dedicated
+  executor of that size, so a burst of logins waits instead of exhausting memory or cores, and
   never blocks the event loop or Django's thread for sync views.
 """
 
@@ -104,6 +109,19 @@ async def apassword_make(raw_password: str) -> str:
     """`password_make` in the bounded hashing pool: the encoded hash."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor(), password_make, raw_password)
+
+
+class ConfiguredArgon2PasswordHasher(Argon2PasswordHasher):
+    """Django's argon2id hasher (same `argon2$` format) at the cost set in settings.
+
+    `ARGON2_MEMORY_KIB` (KiB), `ARGON2_TIME_COST` (passes) and `ARGON2_PARALLELISM` (lanes) are
+    read when Django builds its hashers (once per process, again when PASSWORD_HASHERS changes).
+    """
+
+    def __init__(self) -> None:
+        self.memory_cost = int(settings.ARGON2_MEMORY_KIB)
+        self.time_cost = int(settings.ARGON2_TIME_COST)
+        self.parallelism = int(settings.ARGON2_PARALLELISM)
 
 
 class LowCostArgon2PasswordHasher(Argon2PasswordHasher):

@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -208,13 +208,28 @@ def _login_commit(*, user: User, new_password: str | None, client: ClientInfo) -
     return pair
 
 
+def _login_candidate(*, email: str) -> User | None:
+    """The user with this email (case-insensitive), the database connection released after.
+
+    Under a login burst the hash waits in the bounded Argon2 queue for up to seconds; a pooled
+    connection held by the request meanwhile would starve the pool (DB_POOL_MAX_SIZE) for every
+    other request. Outside a transaction the connection goes back to the pool here and the
+    commit after the hash takes one again.
+    """
+    try:
+        return User.objects.select_related("tenant").filter(email__iexact=email).first()
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 async def user_login(*, email: str, password: str, client: ClientInfo) -> TokenPair:
     """Issue an access/refresh pair. Unknown email and wrong password fail identically.
 
     v1 passlib hashes (and hashes with outdated parameters) are rewritten on success.
     """
     await login_throttle(email=email, ip=client.ip_address)
-    user = await User.objects.select_related("tenant").filter(email__iexact=email).afirst()
+    user = await sync_to_async(_login_candidate)(email=email)
     if user is None:
         # Spend the same hashing time as a real check, so timing does not reveal the account.
         await apassword_make(password)

@@ -7,6 +7,13 @@ them for browser concerns (sessions, CSRF, messages, session auth) that the bear
 never uses; on this project's 2-core machine that was most of the cost of `GET /api/v2/ping`
 (docs/benchmarks.md).
 
+Django's handler also runs each request in a fresh `ThreadSensitiveContext`, whose first
+thread-sensitive call (the `request_started` signal's receivers, before the view even runs)
+creates a new worker thread that exits with the request. `ApiASGIHandler` lends each request a
+long-lived single-thread executor from a free list instead (asgiref's
+`ThreadSensitiveContext(executor=...)`): the same one-thread-per-request guarantee for sync code,
+without starting a thread per request (docs/benchmarks.md "Request path").
+
 `routing.build_application` therefore sends `/api/`, `/health` and `/metrics` to
 `ApiASGIHandler`, built from `settings.API_MIDDLEWARE`: the same security, CORS, common, trace,
 JWT, rate-limit and Prometheus middleware, with the CPU-only Django/django-prometheus ones run
@@ -16,10 +23,12 @@ keep Django's standard handler and the full `MIDDLEWARE`, which `manage.py check
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import markcoroutinefunction
+from asgiref.sync import ThreadSensitiveContext, markcoroutinefunction
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.asgi import ASGIHandler
@@ -106,8 +115,54 @@ class AnonymousUserMiddleware:
         return await self.get_response(request)
 
 
+class RequestThreads:
+    """Single-thread executors lent to one request at a time and kept for the next ones.
+
+    At most `keep` idle executors are kept; one more is made whenever all are lent (so the
+    number of threads follows the peak number of requests in flight, as with a thread per
+    request, but threads are not started and joined per request).
+    """
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._idle: list[ThreadPoolExecutor] = []
+        self._lock = threading.Lock()
+
+    def lend(self) -> ThreadPoolExecutor:
+        """An idle executor, or a new one."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+
+    def give_back(self, executor: ThreadPoolExecutor) -> None:
+        """Keep ``executor`` for a later request, or shut it down beyond `keep` idle ones."""
+        with self._lock:
+            if len(self._idle) < self.keep:
+                self._idle.append(executor)
+                return
+        executor.shutdown(wait=False)
+
+
 class ApiASGIHandler(ASGIHandler):
-    """Django's ASGI handler, loading `settings.API_MIDDLEWARE` instead of `MIDDLEWARE`."""
+    """Django's ASGI handler, loading `settings.API_MIDDLEWARE` instead of `MIDDLEWARE`.
+
+    Each request's sync code (signal receivers, ORM calls through `sync_to_async`) runs on one
+    thread borrowed from `RequestThreads` for the request's duration.
+    """
+
+    threads = RequestThreads()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one HTTP request with a borrowed request thread."""
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        executor = self.threads.lend()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            self.threads.give_back(executor)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler reads settings.MIDDLEWARE; swap the list in for the one-off load at start.

@@ -8,6 +8,7 @@ adjust.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -120,8 +121,9 @@ HEALTH_PROBE_DEADLINE_SECONDS = env.float("HEALTH_PROBE_DEADLINE_SECONDS", defau
 
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 # Connections per process in psycopg's pool (0 = no pool: one connection per thread, kept for
-# DB_CONN_MAX_AGE). Under ASGI Django runs each request's sync code in a new thread, so without a
-# pool every request opens a connection.
+# DB_CONN_MAX_AGE). Under ASGI each request's sync code runs in a thread of its own: a new one per
+# request outside the API handler (so there, without a pool, every request opens a connection),
+# a kept one lent per request inside it (gpubroker.core.fastpath.RequestThreads).
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
 # With no DATABASE_URL there is nothing to pool: the first query then fails at once with its
 # reason (manage.py turns that into one line) rather than after a pool timeout.
@@ -177,7 +179,7 @@ CHANNEL_LAYERS = {
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "auth_app.User"
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "apps.auth_app.hashers.ConfiguredArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,7 +202,17 @@ JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=7 * 24 * 36
 JWT_GENERATE_DEV_KEYS = env.bool("JWT_GENERATE_DEV_KEYS", default=False)
 INTEGRATIONS_ENCRYPTION_KEY: list[str] = env.list("INTEGRATIONS_ENCRYPTION_KEY", default=[])
 INTEGRATIONS_GENERATE_DEV_KEY = env.bool("INTEGRATIONS_GENERATE_DEV_KEY", default=False)
-ARGON2_MAX_CONCURRENT_HASHES = env.int("ARGON2_MAX_CONCURRENT_HASHES", default=2)
+# Argon2id cost for new hashes. OWASP's Password Storage Cheat Sheet minimum is m=19 MiB, t=2,
+# p=1 (or an equivalent pair such as m=46 MiB, t=1); the default is 64 MiB x 2 passes, 3.4x that
+# memory-time product: ~150 ms of one core on the 2-vCPU Xeon of docs/benchmarks.md "Login".
+# One lane, because argon2-cffi runs the lanes one after another in the calling thread anyway.
+ARGON2_MEMORY_KIB = env.int("ARGON2_MEMORY_KIB", default=64 * 1024)
+ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
+ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
+# Hashes in flight per process, each taking one core and ARGON2_MEMORY_KIB: one per usable core.
+ARGON2_MAX_CONCURRENT_HASHES = env.int(
+    "ARGON2_MAX_CONCURRENT_HASHES", default=len(os.sched_getaffinity(0))
+)
 
 # --- Rate limits (per second unless named otherwise) ---------------------------------------------
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)

@@ -93,6 +93,16 @@ def child_environ(env: Mapping[str, str] | None = None, **overrides: str) -> dic
     return {**os.environ, **merged, "DATABASE_URL": database_url}
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM ``process`` and wait ``timeout`` seconds for it, then SIGKILL it."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 @contextlib.contextmanager
 def daphne_server(
     log_dir: Path,
@@ -132,12 +142,7 @@ def daphne_server(
         wait_until_healthy(server.base_url)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def database_url(settings_dict: Mapping[str, object]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 from django.conf import settings
@@ -100,3 +102,46 @@ async def test_admin_still_uses_the_full_stack() -> None:
         response = await client.get("/admin/login/")
     assert response.status_code == 200
     assert "csrftoken" in response.headers.get("set-cookie", "")
+
+
+def test_request_threads_are_reused_and_idle_ones_bounded() -> None:
+    from gpubroker.core.fastpath import RequestThreads
+
+    threads = RequestThreads(keep=1)
+    first = threads.lend()
+    second = threads.lend()
+    assert first is not second  # both lent at once: one each
+    first_thread = first.submit(threading.get_ident).result()
+
+    threads.give_back(first)
+    threads.give_back(second)  # beyond keep=1: shut down
+    again = threads.lend()
+
+    assert again is first
+    assert again.submit(threading.get_ident).result() == first_thread
+    assert second._shutdown
+    again.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_sync_code_of_one_request_runs_on_one_borrowed_thread() -> None:
+    from asgiref.sync import sync_to_async
+    from django.core.signals import request_started
+
+    seen: list[int] = []
+
+    def record(**kwargs: object) -> None:
+        seen.append(threading.get_ident())
+
+    request_started.connect(record)
+    try:
+        async with _client() as client:
+            for _ in range(3):
+                response = await client.get("/api/v2/ping")
+                assert response.status_code == 200
+    finally:
+        request_started.disconnect(record)
+    await sync_to_async(lambda: None)()
+    assert len(seen) == 3
+    assert threading.get_ident() not in seen  # never on the event loop's thread
+    assert len(set(seen)) == 1  # one after the other: the same kept thread each time

@@ -173,3 +173,31 @@ def test_login_is_rate_limited_per_ip_across_emails(client: Client, make_user) -
         REMOTE_ADDR="10.0.0.9",
     )
     assert other_ip.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_lookup_gives_the_connection_back_before_the_hash(make_user) -> None:
+    from django.db import connection
+
+    from apps.auth_app import services
+
+    make_user()
+    connection.ensure_connection()
+
+    user = services._login_candidate(email="ADA@example.com")
+
+    assert user is not None
+    assert user.email == "ada@example.com"
+    assert connection.connection is None  # closed, or back in the pool, while the hash queues
+
+
+def test_login_lookup_inside_a_transaction_keeps_its_connection(make_user) -> None:
+    from django.db import connection
+
+    from apps.auth_app import services
+
+    make_user()
+
+    assert services._login_candidate(email="nobody@example.com") is None
+    assert connection.connection is not None
+    assert connection.in_atomic_block

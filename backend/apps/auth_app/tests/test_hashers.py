@@ -28,13 +28,43 @@ def test_django_hash_is_left_alone() -> None:
     assert hashers.password_verify("a fine password", encoded) == (True, False)
 
 
-def test_production_params_are_djangos_argon2() -> None:
+def test_production_params_are_argon2id_at_least_owasps_minimum() -> None:
     from django.contrib.auth.hashers import Argon2PasswordHasher
 
     from gpubroker.settings import base
 
-    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert base.PASSWORD_HASHERS[0] == "apps.auth_app.hashers.ConfiguredArgon2PasswordHasher"
     assert hashers.LowCostArgon2PasswordHasher.algorithm == Argon2PasswordHasher.algorithm
+    with override_settings(
+        ARGON2_MEMORY_KIB=base.ARGON2_MEMORY_KIB,
+        ARGON2_TIME_COST=base.ARGON2_TIME_COST,
+        ARGON2_PARALLELISM=base.ARGON2_PARALLELISM,
+    ):
+        params = hashers.ConfiguredArgon2PasswordHasher().params()
+    # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 at least.
+    assert params.type.name == "ID"
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (65536, 2, 1)
+    assert params.memory_cost >= 19 * 1024
+    assert params.time_cost >= 2
+
+
+@override_settings(
+    PASSWORD_HASHERS=[
+        "apps.auth_app.hashers.ConfiguredArgon2PasswordHasher",
+        "apps.auth_app.hashers.LowCostArgon2PasswordHasher",
+    ],
+    ARGON2_MEMORY_KIB=2048,
+    ARGON2_TIME_COST=2,
+    ARGON2_PARALLELISM=1,
+)
+def test_configured_hasher_rehashes_other_parameters() -> None:
+    old = hashers.LowCostArgon2PasswordHasher().encode("a fine password", "saltsaltsalt")
+    assert "$m=1024,t=1,p=1$" in old
+
+    assert hashers.password_verify("a fine password", old) == (True, True)
+    new = hashers.password_make("a fine password")
+    assert "$m=2048,t=2,p=1$" in new
+    assert hashers.password_verify("a fine password", new) == (True, False)
 
 
 @pytest.mark.asyncio
