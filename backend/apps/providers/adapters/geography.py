@@ -493,9 +493,5 @@ def place_matches(text: str, place: Mapping[str, Any]) -> bool:
 
 def location_fields(location: Location) -> dict[str, Any]:
     """A Location as ProviderOffer keyword arguments (country, state, city, macro_region)."""
-    return {
-        "country": location.country,
-        "state": location.state,
-        "city": location.city,
-        "macro_region": location.macro_region,
-    }
+    keys = ("country", "state", "city", "macro_region")
+    return {key: getattr(location, key) for key in keys}
