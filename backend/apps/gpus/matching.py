@@ -2,7 +2,7 @@
 
 A query matches a GPU when it is a case-insensitive substring of the canonical model name or
 of the provider's own name for it. The REST listing and the WebSocket snapshot apply it in SQL
-through `providers.selectors.offers.gpu_text_match` (which calls this over the catalogue and
+through `providers.selectors.offer_terms.gpu_text_match` (which calls this over the catalogue and
 the distinct provider names); live WebSocket updates apply it in memory, per update.
 Framework-free.
 """

@@ -9,7 +9,8 @@ from django.db import connection
 
 from apps.gpus.kpis import gpu_fp32_tflops, gpu_kpi_inputs_reset
 from apps.providers.models import GPUOffer
-from apps.providers.selectors.offers import OfferQuery, gpu_names_matching, offer_filter
+from apps.providers.selectors.offer_terms import gpu_names_matching
+from apps.providers.selectors.offers import OfferQuery, offer_filter
 from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
 
 pytestmark = pytest.mark.django_db
