@@ -65,7 +65,6 @@ _EUROPE_OVERRIDES: Final = frozenset({"TR", "CY", "GE", "AM", "AZ"})
 #: Spellings of macro-regions users and providers write (folded, see `fold`).
 _MACRO_WORDS: Final[Mapping[str, str]] = {
     "north america": NORTH_AMERICA,
-    "northamerica": NORTH_AMERICA,
     "south america": SOUTH_AMERICA,
     "latin america": SOUTH_AMERICA,
     "latam": SOUTH_AMERICA,
@@ -74,7 +73,6 @@ _MACRO_WORDS: Final[Mapping[str, str]] = {
     "eur": EUROPE,
     "emea": EUROPE,
     "middle east": MIDDLE_EAST,
-    "mideast": MIDDLE_EAST,
     "africa": AFRICA,
     "asia": ASIA_PACIFIC,
     "asia pacific": ASIA_PACIFIC,
