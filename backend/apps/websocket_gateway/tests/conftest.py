@@ -17,6 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
 
+from apps.providers.events import PriceUpdate
 from apps.providers.models import GPUOffer, Provider
 from apps.websocket_gateway.relay import current_relay
 from gpubroker.asgi import application
@@ -34,17 +35,18 @@ def update_payload(
     new_price: float = 0.9,
     availability_status: str = "available",
 ) -> dict[str, Any]:
-    """A SPEC `data` object as ingestion publishes it."""
-    return {
-        "offer_id": offer_id or str(uuid.uuid4()),
-        "provider": provider,
-        "gpu": gpu,
-        "region": region,
-        "old_price": old_price,
-        "new_price": new_price,
-        "availability_status": availability_status,
-        "timestamp": "2025-01-01T00:00:00+00:00",
-    }
+    """A SPEC `data` object as ingestion publishes it (`PriceUpdate.as_data`: every key, the
+    issue 12 ones unknown here)."""
+    return PriceUpdate(
+        offer_id=offer_id or str(uuid.uuid4()),
+        provider=provider,
+        gpu=gpu,
+        region=region,
+        old_price=old_price,
+        new_price=new_price,
+        availability_status=availability_status,
+        timestamp="2025-01-01T00:00:00+00:00",
+    ).as_data()
 
 
 async def publish(payload: dict[str, Any] | str, *, url: str | None = None) -> int:

@@ -95,6 +95,8 @@ async def test_listing_kpis_and_snapshot_see_the_same_offers(
     offers = await sync_to_async(dataset)()
     expected_ids = {str(offers[name].id) for name in expected}
     prices = {str(offer.id): offer.price_per_hour for offer in offers.values()}
+    # The KPI figures are per GPU-hour (issue 12): an instance's price over its GPU count.
+    per_gpu = {str(offer.id): offer.price_per_hour / offer.gpu_count for offer in offers.values()}
 
     listed = await sync_to_async(rest_items)(**filters)
     streamed = await snapshot_ids(connect, filters)
@@ -107,8 +109,8 @@ async def test_listing_kpis_and_snapshot_see_the_same_offers(
             params = {"provider": filters["provider"]} if "provider" in filters else {}
             figures = await sync_to_async(kpi)(f"/gpu/{filters['gpu']}", **params)
             count = figures["offer_count"]
-            assert figures["min_price_per_hour"] == float(min(prices[i] for i in expected_ids))
-            assert figures["max_price_per_hour"] == float(max(prices[i] for i in expected_ids))
+            assert figures["min_price_per_hour"] == float(min(per_gpu[i] for i in expected_ids))
+            assert figures["max_price_per_hour"] == float(max(per_gpu[i] for i in expected_ids))
         else:
             count = (await sync_to_async(kpi)("/overview"))["total_offers"]
         assert count == len(expected_ids)
@@ -124,5 +126,7 @@ async def test_quarantined_offer_is_in_none_of_the_three(connect: Connect) -> No
 
     assert quarantined not in {item["id"] for item in listed}
     assert quarantined not in streamed
-    assert insights["cheapest_gpu_offer"]["id"] == str(offers["a_4090"].id)
-    assert Decimal(str(insights["cheapest_gpu_offer"]["price_per_hour"])) == Decimal("0.4")
+    # Cheapest per GPU-hour (issue 12): beta's 2 x RTX 4090 at 0.50/h is 0.25 per GPU-hour,
+    # below alpha's 1 x RTX 4090 at 0.40 and the quarantined 0.30.
+    assert insights["cheapest_gpu_offer"]["id"] == str(offers["b_4090"].id)
+    assert Decimal(str(insights["cheapest_gpu_offer"]["price_per_hour"])) == Decimal("0.5")
