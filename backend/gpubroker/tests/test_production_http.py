@@ -38,7 +38,10 @@ def _cookies(response: httpx.Response) -> dict[str, SimpleCookie]:
 @pytest.mark.django_db(transaction=True)
 def test_production_headers_cookies_and_csrf(tmp_path: Path) -> None:
     User.objects.create_superuser("operator@example.com", OPERATOR_PASSWORD)
+    # The server must use this test's database: without DATABASE_URL in `env`, daphne_server
+    # gives it the database this process is connected to (not the environment's).
     env = {**_production_env(), "ALLOWED_HOSTS": f"{HOST},127.0.0.1"}
+    env.pop("DATABASE_URL", None)
     with (
         daphne_server(tmp_path, env=env, settings_module="gpubroker.settings.production") as server,
         httpx.Client(base_url=server.base_url, timeout=30) as client,

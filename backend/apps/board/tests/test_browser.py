@@ -290,7 +290,9 @@ def test_the_fit_form_filters_to_offers_that_hold_the_model(demo_server, page):
     page.wait_for_selector("[data-fit-result=ok]")
     assert "fit_model=Llama+3+70B" in page.url
     needed = int(page.get_attribute("[data-fit-result]", "data-fit-vram"))
-    assert needed == 82
+    # The serving model's memory: fp8 weights 70.55 GB + an 8,192-token fp16 KV cache 2.68 GB +
+    # the 2 GB runtime reserve, over 90 % utilisation = 77.8 GiB as sold (apps/board/fit.py).
+    assert needed == 78
     totals = page.eval_on_selector_all(
         f'{ROWS} [data-field="gpu_memory_gb"]', "cells => cells.map(c => Number(c.dataset.value))"
     )
