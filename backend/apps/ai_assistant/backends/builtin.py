@@ -217,6 +217,33 @@ def _candidates(
     return sorted(found.values(), key=lambda offer: (offer["price_per_hour"], offer["id"]))
 
 
+def _listed_options(
+    tiers: list[dict[str, Any]], offers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each chosen GPU model as its cheapest listed offer that holds the workload.
+
+    The estimate's tiers price a GPU count at the cheapest per-GPU price of any offer, which
+    no single offer may sell (16 x RTX 3060 when the largest listed has 8); the answer names
+    what can be rented: the offer's GPU count, instance price and memory. Tiers without such
+    an offer are left out.
+    """
+    listed = []
+    for tier in tiers:
+        matching = [offer for offer in offers if offer["gpu"] == tier["gpu_model"]]
+        if not matching:
+            continue
+        cheapest = min(matching, key=lambda offer: (offer["price_per_hour"], offer["id"]))
+        listed.append(
+            {
+                "gpu_model": tier["gpu_model"],
+                "gpus_needed": cheapest["gpu_count"],
+                "total_vram_gb": cheapest["total_vram_gb"],
+                "price_per_hour": {"min": cheapest["price_per_hour"]},
+            }
+        )
+    return listed
+
+
 @dataclass(frozen=True)
 class _Answer:
     text: str
@@ -248,6 +275,8 @@ def _compose(request: ChatRequest) -> _Answer:
     offers = _candidates(
         run, tiers, search, sizing["min_vram_gb"], budget_per_hour if per_gpu else None
     )
+    if offers:
+        tiers = _listed_options(tiers, offers)
     top: list[dict[str, Any]] = []
     if offers:
         ranked = run.call(

@@ -163,9 +163,14 @@ def sized(
 
     Ends with a question when no offer fits.
     """
+    headroom = (
+        f" ({sizing['recommended_vram_gb']:g} GB with headroom)"
+        if sizing["recommended_vram_gb"] > sizing["min_vram_gb"]
+        else ""
+    )
     lines = [
-        f"{_subject(parsed, sizing)} needs about {sizing['min_vram_gb']:g} GB of GPU memory "
-        f"({sizing['recommended_vram_gb']:g} GB with headroom)."
+        f"{_subject(parsed, sizing)} needs about {sizing['min_vram_gb']:g} GB of GPU "
+        f"memory{headroom}."
     ]
     if options:
         lines.append(f"Cheapest GPU options that hold it: {_options(options)}.")

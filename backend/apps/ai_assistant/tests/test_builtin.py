@@ -7,7 +7,9 @@ budget, and every figure must come from a tool call the response lists.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -67,6 +69,22 @@ def test_a_70b_fp8_question_gets_offers_that_hold_the_estimate(api: Api, account
     # cache (80 layers x 2 x 8 KV heads x 128 x 2 bytes per token) at the least.
     assert min_vram >= 70.55 + 80 * 2 * 8 * 128 * 2 * 32768 / 1e9
     assert "not modelled" not in body["reply"]
+    _assert_options_are_listed_offers(body["reply"])
+
+
+def _assert_options_are_listed_offers(reply: str) -> None:
+    """Each "Cheapest GPU options" entry is an offer one can rent: that GPU count, that price."""
+    [line] = [text for text in reply.splitlines() if text.startswith("Cheapest GPU options")]
+    options = re.findall(r"(\d+)x (.+?) \(from \$([\d,.]+)/h", line)
+    assert options
+    client = Client()
+    for count, gpu, price in options:
+        query = urlencode({"gpu": gpu, "gpu_count_min": count, "per_page": 100})
+        items = client.get(f"/api/v2/providers?{query}").json()["items"]
+        assert any(
+            item["gpu_count"] == int(count) and f"{item['price_per_hour']:,.2f}" == price
+            for item in items
+        ), (gpu, count, price)
 
 
 @pytest.mark.django_db(transaction=True)
