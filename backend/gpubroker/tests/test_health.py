@@ -8,6 +8,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+# A hung server would hold the probe until the client gives up; the probe's deadline is 0.5 s
+# in the test settings. The bound proves it is bounded without timing the machine (a loaded
+# 2-core CI box has taken over 1 s to schedule the answer).
+HUNG_PROBE_BOUND_SECONDS = 5.0
+
 
 def _point_cache_at(settings, port: int) -> None:
     caches = {name: dict(conf) for name, conf in settings.CACHES.items()}
@@ -34,7 +39,7 @@ def test_health_degraded_when_redis_hangs(client: Client, settings, hung_port: i
     assert response.json()["status"] == "degraded"
     assert response.json()["cache"] == "down"
     # Not a speed target (bench/health.py measures that): proof the probe did not wait on the hang.
-    assert elapsed < 1.0
+    assert elapsed < HUNG_PROBE_BOUND_SECONDS
 
 
 @pytest.mark.django_db
@@ -56,7 +61,7 @@ def test_health_503_when_postgres_hangs(client: Client, monkeypatch, hung_port: 
     assert body["database"] == "down"
     assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert body["detail"] == "Database not available"
-    assert elapsed < 1.0
+    assert elapsed < HUNG_PROBE_BOUND_SECONDS
 
 
 @pytest.mark.django_db
@@ -78,4 +83,4 @@ def test_production_deadline_bounds_a_hung_redis(client: Client, settings, hung_
     elapsed = time.monotonic() - started
     assert body["status"] == "degraded"
     # Bounded by the deadline, not by the hang (bench/health.py measures the real latency).
-    assert elapsed < 1.0
+    assert elapsed < HUNG_PROBE_BOUND_SECONDS
