@@ -1,6 +1,6 @@
 """Offer listing at 100,000 offers: cached throughput vs /ping, uncached p95 vs raw psycopg.
 
-    .venv/bin/python bench/listing.py [--offers 100000] [--seconds 10] [--runs 40]
+    .venv/bin/python bench/listing.py [--offers 100000] [--seconds 10] [--runs 40] [--reuse]
 
 Needs PostgreSQL (DATABASE_URL's server; a dedicated database, `gpubroker_bench_listing` or
 BENCH_DB, is dropped and recreated) and Redis (BENCH_REDIS_URL, default
@@ -15,7 +15,13 @@ redis://127.0.0.1:6379/9, flushed), and `wrk` on PATH. Everything listens on 127
    GET /api/v2/ping, each for --seconds; throughput, p50/p95/p99, server CPU, the ratio.
 4. Uncached: filtered listings, one request at a time with the listing keys deleted before
    each, p95 over --runs; next to the same SQL statements (providers, page, count) that the
-   ORM sends, run with psycopg on one connection.
+   ORM sends, run with psycopg on one connection, their ratio and whether p95 <= 50 ms.
+5. EXPLAIN ANALYZE of every statement of every uncached query shape (`--plans`: a summary of
+   the plan nodes, or the full text).
+
+`--reuse` keeps a bench database that already holds `--offers` offers (migrates it, so new
+indexes are built, then ANALYZE) instead of loading it again: at 1,000,000 offers the load
+takes minutes.
 """
 
 from __future__ import annotations
@@ -29,8 +35,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
 
 import argparse  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
+import functools  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -45,11 +50,13 @@ from typing import Any  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 BACKEND = REPO / "backend"
 sys.path.insert(0, str(BACKEND))
+sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
+from bench._listing_report import report  # noqa: E402
 from gpubroker import dburl  # noqa: E402
 
 # Overridable so that several checkouts on one PostgreSQL server do not drop each other's copy.
@@ -105,8 +112,22 @@ def recreate_database(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    _manage(url, ["migrate", "-v0"], ["load_gpu_specs"])
+
+
+def reusable_offers(url: str, count: int) -> bool:
+    """Whether the bench database holds exactly `count` offers (False when it does not exist)."""
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM gpu_offers").fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None and row[0] == count
+
+
+def _manage(url: str, *commands: list[str]) -> None:
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gpubroker.settings.test"}
-    for command in (["migrate", "-v0"], ["load_gpu_specs"]):
+    for command in commands:
         subprocess.run(
             [sys.executable, "manage.py", *command],
             cwd=BACKEND,
@@ -330,8 +351,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
-        "--plans", choices=("first", "all"), default="all",
-        help="EXPLAIN ANALYZE every statement of every uncached query shape, or the first's",
+        "--plans", choices=("summary", "full"), default="summary",
+        help="EXPLAIN ANALYZE of every statement: plan nodes and timings, or the whole text",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="keep a bench database that already holds --offers offers (migrate + ANALYZE)",
     )  # fmt: skip
     args = parser.parse_args()
 
@@ -346,9 +371,18 @@ def main() -> None:
         }
     )
     print(f"machine: nproc={os.cpu_count()}, cpu={_cpu_model()}, python {sys.version.split()[0]}")
-    recreate_database(url)
-    load_seconds = load_market(url, args.offers, args.seed)
-    print(f"loaded {args.offers} offers in {load_seconds:.1f} s")
+    results: dict[str, Any] = {"offers": args.offers, "load_before": _load_average()}
+    if args.reuse and reusable_offers(url, args.offers):
+        started = time.perf_counter()
+        _manage(url, ["migrate", "-v0"])
+        print(f"reused {args.offers} offers; migrate {_since(started):.1f} s")
+    else:
+        recreate_database(url)
+        load_seconds = load_market(url, args.offers, args.seed)
+        print(f"loaded {args.offers} offers in {load_seconds:.1f} s")
+    # As autovacuum leaves a settled table: statistics and the visibility map (index-only scans).
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE gpu_offers")
 
     import logging
 
@@ -369,7 +403,6 @@ def main() -> None:
         "DB_POOL_MAX_SIZE": os.environ.get("DB_POOL_MAX_SIZE", "8"),
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
     }
-    results: dict[str, Any] = {"offers": args.offers}
     with tempfile.TemporaryDirectory() as tmp, daphne_server(Path(tmp), env=server_env) as server:
         subprocess.run(
             ["taskset", "-a", "-pc", str(SERVER_CPU), str(server.process.pid)],
@@ -382,27 +415,20 @@ def main() -> None:
             first = client.get(CACHED_PATH)
             assert first.status_code == 200, first.text
             print(f"GET {CACHED_PATH}: total={first.json()['total']}, {len(first.content)} bytes")
-            for _ in range(200):  # warm both paths
-                client.get(CACHED_PATH)
-                client.get(PING_PATH)
-            listing = run_wrk(
-                server.base_url, CACHED_PATH, args.seconds, server.process.pid, script
-            )
-            ping = run_wrk(server.base_url, PING_PATH, args.seconds, server.process.pid, script)
-            results["cached_listing"], results["ping"] = listing, ping
-            results["ratio"] = listing["rps"] / ping["rps"]
-
-            uncached: dict[str, dict[str, float]] = {}
-            for query in UNCACHED_QUERIES:
-                samples = []
-                for _ in range(args.runs):
-                    _unlink_listing_keys(store)
-                    started = time.perf_counter()
-                    response = client.get(f"/api/v2/providers?{query}")
-                    samples.append((time.perf_counter() - started) * 1000)
-                    assert response.status_code == 200, response.text
-                uncached[query] = {"p50_ms": statistics.median(samples), "p95_ms": p95(samples)}
-            results["uncached"] = uncached
+            if args.seconds > 0:
+                for _ in range(200):  # warm both paths
+                    client.get(CACHED_PATH)
+                    client.get(PING_PATH)
+                run = functools.partial(
+                    run_wrk, server.base_url, seconds=args.seconds, pid=server.process.pid,
+                    script=script,
+                )  # fmt: skip
+                listing, ping = run(path=CACHED_PATH), run(path=PING_PATH)
+                results["cached_listing"], results["ping"] = listing, ping
+                results["ratio"] = listing["rps"] / ping["rps"]
+            results["uncached"] = {
+                query: uncached_http(client, store, query, args.runs) for query in UNCACHED_QUERIES
+            }
 
     with psycopg.connect(url) as conn:
         for query in UNCACHED_QUERIES:
@@ -419,13 +445,46 @@ def main() -> None:
             )
         results["serving_table_ms"] = serving_table_costs()
         plans: dict[str, list[str]] = {}
-        for query in UNCACHED_QUERIES if args.plans == "all" else UNCACHED_QUERIES[:1]:
+        for query in UNCACHED_QUERIES:
             for index, sql in enumerate(orm_statements(query, store)):
+                if sql.lstrip().upper().startswith("EXPLAIN"):
+                    continue  # the count's planner estimate: an EXPLAIN already
                 explain = ("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql).encode()
                 plans[f"{query} statement {index + 1}"] = [row[0] for row in conn.execute(explain)]
         results["plans"] = plans
+    results["load_after"] = _load_average()
+    print(report(results, full_plans=args.plans == "full"))
 
-    report(results)
+
+def uncached_http(
+    client: httpx.Client, store: redis.Redis, query: str, runs: int
+) -> dict[str, Any]:
+    """`runs` requests of the listing `query`, listing keys deleted before each.
+
+    p50/p95 in ms, and the total (with `total_is_estimate`) the last response gave.
+    """
+    samples = []
+    for _ in range(runs):
+        _unlink_listing_keys(store)
+        started = time.perf_counter()
+        response = client.get(f"/api/v2/providers?{query}")
+        samples.append(_since(started) * 1000)
+        assert response.status_code == 200, response.text
+    body = response.json()
+    return {
+        "p50_ms": statistics.median(samples),
+        "p95_ms": p95(samples),
+        "total": body["total"],
+        "total_is_estimate": body.get("total_is_estimate", False),
+    }
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
+def _load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _cpu_model() -> str:
@@ -433,43 +492,6 @@ def _cpu_model() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return "unknown"
-
-
-def report(results: dict[str, Any]) -> None:
-    out = io.StringIO()
-    listing, ping = results["cached_listing"], results["ping"]
-    out.write("\ncached, 32 connections (server on CPU 0, wrk on CPU 1)\n")
-    out.write(
-        f"{'':26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'srv CPU':>8}"
-        f" {'errors':>7}\n"
-    )
-    for name, row in (("GET /providers?gpu=H100", listing), ("GET /ping", ping)):
-        out.write(
-            f"{name:26} {row['rps']:8.0f} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f}"
-            f" {row['p99_ms']:8.2f}"
-            f" {row['server_cpu_pct']:7.0f}% {row['non_2xx'] + row['socket_errors']:7d}\n"
-        )
-    out.write(
-        f"ratio listing/ping: {results['ratio']:.2f} (target >= 0.6), listing p95 target <= 25 ms\n"
-    )
-    out.write("\nuncached, one request at a time (target p95 <= 50 ms)\n")
-    out.write(
-        f"{'query':58} {'HTTP p50':>9} {'HTTP p95':>9} {'SQL p50':>8} {'SQL p95':>8}"
-        f" {'HTTP/SQL p95':>12}\n"
-    )
-    for query, row in results["uncached"].items():
-        out.write(
-            f"{query:58} {row['p50_ms']:9.2f} {row['p95_ms']:9.2f}"
-            f" {row['psycopg_p50_ms']:8.2f} {row['psycopg_p95_ms']:8.2f}"
-            f" {row['p95_ms'] / row['psycopg_p95_ms']:12.2f}\n"
-        )
-    out.write("\nper-process serving table, built once per cost basis (cold, in this process)\n")
-    for name, milliseconds in results["serving_table_ms"].items():
-        out.write(f"  {name:40} {milliseconds:8.1f} ms\n")
-    for name, plan in results["plans"].items():
-        out.write(f"\nEXPLAIN ANALYZE, {name}:\n  " + "\n  ".join(plan) + "\n")
-    print(out.getvalue())
-    print("json:", json.dumps({k: v for k, v in results.items() if k != "plans"}))
 
 
 if __name__ == "__main__":
