@@ -35,10 +35,19 @@ JSON = "application/json"
 def _render_listing(query: offers.OfferQuery) -> bytes:
     page = offers.offer_list(query=query)
     body = schemas.OfferListOut.model_validate(
-        {"total": page.total, "items": page.items, "warnings": page.warnings}
+        {
+            "total": page.total,
+            "total_is_estimate": page.total_is_estimate,
+            "items": page.items,
+            "warnings": page.warnings,
+        }
     )
-    # `warnings` is optional in the contract: absent when there is nothing to warn about.
-    return body.model_dump_json(exclude={"warnings"} if not page.warnings else None).encode()
+    # `warnings` is optional in the contract: absent when there is nothing to warn about;
+    # `total_is_estimate` likewise, present (true) only when the total is an estimate.
+    exclude = {"warnings"} if not page.warnings else set()
+    if not page.total_is_estimate:
+        exclude.add("total_is_estimate")
+    return body.model_dump_json(exclude=exclude or None).encode()
 
 
 @router.get(

@@ -205,6 +205,16 @@ class GPUOffer(models.Model):
                 condition=Q(gpu_model__isnull=False),
             ),
             models.Index(fields=["gpu_model", "price_per_hour"], name="offers_model_price_idx"),
+            # A page by GPU kind and count (selectors/offer_groups.py): the cheapest of each
+            # (gpu_model, gpu_count) group, for sort=price with a GPU filter and the cost sorts.
+            models.Index(
+                F("gpu_model"),
+                Coalesce(F("gpu_count"), Value(0)),
+                F("price_per_hour"),
+                F("id"),
+                name="offers_group_price_idx",
+                condition=Q(gpu_model__isnull=False),
+            ),
             # sort=price_per_gpu: listed offers by price per GPU-hour, id tie-break.
             models.Index(
                 fields=["price_per_gpu_hour", "id"],

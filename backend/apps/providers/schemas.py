@@ -253,7 +253,16 @@ class OfferOut(Schema):
 class OfferListOut(Schema):
     """GET /providers: the total over all pages, one page of items, and freshness warnings."""
 
-    total: int
+    total: int = Field(
+        description="Offers matching the filters over all pages; exact unless"
+        " total_is_estimate is true."
+    )
+    total_is_estimate: bool | None = Field(
+        None,
+        description="Present and true when more offers match than"
+        " PROVIDERS_LIST_EXACT_COUNT_MAX (default 10,000): `total` is then PostgreSQL's"
+        " estimate (never below the offers on the pages up to this one). Absent when exact.",
+    )
     items: list[OfferOut]
     warnings: list[str] | None = Field(
         None, description="Present when some provider's data is stale or the provider is down."

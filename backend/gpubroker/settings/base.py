@@ -282,6 +282,10 @@ PROVIDER_SYNC_INTERVALS = {
 INGEST_CONCURRENCY = env.int("INGEST_CONCURRENCY", default=4)
 INGEST_STOP_GRACE_SECONDS = env.float("INGEST_STOP_GRACE_SECONDS", default=20.0)
 PROVIDERS_LIST_CACHE_TTL_SECONDS = env.int("PROVIDERS_LIST_CACHE_TTL_SECONDS", default=60)
+# The listing counts its total exactly up to this many offers; beyond it, the total is
+# PostgreSQL's planner estimate and the response says `"total_is_estimate": true` (counting a
+# million offers costs more than the page itself; docs/benchmarks.md, "Listing").
+PROVIDERS_LIST_EXACT_COUNT_MAX = env.int("PROVIDERS_LIST_EXACT_COUNT_MAX", default=10_000)
 # Demo market (replay mode only; `make run` turns it on): each round moves a few offers' prices
 # and availability by a seeded, bounded walk over the recordings, so the demo's price stream,
 # history and trend are not empty. Simulated prices, never a provider's (apps/providers/services/

@@ -37,6 +37,7 @@ from apps.gpus.kpis import (
     OfferKpis,
     cost_basis_for,
     offer_kpis,
+    offer_tokens_per_second_terms,
 )
 from apps.gpus.query import gpu_query
 from apps.providers.cache import (
@@ -54,8 +55,11 @@ from apps.providers.models import (
     per_gpu,
 )
 from apps.providers.selectors.costs import cost_per_token_expression
+from apps.providers.selectors.offer_count import OfferTotal, offer_total
+from apps.providers.selectors.offer_groups import Wanted, grouped_page
 from apps.providers.selectors.offer_terms import (
     HAS_SPOT,
+    gpu_names_matching,
     gpu_text_match,
     region_match,
 )
@@ -83,14 +87,17 @@ OfferSort = Literal[
 MARKET_CURRENCY = "USD"
 
 
-def offers_listed() -> QuerySet[GPUOffer]:
+def offers_listed(*, disabled: Sequence[uuid.UUID] | None = None) -> QuerySet[GPUOffer]:
     """Offers whose GPU resolved to a canonical model (quarantined names are never listed).
 
     What the REST listing, one offer and its history show, stale and unavailable ones
-    included (flagged). Offers of a provider an operator disabled are left out (a subquery
-    over the providers table, evaluated once per query).
+    included (flagged). Offers of a provider an operator disabled are left out: by a subquery
+    over the providers table (evaluated once per query), or, when the caller has read the
+    providers already, by `disabled`, their ids as a literal list, which the planner can
+    estimate (it guesses half the rows for a `NOT IN (subquery)`).
     """
-    disabled = Provider.objects.filter(status=PROVIDER_DISABLED).values("pk")
+    if disabled is None:
+        disabled = Provider.objects.filter(status=PROVIDER_DISABLED).values("pk")
     return GPUOffer.objects.filter(LISTED).exclude(provider_id__in=disabled)
 
 
@@ -216,11 +223,16 @@ class OfferQuery:
 
 @dataclass(frozen=True)
 class OfferPage:
-    """`items` are plain dicts with the response keys of schemas.OfferOut."""
+    """`items` are plain dicts with the response keys of schemas.OfferOut.
+
+    `total` is exact unless `total_is_estimate` (more than PROVIDERS_LIST_EXACT_COUNT_MAX
+    matches: PostgreSQL's estimate, `offer_count.offer_total`).
+    """
 
     total: int
     items: list[dict[str, Any]]
     warnings: list[str]
+    total_is_estimate: bool = False
 
 
 def gpu_count_wanted(query: OfferQuery) -> int | None:
@@ -288,9 +300,10 @@ def offer_filter(
 def offer_list(*, query: OfferQuery) -> OfferPage:
     """One page of the listing, its total and the providers' freshness.
 
-    Queries: providers (1), the page (1), the count (1, skipped when the first page is not full
-    and cached per filter set for the listing TTL), plus the GPU KPI map once per process TTL.
-    A page past the end is empty with the correct total.
+    Queries: providers (1), the page (1), the count (skipped when a non-empty page is not full,
+    else cached per filter set for the listing TTL: a count bounded by
+    PROVIDERS_LIST_EXACT_COUNT_MAX, plus an EXPLAIN for the estimate when more match), plus the
+    GPU KPI map once per process TTL. A page past the end is empty with the total.
     """
     freshness = provider_freshness_list()
     by_id = {p.id: p for p in freshness}
@@ -305,21 +318,100 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
         return OfferPage(total=0, items=[], warnings=warnings)
 
     basis = query.cost_basis()
-    offers = offer_filter(query=query, provider_ids=provider_ids)
+    disabled = [p.id for p in freshness if p.status == PROVIDER_DISABLED]
+    matching = offer_filter(
+        query=query, provider_ids=provider_ids, offers=offers_listed(disabled=disabled)
+    )
+    offers = matching
     if query.sort in ("cost_per_token", "cost_per_million_tokens"):
         offers = offers.annotate(cost_per_token=cost_per_token_expression(basis))
     offset = (query.page - 1) * query.per_page
-    rows = list(
+    rows = _page_rows(offers, query, basis=basis, offset=offset)
+    if 0 < len(rows) < query.per_page or (query.page == 1 and not rows):
+        total = OfferTotal(offset + len(rows))
+    else:
+        total = _cached_total(matching, query)
+        if total.is_estimate:
+            # Never below what the pages up to this one hold, nor beyond an empty page.
+            bounded = max(total.count, offset + len(rows)) if rows else min(total.count, offset)
+            total = OfferTotal(bounded, is_estimate=True)
+    items = [offer_item(row, by_id.get(row["provider_id"]), basis=basis) for row in rows]
+    return OfferPage(
+        total=total.count,
+        items=items,
+        warnings=warnings,
+        total_is_estimate=total.is_estimate,
+    )
+
+
+# sort -> (order within one GPU group, the same order over the merged groups' columns).
+_GROUPED_SORTS: Mapping[str, tuple[tuple[Any, ...], str]] = {
+    "price": ((F("price_per_hour").asc(), F("id").asc()), "price_per_hour ASC, id ASC"),
+    "-price": ((F("price_per_hour").desc(), F("id").asc()), "price_per_hour DESC, id ASC"),
+    "cost_per_token": ((F("price_per_hour").asc(), F("id").asc()), "cost_per_token ASC, id ASC"),
+    "cost_per_million_tokens": (
+        (F("price_per_hour").asc(), F("id").asc()),
+        "cost_per_token ASC, id ASC",
+    ),
+}
+
+
+def _page_rows(
+    offers: QuerySet[GPUOffer], query: OfferQuery, *, basis: CostBasis, offset: int
+) -> list[dict[str, Any]]:
+    """The page's rows: group by group (`offer_groups`) where that reads less, else one query.
+
+    Grouped: the price sorts with a GPU filter that names catalogue models, and the cost
+    sorts (offers that have a cost per token; when those do not fill the page, the rest,
+    NULL costs last, need the plain query). The plain query gives the same rows otherwise.
+    """
+    wanted = _wanted_groups(query, basis)
+    if wanted is not None:
+        inner_order, outer_order = _GROUPED_SORTS[query.sort]
+        costed = "cost_per_token" in outer_order
+        rows = grouped_page(
+            offers=offers.filter(price_per_hour__gt=0) if costed else offers,
+            wanted=wanted,
+            inner_order=inner_order,
+            outer_order=outer_order,
+            columns=(*_ITEM_COLUMNS, "cost_per_token") if costed else _ITEM_COLUMNS,
+            offset=offset,
+            limit=query.per_page,
+        )
+        if len(rows) == query.per_page or not costed:
+            return rows
+    return list(
         offers.order_by(*_sort_order(query)).values(*_ITEM_COLUMNS)[
             offset : offset + query.per_page
         ]
     )
-    if query.page == 1 and len(rows) < query.per_page:
-        total = len(rows)
-    else:
-        total = _cached_count(offers, query)
-    items = [offer_item(row, by_id.get(row["provider_id"]), basis=basis) for row in rows]
-    return OfferPage(total=total, items=items, warnings=warnings)
+
+
+def _wanted_groups(query: OfferQuery, basis: CostBasis) -> list[Wanted] | None:
+    """The GPU kinds (and least GPU counts) the page is read from, or None for the plain query.
+
+    Price sorts: only with a GPU filter naming catalogue models alone (no raw provider
+    names), those models, any count. Cost sorts: the kinds with a serving layout for `basis`,
+    from the GPU count of their smallest replica (fewer GPUs: no cost per token), within the
+    GPU filter's models.
+    """
+    if query.sort not in _GROUPED_SORTS:
+        return None
+    models: set[str] | None = None
+    for needle in (query.gpu, query.gpu_type):
+        if needle:
+            named, raw_names = gpu_names_matching(needle)
+            if raw_names:
+                return None
+            models = set(named) if models is None else models & set(named)
+    if not query.sort.startswith("cost"):
+        return None if models is None else [(model, 0) for model in sorted(models)]
+    wanted = []
+    for model, layouts in offer_tokens_per_second_terms(basis).items():
+        serving = [per_replica for per_replica, tokens in layouts if tokens > 0]
+        if serving and (models is None or model in models):
+            wanted.append((model, min(serving)))
+    return wanted
 
 
 def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
@@ -338,14 +430,16 @@ def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
     return _SORT_ORDER[query.sort]
 
 
-def _cached_count(offers: QuerySet[Any], query: OfferQuery) -> int:
+def _cached_total(offers: QuerySet[Any], query: OfferQuery) -> OfferTotal:
     # Under the listing prefix, so ingestion's invalidation drops counts with the pages.
-    key = listing_cache_key({**query.filter_params(), "kind": "count"})
+    key = listing_cache_key({**query.filter_params(), "kind": "total"})
     cached = listing_cache_get(key)
-    if isinstance(cached, int):
-        return cached
-    total = offers.count()
-    listing_cache_set(key, total, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    if isinstance(cached, list) and len(cached) == 2:
+        return OfferTotal(int(cached[0]), bool(cached[1]))
+    total = offer_total(offers, exact_max=settings.PROVIDERS_LIST_EXACT_COUNT_MAX)
+    listing_cache_set(
+        key, [total.count, total.is_estimate], settings.PROVIDERS_LIST_CACHE_TTL_SECONDS
+    )
     return total
 
 

@@ -1,0 +1,188 @@
+"""GET /api/v2/providers where a large market changes the plan: estimated totals, grouped pages.
+
+Real PostgreSQL: the estimate is PostgreSQL's own (`EXPLAIN` after `ANALYZE`), and the pages
+read group by group (selectors/offer_groups.py) must be exactly the pages of the plain order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from apps.gpus.kpis import cost_basis_for
+from apps.providers.models import PROVIDER_DISABLED, GPUOffer, Provider
+from apps.providers.selectors.costs import cost_per_token_expression
+from apps.providers.selectors.offer_count import OfferTotal, offer_total, planner_rows
+from apps.providers.selectors.offers import offers_listed
+from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v2/providers"
+
+
+def _get(query: str) -> Any:
+    response = Client().get(f"{URL}?{query}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE gpu_offers")
+
+
+@pytest.fixture
+def offers_25() -> list[GPUOffer]:
+    provider = provider_make("alpha")
+    offers = [offer_make(provider, "RTX 4090", f"{1 + i / 100:.4f}") for i in range(25)]
+    _analyze()
+    return offers
+
+
+def test_total_at_or_below_the_bound_is_exact_and_says_nothing(offers_25):
+    with override_settings(PROVIDERS_LIST_EXACT_COUNT_MAX=25):
+        body = _get("per_page=10")
+    assert body["total"] == 25
+    assert "total_is_estimate" not in body
+
+
+@pytest.mark.parametrize("page", [1, 2, 9])
+def test_total_beyond_the_bound_is_the_planners_estimate_and_says_so(offers_25, page):
+    with override_settings(PROVIDERS_LIST_EXACT_COUNT_MAX=3):
+        body = _get(f"per_page=10&page={page}")
+    assert body["total_is_estimate"] is True
+    # ANALYZE read all 25 rows; the estimate is never below what was counted (4).
+    assert body["total"] == 25
+    assert len(body["items"]) == {1: 10, 2: 10, 9: 0}[page]
+
+
+def test_an_estimate_is_never_below_the_offers_already_paged(offers_25):
+    GPUOffer.objects.bulk_create(
+        [
+            GPUOffer(
+                provider=offers_25[0].provider,
+                external_id=f"late-{i}",
+                gpu_type="RTX 4090",
+                gpu_model="RTX 4090",
+                gpu_memory_gb=24,
+                gpu_count=1,
+                price_per_hour=Decimal("9.0000"),
+                region="us-east-1",
+            )
+            for i in range(40)
+        ]
+    )  # not analysed: the planner still believes 25
+    with override_settings(PROVIDERS_LIST_EXACT_COUNT_MAX=3):
+        body = _get("per_page=20&page=3")
+    assert len(body["items"]) == 20
+    assert body["total"] >= 60
+    assert body["total_is_estimate"] is True
+
+
+def test_a_partial_page_gives_the_exact_total_without_counting(offers_25):
+    with override_settings(PROVIDERS_LIST_EXACT_COUNT_MAX=3):
+        body = _get("per_page=10&page=3")
+    assert body["total"] == 25
+    assert "total_is_estimate" not in body
+
+
+def test_offer_total_counts_up_to_the_bound():
+    provider = provider_make("alpha")
+    for i in range(5):
+        offer_make(provider, "L40S", f"{1 + i}.0000")
+    _analyze()
+    listed = offers_listed(disabled=[])
+    assert offer_total(listed, exact_max=5) == OfferTotal(5)
+    assert offer_total(listed, exact_max=2) == OfferTotal(5, is_estimate=True)
+    assert offer_total(listed, exact_max=-1) == OfferTotal(5, is_estimate=True)
+    # With the disabled providers as a subquery, PostgreSQL guesses half the rows pass; the
+    # estimate is then raised to what was counted.
+    assert offer_total(offers_listed(), exact_max=2) == OfferTotal(3, is_estimate=True)
+
+
+def test_disabled_providers_leave_the_estimate_as_a_literal_list():
+    alpha, beta = provider_make("alpha"), provider_make("beta")
+    for i in range(30):
+        offer_make(alpha if i % 3 else beta, "L40S", f"{1 + i}.0000")
+    Provider.objects.filter(pk=beta.pk).update(status=PROVIDER_DISABLED)
+    _analyze()
+    assert planner_rows(offers_listed(disabled=[beta.id])) == 20
+    with override_settings(PROVIDERS_LIST_EXACT_COUNT_MAX=5):
+        body = _get("per_page=10")
+    assert (body["total"], body["total_is_estimate"]) == (20, True)
+
+
+@pytest.fixture
+def gpu_market() -> list[GPUOffer]:
+    """H100s and A100s of several GPU counts, ties on price, one free and one unknown count."""
+    benchmarks_load()
+    alpha, beta = provider_make("alpha"), provider_make("beta")
+    offers = []
+    for i in range(36):
+        model = ("H100 SXM", "H100 PCIe", "A100 SXM 80GB")[i % 3]
+        offers.append(
+            offer_make(
+                alpha if i % 2 else beta,
+                model,
+                f"{(1, 2, 4, 8)[i % 4] * (1.5 + (i % 7) / 4):.4f}",
+                gpu_count=(1, 2, 4, 8)[i % 4],
+            )
+        )
+    offers.append(offer_make(alpha, "H100 SXM", "0.0000", external_id="free"))
+    offers.append(offer_make(beta, "H100 SXM", "3.0000", external_id="unknown", gpu_count=None))
+    offers.append(offer_make(beta, None, "0.1000", external_id="quarantined"))
+    return offers
+
+
+def _all_pages(query: str) -> list[str]:
+    """Every page of 10 (the smallest page): full ones read by group, the last one partial."""
+    ids: list[str] = []
+    for page in range(1, 12):
+        items = _get(f"{query}&per_page=10&page={page}")["items"]
+        ids += [item["id"] for item in items]
+        if len(items) < 10:
+            break
+    return ids
+
+
+def _listed(gpu_models: set[str]) -> list[GPUOffer]:
+    return list(GPUOffer.objects.filter(gpu_model__in=gpu_models))
+
+
+def test_price_pages_read_by_group_are_the_plain_order(gpu_market):
+    with CaptureQueriesContext(connection) as captured:
+        _get("gpu=h100&per_page=10")
+    assert any("CROSS JOIN LATERAL" in query["sql"] for query in captured.captured_queries)
+    h100 = _listed({"H100 SXM", "H100 PCIe"})
+    cheapest = sorted(h100, key=lambda o: (o.price_per_hour, o.id))
+    assert _all_pages("gpu=h100") == [str(o.id) for o in cheapest]
+    dearest = sorted(h100, key=lambda o: (-o.price_per_hour, o.id))
+    assert _all_pages("gpu=h100&sort=-price") == [str(o.id) for o in dearest]
+
+
+@pytest.mark.parametrize(
+    ("query", "model", "precision"),
+    [
+        ("sort=cost_per_token", None, None),
+        ("gpu=h100&sort=cost_per_token", None, None),
+        ("model=llama-3.3-70b&precision=fp8&sort=cost_per_million_tokens", "llama-3.3-70b", "fp8"),
+    ],
+)
+def test_cost_pages_read_by_group_are_the_plain_order(gpu_market, query, model, precision):
+    # The reference is the plain query's order (the SQL figures, ties by id), not Python's
+    # floats, which may round a tie the other way.
+    basis = cost_basis_for(model=model, precision=precision)
+    offers = offers_listed().annotate(cost_per_token=cost_per_token_expression(basis))
+    if "gpu=h100" in query:
+        offers = offers.filter(gpu_model__in=["H100 SXM", "H100 PCIe", "H100 NVL"])
+    plain = offers.order_by(F("cost_per_token").asc(nulls_last=True), "id")
+    expected = [str(pk) for pk in plain.values_list("id", flat=True)]
+    assert len(expected) == (26 if "gpu=h100" in query else 38)
+    assert _all_pages(query) == expected
