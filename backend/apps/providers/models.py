@@ -204,9 +204,9 @@ class GPUOffer(models.Model):
                 name="offers_listed_price_idx",
                 condition=Q(gpu_model__isnull=False),
             ),
-            models.Index(fields=["gpu_model", "price_per_hour"], name="offers_model_price_idx"),
             # A page by GPU kind and count (selectors/offer_groups.py): the cheapest of each
-            # (gpu_model, gpu_count) group, for sort=price with a GPU filter and the cost sorts.
+            # (gpu_model, gpu_count) group, for sort=price with a GPU filter and the cost sorts;
+            # also the GPU filter's `gpu_model = ANY(...)` (it replaced (gpu_model, price)).
             models.Index(
                 F("gpu_model"),
                 Coalesce(F("gpu_count"), Value(0)),
@@ -232,8 +232,9 @@ class GPUOffer(models.Model):
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
-            # GPU search resolves substrings to exact raw names (gpu_names_matching).
-            models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
+            # GPU search resolves substrings to exact raw names (gpu_names_matching); the
+            # grouped page finds the models those names carry (offer_groups).
+            models.Index(fields=["gpu_name_raw", "gpu_model"], name="offers_gpu_raw_model_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
             # Case-insensitive substring search over GPU names, region and external id (the
             # console's offer search, offer_search_document). It replaced one trigram index on

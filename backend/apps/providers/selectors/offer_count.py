@@ -1,10 +1,10 @@
 """How many offers match a listing's filters: exact up to a bound, PostgreSQL's estimate beyond.
 
 Counting every match of a broad filter reads every matching row (a million offers: hundreds of
-milliseconds, more than the page itself), so the listing counts at most
-`PROVIDERS_LIST_EXACT_COUNT_MAX` + 1 matches and, when there are more, answers with the
-planner's estimate of the same query and says so (`total_is_estimate`). Small results, the
-ones a buyer pages to the end of, stay exact.
+milliseconds, more than the page itself), so the listing asks PostgreSQL's planner how many rows
+it expects and, beyond `PROVIDERS_LIST_EXACT_COUNT_MAX`, answers with that estimate and says so
+(`total_is_estimate`). Smaller results, the ones a buyer pages to the end of, are counted
+exactly (a count bounded at that maximum + 1).
 """
 
 from __future__ import annotations
@@ -26,17 +26,26 @@ class OfferTotal:
 
 
 def offer_total(offers: QuerySet[Any], *, exact_max: int) -> OfferTotal:
-    """The number of rows of `offers`: exact when at most `exact_max`, else an estimate.
+    """The number of rows of `offers`: exact when PostgreSQL expects at most `exact_max`.
 
-    One bounded count (`SELECT count(*) FROM (… LIMIT exact_max + 1)`), plus, only when the
-    bound is reached, one `EXPLAIN` of the query for the planner's row estimate. The estimate
-    is never below `exact_max + 1` (that many were counted). `exact_max` < 0 is read as 0.
+    First an `EXPLAIN` of the query for the planner's row estimate (planning only, under a
+    millisecond). Above `exact_max`, that estimate is the answer. Otherwise one bounded count
+    (`SELECT count(*) FROM (… LIMIT exact_max + 1)`): exact when it stays within the bound, and
+    when the planner underestimated, the larger of its estimate and what was counted, flagged
+    as an estimate. `exact_max` < 0 is read as 0.
+
+    Counting first and estimating only past the bound was measured and dropped: at a million
+    offers a bounded count of 10,001 rows still builds the whole bitmap of a broad filter
+    (~120 ms for `gpu=a100&region=us`, docs/benchmarks.md "Listing").
     """
     bound = max(exact_max, 0)
+    expected = planner_rows(offers)
+    if expected > bound:
+        return OfferTotal(expected, is_estimate=True)
     counted = offers.order_by()[: bound + 1].count()
     if counted <= bound:
         return OfferTotal(counted)
-    return OfferTotal(max(planner_rows(offers), counted), is_estimate=True)
+    return OfferTotal(max(expected, counted), is_estimate=True)
 
 
 def planner_rows(offers: QuerySet[Any]) -> int:

@@ -56,7 +56,7 @@ from apps.providers.models import (
 )
 from apps.providers.selectors.costs import cost_per_token_expression
 from apps.providers.selectors.offer_count import OfferTotal, offer_total
-from apps.providers.selectors.offer_groups import Wanted, grouped_page
+from apps.providers.selectors.offer_groups import GroupKinds, grouped_page
 from apps.providers.selectors.offer_terms import (
     HAS_SPOT,
     gpu_names_matching,
@@ -365,13 +365,13 @@ def _page_rows(
     sorts (offers that have a cost per token; when those do not fill the page, the rest,
     NULL costs last, need the plain query). The plain query gives the same rows otherwise.
     """
-    wanted = _wanted_groups(query, basis)
-    if wanted is not None:
+    kinds = _group_kinds(query, basis)
+    if kinds is not None:
         inner_order, outer_order = _GROUPED_SORTS[query.sort]
         costed = "cost_per_token" in outer_order
         rows = grouped_page(
             offers=offers.filter(price_per_hour__gt=0) if costed else offers,
-            wanted=wanted,
+            kinds=kinds,
             inner_order=inner_order,
             outer_order=outer_order,
             columns=(*_ITEM_COLUMNS, "cost_per_token") if costed else _ITEM_COLUMNS,
@@ -387,31 +387,26 @@ def _page_rows(
     )
 
 
-def _wanted_groups(query: OfferQuery, basis: CostBasis) -> list[Wanted] | None:
-    """The GPU kinds (and least GPU counts) the page is read from, or None for the plain query.
+def _group_kinds(query: OfferQuery, basis: CostBasis) -> GroupKinds | None:
+    """The groups the page is read from (`offer_groups.GroupKinds`), or None: the plain query.
 
-    Price sorts: only with a GPU filter naming catalogue models alone (no raw provider
-    names), those models, any count. Cost sorts: the kinds with a serving layout for `basis`,
-    from the GPU count of their smallest replica (fewer GPUs: no cost per token), within the
-    GPU filter's models.
+    Price sorts: only with a GPU filter, its models (and those of the raw provider names it
+    matched), any GPU count. Cost sorts: the kinds with a serving layout for `basis`, from the
+    GPU count of their smallest replica (fewer GPUs: no cost per token), within the GPU
+    filter's models. Two GPU filters (`gpu` and `gpu_type`) both: the plain query.
     """
-    if query.sort not in _GROUPED_SORTS:
+    needles = [needle for needle in (query.gpu, query.gpu_type) if needle]
+    if len(needles) > 1:
         return None
-    models: set[str] | None = None
-    for needle in (query.gpu, query.gpu_type):
-        if needle:
-            named, raw_names = gpu_names_matching(needle)
-            if raw_names:
-                return None
-            models = set(named) if models is None else models & set(named)
+    named, raw_names = gpu_names_matching(needles[0]) if needles else (None, [])
     if not query.sort.startswith("cost"):
-        return None if models is None else [(model, 0) for model in sorted(models)]
-    wanted = []
+        return None if named is None else GroupKinds(named=named, raw_names=raw_names)
+    fewest = {}
     for model, layouts in offer_tokens_per_second_terms(basis).items():
         serving = [per_replica for per_replica, tokens in layouts if tokens > 0]
-        if serving and (models is None or model in models):
-            wanted.append((model, min(serving)))
-    return wanted
+        if serving:
+            fewest[model] = min(serving)
+    return GroupKinds(named=named, raw_names=raw_names, fewest=fewest)
 
 
 def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
