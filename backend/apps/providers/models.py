@@ -215,6 +215,13 @@ class GPUOffer(models.Model):
                 name="offers_group_price_idx",
                 condition=Q(gpu_model__isnull=False),
             ),
+            # sort=price with a memory bound and no GPU filter: the cheapest of each memory size
+            # (selectors/offer_groups.py, MemoryRange).
+            models.Index(
+                fields=["gpu_memory_gb", "price_per_hour", "id"],
+                name="offers_memory_price_idx",
+                condition=Q(gpu_model__isnull=False),
+            ),
             # sort=price_per_gpu: listed offers by price per GPU-hour, id tie-break.
             models.Index(
                 fields=["price_per_gpu_hour", "id"],
@@ -232,9 +239,8 @@ class GPUOffer(models.Model):
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
-            # GPU search resolves substrings to exact raw names (gpu_names_matching); the
-            # grouped page finds the models those names carry (offer_groups).
-            models.Index(fields=["gpu_name_raw", "gpu_model"], name="offers_gpu_raw_model_idx"),
+            # GPU search resolves substrings to exact raw names (gpu_names_matching).
+            models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
             # Case-insensitive substring search over GPU names, region and external id (the
             # console's offer search, offer_search_document). It replaced one trigram index on

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
+
+from apps.providers.cache import listing_cache_get, listing_cache_key, listing_cache_set
+
+if TYPE_CHECKING:
+    from apps.providers.selectors.offers import OfferQuery
 
 
 @dataclass(frozen=True)
@@ -62,3 +68,20 @@ def planner_rows(offers: QuerySet[Any]) -> int:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+
+
+def cached_total(offers: QuerySet[Any], query: OfferQuery) -> OfferTotal:
+    """`offer_total` of the listing's filtered `offers`, cached per filter set of `query`.
+
+    Under the listing prefix for the listing TTL, so ingestion's invalidation drops the
+    totals with the pages; every page and sort of one filter set shares it.
+    """
+    key = listing_cache_key({**query.filter_params(), "kind": "total"})
+    cached = listing_cache_get(key)
+    if isinstance(cached, list) and len(cached) == 2:
+        return OfferTotal(int(cached[0]), bool(cached[1]))
+    total = offer_total(offers, exact_max=settings.PROVIDERS_LIST_EXACT_COUNT_MAX)
+    listing_cache_set(
+        key, [total.count, total.is_estimate], settings.PROVIDERS_LIST_CACHE_TTL_SECONDS
+    )
+    return total

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import QuerySet, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+
+from apps.gpus.kpis import CostBasis, offer_tokens_per_second_terms
+from apps.providers.selectors.offer_terms import gpu_names_matching
+
+if TYPE_CHECKING:
+    from apps.providers.selectors.offers import OfferQuery
 
 
 @dataclass(frozen=True)
@@ -31,21 +37,16 @@ class GroupKinds:
 
     Attributes:
         named: Canonical models a GPU filter names; None when no GPU filter restricts them.
-        raw_names: Provider GPU strings the filter matched: the models their listed offers
-            carry are added to `named` (found in the same statement, through
-            offers_gpu_raw_model_idx).
         fewest: For the cost sorts, the models with a serving layout and the fewest GPUs
             (NULL/0 read as 1) an offer needs for a cost per token; None: any model, any count.
     """
 
     named: Sequence[str] | None = None
-    raw_names: Sequence[str] = ()
     fewest: Mapping[str, int] | None = None
 
 
 # Every (gpu_model, COALESCE(gpu_count, 0)) group of listed offers by a loose index scan (one
-# probe per group, a few hundred), and the models the matched raw names carry (one probe per
-# (name, model) pair).
+# probe per group, a few hundred).
 _GROUPS_CTE = """
 WITH RECURSIVE groups(m, c) AS (
     (SELECT gpu_model, COALESCE(gpu_count, 0) FROM gpu_offers WHERE gpu_model IS NOT NULL
@@ -57,18 +58,34 @@ WITH RECURSIVE groups(m, c) AS (
           AND (o.gpu_model, COALESCE(o.gpu_count, 0)) > (groups.m, groups.c)
         ORDER BY o.gpu_model, COALESCE(o.gpu_count, 0) LIMIT 1
     ) AS next
-), raw(name, m) AS (
-    SELECT r.name, (SELECT o.gpu_model FROM gpu_offers o
-                    WHERE o.gpu_name_raw = r.name AND o.gpu_model IS NOT NULL
-                    ORDER BY o.gpu_model LIMIT 1)
-    FROM unnest(%s::varchar[]) AS r(name)
+)
+SELECT o.* FROM groups g
+"""
+
+
+@dataclass(frozen=True)
+class MemoryRange:
+    """Groups by GPU memory (GB per GPU) from `least` to `most` (None: unbounded), any GPU.
+
+    For the price sorts with a memory bound and no GPU filter: the cheapest offers with 80 GB
+    lie far down the price index (past every cheaper small card), so each memory size is
+    read through offers_memory_price_idx, (gpu_memory_gb, price_per_hour, id) on listed offers.
+    """
+
+    least: int | None = None
+    most: int | None = None
+
+
+# The memory sizes of listed offers from `least` up, by a loose index scan (a few dozen).
+_MEMORY_CTE = """
+WITH RECURSIVE groups(mem) AS (
+    (SELECT gpu_memory_gb FROM gpu_offers WHERE gpu_model IS NOT NULL AND gpu_memory_gb >= %s
+     ORDER BY gpu_memory_gb LIMIT 1)
     UNION ALL
-    SELECT raw.name, (SELECT o.gpu_model FROM gpu_offers o
-                      WHERE o.gpu_name_raw = raw.name AND o.gpu_model > raw.m
-                      ORDER BY o.gpu_model LIMIT 1)
-    FROM raw WHERE raw.m IS NOT NULL
-), kinds(m) AS (
-    SELECT unnest(%s::varchar[]) UNION SELECT raw.m FROM raw WHERE raw.m IS NOT NULL
+    SELECT (SELECT o.gpu_memory_gb FROM gpu_offers o
+            WHERE o.gpu_model IS NOT NULL AND o.gpu_memory_gb > groups.mem
+            ORDER BY o.gpu_memory_gb LIMIT 1)
+    FROM groups WHERE groups.mem IS NOT NULL
 )
 SELECT o.* FROM groups g
 """
@@ -85,7 +102,7 @@ def group_count_expression() -> Coalesce:
 def grouped_page(
     *,
     offers: QuerySet[Any],
-    kinds: GroupKinds,
+    kinds: GroupKinds | MemoryRange,
     inner_order: Sequence[Any],
     outer_order: str,
     columns: Sequence[str],
@@ -101,30 +118,78 @@ def grouped_page(
     that the first `offset + limit` of each group hold the page. Returns dicts of `columns`,
     fewer than `limit` when the groups run out (the caller decides whether that is the end).
     """
-    per_group = offset + limit
-    inner = (
-        offers.alias(group_count=group_count_expression())
-        .filter(gpu_model=RawSQL("g.m", ()), group_count=RawSQL("g.c", ()))
-        .order_by(*inner_order)
-        .values(*columns)[:per_group]
-    )
+    if isinstance(kinds, MemoryRange):
+        least = -(2**31) if kinds.least is None else kinds.least
+        sql, params, where = _MEMORY_CTE, [least], " WHERE g.mem IS NOT NULL"
+        if kinds.most is not None:
+            where += " AND g.mem <= %s"
+        inner = offers.filter(gpu_memory_gb=RawSQL("g.mem", ()))
+    else:
+        sql, params = _GROUPS_CTE, []
+        if kinds.fewest is not None:
+            sql += _FEWEST_JOIN
+            params += [list(kinds.fewest), list(kinds.fewest.values())]
+        where = "" if kinds.named is None else " WHERE g.m = ANY(%s::varchar[])"
+        inner = offers.alias(group_count=group_count_expression()).filter(
+            gpu_model=RawSQL("g.m", ()), group_count=RawSQL("g.c", ())
+        )
+    inner = inner.order_by(*inner_order).values(*columns)[: offset + limit]
     try:
         inner_sql, inner_params = inner.query.sql_with_params()
     except EmptyResultSet:  # a filter no offer can match (a GPU text naming nothing)
         return []
-    params: list[Any] = [list(kinds.raw_names), list(kinds.named or ())]
-    sql = _GROUPS_CTE
-    if kinds.fewest is not None:
-        sql += _FEWEST_JOIN
-        params += [list(kinds.fewest), list(kinds.fewest.values())]
     # Interpolated: Django's compiled SQL (values stay parameters) and the caller's constant
     # ORDER BY; the groups, offset and limit are parameters.
-    sql += f"CROSS JOIN LATERAL ({inner_sql}) AS o"
-    if kinds.named is not None:
-        sql += " WHERE g.m IN (SELECT m FROM kinds)"
-    sql += f" ORDER BY {outer_order} LIMIT %s OFFSET %s"
-    params += [*inner_params, limit, offset]
+    sql += f"CROSS JOIN LATERAL ({inner_sql}) AS o{where} ORDER BY {outer_order} LIMIT %s OFFSET %s"
+    params += inner_params
+    if isinstance(kinds, MemoryRange) and kinds.most is not None:
+        params.append(kinds.most)
+    if isinstance(kinds, GroupKinds) and kinds.named is not None:
+        params.append(list(kinds.named))
+    params += [limit, offset]
     with connections[offers.db].cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# sort -> (order within one GPU group, the same order over the merged groups' columns).
+GROUPED_SORTS: Mapping[str, tuple[tuple[Any, ...], str]] = {
+    "price": ((F("price_per_hour").asc(), F("id").asc()), "price_per_hour ASC, id ASC"),
+    "-price": ((F("price_per_hour").desc(), F("id").asc()), "price_per_hour DESC, id ASC"),
+    "cost_per_token": ((F("price_per_hour").asc(), F("id").asc()), "cost_per_token ASC, id ASC"),
+    "cost_per_million_tokens": (
+        (F("price_per_hour").asc(), F("id").asc()),
+        "cost_per_token ASC, id ASC",
+    ),
+}
+
+
+def group_kinds(query: OfferQuery, basis: CostBasis) -> GroupKinds | MemoryRange | None:
+    """The groups the page of `query` is read from, or None: the plain query.
+
+    GPU text matched through raw provider names, or both `gpu` and `gpu_type`: None (grouping
+    by the raw names' models was measured and dropped, docs/benchmarks.md). Price sorts: a
+    GPU filter's models, any GPU count (`GroupKinds`); else a memory bound's sizes
+    (`MemoryRange`); else None. Cost sorts: the kinds with a serving layout for `basis`, from
+    the GPU count of their smallest replica (fewer GPUs: no cost per token), within the GPU
+    filter's models.
+    """
+    needles = [needle for needle in (query.gpu, query.gpu_type) if needle]
+    if len(needles) > 1:
+        return None
+    named, raw_names = gpu_names_matching(needles[0]) if needles else (None, [])
+    if raw_names:
+        return None
+    if not query.sort.startswith("cost"):
+        if named is not None:
+            return GroupKinds(named=named)
+        if query.gpu_memory_min is not None or query.gpu_memory_max is not None:
+            return MemoryRange(query.gpu_memory_min, query.gpu_memory_max)
+        return None
+    fewest = {}
+    for model, layouts in offer_tokens_per_second_terms(basis).items():
+        serving = [per_replica for per_replica, tokens in layouts if tokens > 0]
+        if serving:
+            fewest[model] = min(serving)
+    return GroupKinds(named=named, fewest=fewest)

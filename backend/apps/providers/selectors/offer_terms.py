@@ -48,7 +48,7 @@ def region_match(text: str) -> Q:
 
 
 RAW_NAMES_CACHE_KEY = LISTING_PREFIX + "raw-names"
-# A loose index scan over offers_gpu_raw_model_idx: one probe per distinct name (a few hundred)
+# A loose index scan over offers_gpu_raw_idx: one index probe per distinct name (a few hundred)
 # instead of reading every offer. Quarantined offers' names may appear; the listing's
 # `gpu_model IS NOT NULL` filter drops their rows anyway.
 _DISTINCT_RAW_NAMES_SQL = """

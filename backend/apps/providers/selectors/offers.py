@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.conf import settings
 from django.db.models import (
     DecimalField,
     ExpressionWrapper,
@@ -37,14 +36,8 @@ from apps.gpus.kpis import (
     OfferKpis,
     cost_basis_for,
     offer_kpis,
-    offer_tokens_per_second_terms,
 )
 from apps.gpus.query import gpu_query
-from apps.providers.cache import (
-    listing_cache_get,
-    listing_cache_key,
-    listing_cache_set,
-)
 from apps.providers.errors import OfferNotFound
 from apps.providers.models import (
     LISTED,
@@ -55,11 +48,10 @@ from apps.providers.models import (
     per_gpu,
 )
 from apps.providers.selectors.costs import cost_per_token_expression
-from apps.providers.selectors.offer_count import OfferTotal, offer_total
-from apps.providers.selectors.offer_groups import GroupKinds, grouped_page
+from apps.providers.selectors.offer_count import OfferTotal, cached_total
+from apps.providers.selectors.offer_groups import GROUPED_SORTS, group_kinds, grouped_page
 from apps.providers.selectors.offer_terms import (
     HAS_SPOT,
-    gpu_names_matching,
     gpu_text_match,
     region_match,
 )
@@ -330,7 +322,7 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
     if 0 < len(rows) < query.per_page or (query.page == 1 and not rows):
         total = OfferTotal(offset + len(rows))
     else:
-        total = _cached_total(matching, query)
+        total = cached_total(matching, query)
         if total.is_estimate:
             # Never below what the pages up to this one hold, nor beyond an empty page.
             bounded = max(total.count, offset + len(rows)) if rows else min(total.count, offset)
@@ -344,18 +336,6 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
     )
 
 
-# sort -> (order within one GPU group, the same order over the merged groups' columns).
-_GROUPED_SORTS: Mapping[str, tuple[tuple[Any, ...], str]] = {
-    "price": ((F("price_per_hour").asc(), F("id").asc()), "price_per_hour ASC, id ASC"),
-    "-price": ((F("price_per_hour").desc(), F("id").asc()), "price_per_hour DESC, id ASC"),
-    "cost_per_token": ((F("price_per_hour").asc(), F("id").asc()), "cost_per_token ASC, id ASC"),
-    "cost_per_million_tokens": (
-        (F("price_per_hour").asc(), F("id").asc()),
-        "cost_per_token ASC, id ASC",
-    ),
-}
-
-
 def _page_rows(
     offers: QuerySet[GPUOffer], query: OfferQuery, *, basis: CostBasis, offset: int
 ) -> list[dict[str, Any]]:
@@ -365,9 +345,9 @@ def _page_rows(
     sorts (offers that have a cost per token; when those do not fill the page, the rest,
     NULL costs last, need the plain query). The plain query gives the same rows otherwise.
     """
-    kinds = _group_kinds(query, basis)
+    kinds = group_kinds(query, basis)
     if kinds is not None:
-        inner_order, outer_order = _GROUPED_SORTS[query.sort]
+        inner_order, outer_order = GROUPED_SORTS[query.sort]
         costed = "cost_per_token" in outer_order
         rows = grouped_page(
             offers=offers.filter(price_per_hour__gt=0) if costed else offers,
@@ -387,28 +367,6 @@ def _page_rows(
     )
 
 
-def _group_kinds(query: OfferQuery, basis: CostBasis) -> GroupKinds | None:
-    """The groups the page is read from (`offer_groups.GroupKinds`), or None: the plain query.
-
-    Price sorts: only with a GPU filter, its models (and those of the raw provider names it
-    matched), any GPU count. Cost sorts: the kinds with a serving layout for `basis`, from the
-    GPU count of their smallest replica (fewer GPUs: no cost per token), within the GPU
-    filter's models. Two GPU filters (`gpu` and `gpu_type`) both: the plain query.
-    """
-    needles = [needle for needle in (query.gpu, query.gpu_type) if needle]
-    if len(needles) > 1:
-        return None
-    named, raw_names = gpu_names_matching(needles[0]) if needles else (None, [])
-    if not query.sort.startswith("cost"):
-        return None if named is None else GroupKinds(named=named, raw_names=raw_names)
-    fewest = {}
-    for model, layouts in offer_tokens_per_second_terms(basis).items():
-        serving = [per_replica for per_replica, tokens in layouts if tokens > 0]
-        if serving:
-            fewest[model] = min(serving)
-    return GroupKinds(named=named, raw_names=raw_names, fewest=fewest)
-
-
 def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
     """ORDER BY for the page query.
 
@@ -423,19 +381,6 @@ def _sort_order(query: OfferQuery) -> tuple[Any, ...]:
         first = price.asc() if query.sort == "price" else price.desc()
         return (first, F("id").asc())
     return _SORT_ORDER[query.sort]
-
-
-def _cached_total(offers: QuerySet[Any], query: OfferQuery) -> OfferTotal:
-    # Under the listing prefix, so ingestion's invalidation drops counts with the pages.
-    key = listing_cache_key({**query.filter_params(), "kind": "total"})
-    cached = listing_cache_get(key)
-    if isinstance(cached, list) and len(cached) == 2:
-        return OfferTotal(int(cached[0]), bool(cached[1]))
-    total = offer_total(offers, exact_max=settings.PROVIDERS_LIST_EXACT_COUNT_MAX)
-    listing_cache_set(
-        key, [total.count, total.is_estimate], settings.PROVIDERS_LIST_CACHE_TTL_SECONDS
-    )
-    return total
 
 
 def offer_item(

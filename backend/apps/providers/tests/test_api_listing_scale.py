@@ -182,10 +182,12 @@ def test_price_pages_read_by_group_are_the_plain_order(gpu_market):
     [
         "sort=cost_per_token",
         "gpu=h100&sort=cost_per_token",
-        # "nvidia" names no catalogue GPU: raw provider names, whose offers' models are found
-        # in the grouped statement itself.
+        # "nvidia" names no catalogue GPU: raw provider names, the plain query.
         "gpu=nvidia&sort=cost_per_token",
         "gpu=nvidia&sort=-price",
+        # A memory bound without a GPU filter: read memory size by memory size.
+        "gpu_memory_min=80&max_price=30&sort=-price",
+        "gpu_memory_max=80&sort=-price",
         "model=llama-3.3-70b&precision=fp8&sort=cost_per_million_tokens",
         "gpu=a100&model=deepseek-r1&precision=fp8&sort=cost_per_token",
     ],
