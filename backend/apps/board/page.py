@@ -60,6 +60,7 @@ class Pagination:
     last_item: int
     previous_href: str | None
     next_href: str | None
+    total_is_estimate: bool = False  # PostgreSQL's estimate (more than 10,000 match): "about"
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ def board_table(*, raw_params: Mapping[str, str]) -> BoardTable:
         last_item=first + len(page.items),
         previous_href=_href(params, page=str(query.page - 1)) if query.page > 1 else None,
         next_href=_href(params, page=str(query.page + 1)) if query.page < pages else None,
+        total_is_estimate=page.total_is_estimate,
     )
     return BoardTable(
         params=params,

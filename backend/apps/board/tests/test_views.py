@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.db import connection
+from django.test import Client, override_settings
 
 from apps.board.columns import visible_columns
 from apps.board.page import CHAT_STREAM_PATH, PARSE_WORKLOAD_PATH, route_exists
@@ -153,6 +154,18 @@ def test_pages_link_to_each_other(browser, market):
     offers = browser.get("/board/table?page=2&per_page=10").content
     assert _inventory(offers).rows == []
     assert b"No offer matches these filters." in offers
+
+
+def test_an_estimated_total_is_said_to_be_about(browser, market):
+    exact = browser.get("/board/table?per_page=10").content.decode()
+    assert "about <strong>" not in exact
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE gpu_offers")
+    # Above the exact-count bound the listing's total is PostgreSQL's estimate. A full page
+    # is needed for a count at all (a partial first page is its own total).
+    with override_settings(PROVIDERS_LIST_EXACT_COUNT_MAX=1):
+        estimated = browser.get("/board/table?per_page=10&page=2").content.decode()
+    assert "about <strong>" in estimated
 
 
 def test_bad_parameters_are_named_and_left_out_never_a_500(browser, market):

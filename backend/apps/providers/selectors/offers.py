@@ -314,11 +314,8 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
     matching = offer_filter(
         query=query, provider_ids=provider_ids, offers=offers_listed(disabled=disabled)
     )
-    offers = matching
-    if query.sort in ("cost_per_token", "cost_per_million_tokens"):
-        offers = offers.annotate(cost_per_token=cost_per_token_expression(basis))
     offset = (query.page - 1) * query.per_page
-    rows = _page_rows(offers, query, basis=basis, offset=offset)
+    rows = _page_rows(matching, query, basis=basis, offset=offset)
     if 0 < len(rows) < query.per_page or (query.page == 1 and not rows):
         total = OfferTotal(offset + len(rows))
     else:
@@ -354,12 +351,14 @@ def _page_rows(
             kinds=kinds,
             inner_order=inner_order,
             outer_order=outer_order,
-            columns=(*_ITEM_COLUMNS, "cost_per_token") if costed else _ITEM_COLUMNS,
+            columns=_ITEM_COLUMNS,
             offset=offset,
             limit=query.per_page,
         )
         if len(rows) == query.per_page or not costed:
             return rows
+    if query.sort in ("cost_per_token", "cost_per_million_tokens"):
+        offers = offers.annotate(cost_per_token=cost_per_token_expression(basis))
     return list(
         offers.order_by(*_sort_order(query)).values(*_ITEM_COLUMNS)[
             offset : offset + query.per_page
