@@ -10,6 +10,7 @@ exactly (a count bounded at that maximum + 1).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,18 +41,41 @@ def offer_total(offers: QuerySet[Any], *, exact_max: int) -> OfferTotal:
     when the planner underestimated, the larger of its estimate and what was counted, flagged
     as an estimate. `exact_max` < 0 is read as 0.
 
+    While gpu_offers is small (under ESTIMATE_FROM_TABLE_BYTES) the bounded count runs
+    whatever the planner expects: counting is cheap there, and a small table's statistics
+    can be far off (rows deleted since the last ANALYZE still count in its pages).
+
     Counting first and estimating only past the bound was measured and dropped: at a million
     offers a bounded count of 10,001 rows still builds the whole bitmap of a broad filter
     (~120 ms for `gpu=a100&region=us`, docs/benchmarks.md "Listing").
     """
     bound = max(exact_max, 0)
     expected = planner_rows(offers)
-    if expected > bound:
+    if expected > bound and _offers_table_is_large(offers.db):
         return OfferTotal(expected, is_estimate=True)
     counted = offers.order_by()[: bound + 1].count()
     if counted <= bound:
         return OfferTotal(counted)
     return OfferTotal(max(expected, counted), is_estimate=True)
+
+
+#: Below this size of gpu_offers (about 130,000 offers) totals are always counted.
+ESTIMATE_FROM_TABLE_BYTES = 64 * 1024 * 1024
+_TABLE_SIZE_TTL_SECONDS = 60.0
+_table_size: dict[str, tuple[float, int]] = {}  # database alias -> (read at, bytes)
+
+
+def _offers_table_is_large(alias: str) -> bool:
+    """Whether gpu_offers takes ESTIMATE_FROM_TABLE_BYTES or more; read once a minute."""
+    now = time.monotonic()
+    read_at, size = _table_size.get(alias, (-_TABLE_SIZE_TTL_SECONDS, 0))
+    if now - read_at >= _TABLE_SIZE_TTL_SECONDS:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size('gpu_offers')")
+            row = cursor.fetchone()
+        size = int(row[0]) if row else 0
+        _table_size[alias] = (now, size)
+    return size >= ESTIMATE_FROM_TABLE_BYTES
 
 
 def planner_rows(offers: QuerySet[Any]) -> int:

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.providers.models import PROVIDER_DISABLED, GPUOffer, Provider
 from apps.providers.schemas import OfferFilterIn
+from apps.providers.selectors import offer_count
 from apps.providers.selectors.costs import cost_per_token_expression
 from apps.providers.selectors.offer_count import OfferTotal, offer_total, planner_rows
 from apps.providers.selectors.offers import offer_filter, offers_listed
@@ -115,6 +116,18 @@ def test_an_underestimate_is_counted_exactly_within_the_bound():
     for i in range(9):
         offer_make(provider, "L40S", f"{2 + i}.0000")  # not analysed: the planner expects 1
     assert offer_total(offers_listed(disabled=[]), exact_max=20) == OfferTotal(10)
+
+
+def test_only_a_large_table_trusts_the_planner_alone(monkeypatch):
+    provider = provider_make("alpha")
+    offers = [offer_make(provider, "L40S", f"{1 + i}.0000") for i in range(30)]
+    _analyze()
+    GPUOffer.objects.filter(pk__in=[o.pk for o in offers[5:]]).delete()  # statistics say 30
+    listed = offers_listed(disabled=[])
+    assert offer_total(listed, exact_max=10) == OfferTotal(5)  # a small table: counted
+    monkeypatch.setattr(offer_count, "ESTIMATE_FROM_TABLE_BYTES", 0)
+    monkeypatch.setattr(offer_count, "_table_size", {})
+    assert offer_total(listed, exact_max=10) == OfferTotal(30, is_estimate=True)
 
 
 def test_disabled_providers_leave_the_estimate_as_a_literal_list():
