@@ -126,6 +126,7 @@ def grouped_page(
     fewer than `limit` when the groups run out (the caller decides whether that is the end).
     """
     wheres: list[str] = []
+    params: list[Any]
     if isinstance(kinds, MemoryRange):
         least = -(2**31) if kinds.least is None else kinds.least
         sql, params = _MEMORY_CTE + "SELECT o.* FROM groups g ", [least]  # noqa: S608 (constants)

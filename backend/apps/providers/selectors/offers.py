@@ -88,9 +88,10 @@ def offers_listed(*, disabled: Sequence[uuid.UUID] | None = None) -> QuerySet[GP
     providers already, by `disabled`, their ids as a literal list, which the planner can
     estimate (it guesses half the rows for a `NOT IN (subquery)`).
     """
-    if disabled is None:
-        disabled = Provider.objects.filter(status=PROVIDER_DISABLED).values("pk")
-    return GPUOffer.objects.filter(LISTED).exclude(provider_id__in=disabled)
+    if disabled is not None:
+        return GPUOffer.objects.filter(LISTED).exclude(provider_id__in=list(disabled))
+    subquery = Provider.objects.filter(status=PROVIDER_DISABLED).values("pk")
+    return GPUOffer.objects.filter(LISTED).exclude(provider_id__in=subquery)
 
 
 def offers_in_market() -> QuerySet[GPUOffer]:
