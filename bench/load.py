@@ -33,9 +33,9 @@ import contextlib  # noqa: E402
 import csv  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
-from collections import Counter  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+from collections import Counter  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
