@@ -45,13 +45,25 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
 
-# bench/_django.py loaded by path, since this directory is no longer on sys.path.
-_spec = importlib.util.spec_from_file_location("_bench_django", os.path.join(_HERE, "_django.py"))
-assert _spec is not None
-assert _spec.loader is not None
-_django = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_django)
+
+# bench/_django.py and bench/_ws_client.py loaded by path, since this directory is no longer on
+# sys.path.
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"_bench{name}", os.path.join(_HERE, f"{name}.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_django = _load("_django")
+_ws_client = _load("_ws_client")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -68,45 +80,34 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def offer_id_of(text: str) -> str | None:
     """The offer id of a `price_update` frame, None for any other frame (parsed after the run)."""
     frame = json.loads(text)
     return frame["data"]["offer_id"] if frame["type"] == "price_update" else None
 
 
-async def open_client(url: str, received: list[tuple[float, str]]) -> object:
-    """Connect, wait for the connect snapshot, then record every later frame's arrival.
-
-    The reader only appends (monotonic arrival, raw text): frames are decoded after the run, so
-    the client process spends as little CPU as it can while the servers fan out.
-    """
-    from websockets.asyncio.client import connect
-
-    client = await connect(
-        url, origin="http://127.0.0.1", open_timeout=120, max_size=2**22, compression=None
-    )
-    while json.loads(await client.recv())["type"] != "snapshot":
-        pass
-
-    async def read() -> None:
-        with contextlib.suppress(Exception):
-            async for text in client:
-                received.append((time.monotonic(), text))  # type: ignore[arg-type]
-
-    client.reader = asyncio.create_task(read())  # type: ignore[attr-defined]
+async def open_client(url: str) -> Any:
+    """Connect and check the first frame is the connect snapshot (bench/_ws_client.py)."""
+    client = await _ws_client.connect(url)
+    if json.loads(client.first_frame.result())["type"] != "snapshot":
+        raise RuntimeError(f"first frame is not a snapshot: {client.first_frame.result()[:200]!r}")
     return client
 
 
 async def close_clients(connections: list) -> None:
-    for client in connections:
-        client.reader.cancel()
     await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
 
 
 async def publish_and_collect(
     *,
     publisher: object,
-    received: list[list[tuple[float, str]]],
+    clients: list,
     updates: int,
     interval: float,
     settle: float,
@@ -132,6 +133,7 @@ async def publish_and_collect(
         published[offer_id] = time.monotonic()
         subscribers.append(int(await publisher.publish("price_updates", payload)))  # type: ignore[attr-defined]
         await asyncio.sleep(interval)
+    received = [client.frames for client in clients]
     expected = len(received) * updates
     deadline = time.monotonic() + settle
     # Polling on purpose: the readers only append, and waking on every frame would cost more.
@@ -160,12 +162,12 @@ async def publish_and_collect(
     }
 
 
-async def connect_all(urls: list[str], received: list[list[tuple[float, str]]]) -> list:
+async def connect_all(urls: list[str]) -> list:
     """Open one client per url, 100 handshakes at a time."""
     connections: list = []
     for batch_start in range(0, len(urls), 100):
-        batch = range(batch_start, min(len(urls), batch_start + 100))
-        connections += await asyncio.gather(*(open_client(urls[i], received[i]) for i in batch))
+        batch = urls[batch_start : batch_start + 100]
+        connections += await asyncio.gather(*(open_client(url) for url in batch))
     return connections
 
 
@@ -185,36 +187,38 @@ async def run_fanout(
     ws_urls = [f"{server.ws_url}/ws/" for server in servers]
     # Warm-up: one socket per server starts its relay and imports everything, so the RSS
     # difference below is the connections' and not the first request's.
-    await close_clients(await connect_all(ws_urls, [[] for _ in ws_urls]))
+    await close_clients(await connect_all(ws_urls))
     await asyncio.sleep(idle)
     rss_before = [rss_kib(server.process.pid) for server in servers]
     publisher = redis_asyncio.Redis.from_url(redis_url)
-    reference_received: list[list[tuple[float, str]]] = [[]]
-    reference_clients = await connect_all(ws_urls[:1], reference_received)
+    reference_clients = await connect_all(ws_urls[:1])
     await asyncio.sleep(0.5)
     reference = await publish_and_collect(
         publisher=publisher,
-        received=reference_received,
+        clients=reference_clients,
         updates=updates,
         interval=interval,
         settle=settle,
         tag="reference",
     )
     await close_clients(reference_clients)
-    received: list[list[tuple[float, str]]] = [[] for _ in range(clients)]
     started = time.monotonic()
-    connections = await connect_all([ws_urls[i % len(ws_urls)] for i in range(clients)], received)
+    connections = await connect_all([ws_urls[i % len(ws_urls)] for i in range(clients)])
     connect_seconds = time.monotonic() - started
     await asyncio.sleep(idle)
     rss_after = [rss_kib(server.process.pid) for server in servers]
+    pids = [server.process.pid for server in servers] + [os.getpid()]
+    print(f"  fan-out starts: daphne pids {pids[:-1]}, bench pid {pids[-1]}", flush=True)
+    cpu_before = [cpu_seconds(pid) for pid in pids]
     fanout = await publish_and_collect(
         publisher=publisher,
-        received=received,
+        clients=connections,
         updates=updates,
         interval=interval,
         settle=settle,
         tag="bench",
     )
+    fanout["cpu_seconds"] = [cpu_seconds(pid) - b for pid, b in zip(pids, cpu_before, strict=True)]
     await close_clients(connections)
     await publisher.aclose()
     per_process = [len(range(index, clients, len(servers))) for index in range(len(servers))]
@@ -298,6 +302,12 @@ def report(result: dict, servers: int, updates: int) -> None:
         f"  received={len(fanout['latencies'])}/{fanout['expected']} "
         f"lost={fanout['lost']} duplicated={fanout['duplicated']} "
         f"(reference lost={reference['lost']} duplicated={reference['duplicated']})"
+    )
+    cpu = fanout["cpu_seconds"]
+    print(
+        "  CPU s during fan-out (publish to settle): daphne "
+        + ", ".join(f"{c:.2f}" for c in cpu[:-1])
+        + f"; bench clients {cpu[-1]:.2f}"
     )
     print(
         "  server RSS KiB before/after: "
