@@ -112,8 +112,14 @@ async def publish_and_collect(
     interval: float,
     settle: float,
     tag: str,
+    pids: list[int],
 ) -> dict:
-    """PUBLISH `updates` updates `interval` s apart; latency, lost and duplicated per client."""
+    """PUBLISH `updates` updates `interval` s apart; latency, lost and duplicated per client.
+
+    Also the CPU seconds each of `pids` spent from the first PUBLISH to the end of the settle
+    wait (before the frames are decoded).
+    """
+    cpu_before = {pid: cpu_seconds(pid) for pid in pids}
     published: dict[str, float] = {}
     subscribers: list[int] = []
     for n in range(updates):
@@ -140,6 +146,7 @@ async def publish_and_collect(
     while sum(len(r) for r in received) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)  # catch late duplicates
+    cpu = [cpu_seconds(pid) - before for pid, before in cpu_before.items()]
     latencies: list[float] = []
     lost = duplicated = 0
     for per_client in received:
@@ -159,6 +166,7 @@ async def publish_and_collect(
         "latencies": latencies,
         "lost": lost,
         "duplicated": duplicated,
+        "cpu_seconds": cpu,
     }
 
 
@@ -200,6 +208,7 @@ async def run_fanout(
         interval=interval,
         settle=settle,
         tag="reference",
+        pids=[server.process.pid for server in servers] + [os.getpid()],
     )
     await close_clients(reference_clients)
     started = time.monotonic()
@@ -209,7 +218,6 @@ async def run_fanout(
     rss_after = [rss_kib(server.process.pid) for server in servers]
     pids = [server.process.pid for server in servers] + [os.getpid()]
     print(f"  fan-out starts: daphne pids {pids[:-1]}, bench pid {pids[-1]}", flush=True)
-    cpu_before = [cpu_seconds(pid) for pid in pids]
     fanout = await publish_and_collect(
         publisher=publisher,
         clients=connections,
@@ -217,8 +225,8 @@ async def run_fanout(
         interval=interval,
         settle=settle,
         tag="bench",
+        pids=pids,
     )
-    fanout["cpu_seconds"] = [cpu_seconds(pid) - b for pid, b in zip(pids, cpu_before, strict=True)]
     await close_clients(connections)
     await publisher.aclose()
     per_process = [len(range(index, clients, len(servers))) for index in range(len(servers))]
@@ -330,6 +338,13 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=3.0, help="seconds idle before each RSS")
     parser.add_argument("--database", default="gpubroker_bench_ws")
     parser.add_argument("--layer-cost", action="store_true")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the daphne processes (e.g. GC_GEN0_THRESHOLD=0)",
+    )
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -370,7 +385,10 @@ def main() -> None:
                 "WS_HEARTBEAT_SECONDS": "30",
                 "WS_SNAPSHOT_LIMIT": "10",
                 "WS_DEFAULT_TENANT_LIMIT": "100000",
+                **dict(item.split("=", 1) for item in args.server_env),
             }
+            if args.server_env:
+                print(f"server environment: {' '.join(args.server_env)}")
             for clients in args.clients:
                 with contextlib.ExitStack() as stack:
                     servers = [

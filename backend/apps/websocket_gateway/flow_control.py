@@ -27,6 +27,7 @@ same bytes, and says False otherwise so the caller takes the ordinary path.
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -98,11 +99,19 @@ def attach_flow_control(
 def frame_writer(send: Any) -> Callable[[bytes], bool] | None:
     """A function writing one prepared text frame (`frames.wire_text_frame`) to the socket.
 
-    It returns True when the bytes went to the transport, False when it did not write and the
-    caller must send the frame through ASGI instead: daphne has dropped the connection, the
-    WebSocket is not open, autobahn has queued data of its own, or a negotiated extension
-    (compression), fragmentation or octet logging would make autobahn write other bytes.
-    Returns None (no writer) when `send` is not daphne's.
+    It returns True when the bytes went to the socket or to Twisted's buffer, False when it
+    did not write and the caller must send the frame through ASGI instead: daphne has dropped
+    the connection, the WebSocket is not open, autobahn has queued data of its own, or a
+    negotiated extension (compression), fragmentation, a payload limit or octet logging would
+    make autobahn write other bytes (or none). autobahn's traffic statistics do not count
+    these frames.
+
+    On a plain TCP transport with nothing buffered, the frame goes to the socket with one
+    `send` (what asyncio's own transports do); only what the kernel does not take is handed
+    to Twisted's `write`, which then buffers it, waits for writability and pauses the
+    producer past 64 KiB as usual. Writing through Twisted alone cost a writer registration,
+    an epoll wake-up and a deregistration per socket and update. Returns None (no writer)
+    when `send` is not daphne's.
     """
     if not isinstance(send, functools.partial) or not send.args:
         return None
@@ -117,6 +126,7 @@ def frame_writer(send: Any) -> Callable[[bytes], bool] | None:
         or not hasattr(protocol, "send_queue")
     ):
         return None
+    direct_socket = _plain_tcp_socket(transport)
 
     def write(wire: bytes) -> bool:
         details = connections.get(protocol)
@@ -131,7 +141,35 @@ def frame_writer(send: Any) -> Callable[[bytes], bool] | None:
             or 0 < protocol.maxMessagePayloadSize < len(wire)
         ):
             return False
+        if (
+            direct_socket is not None
+            and transport.connected
+            and not transport.disconnecting
+            and not transport.dataBuffer
+            and not transport._tempDataLen
+        ):
+            try:
+                sent = direct_socket.send(wire)
+            except OSError:
+                # EAGAIN, or an error Twisted's own write path meets and closes the socket on.
+                sent = 0
+            if sent == len(wire):
+                return True
+            wire = wire[sent:]
         transport.write(wire)
         return True
 
     return write
+
+
+def _plain_tcp_socket(transport: Any) -> socket.socket | None:
+    """The socket of a Twisted TCP connection without TLS, else None (no direct sends)."""
+    from twisted.internet import tcp
+
+    if not isinstance(transport, tcp.Connection) or getattr(transport, "TLS", True):
+        return None
+    sock = getattr(transport, "socket", None)
+    required = ("dataBuffer", "_tempDataLen", "connected", "disconnecting")
+    if not isinstance(sock, socket.socket) or not all(hasattr(transport, a) for a in required):
+        return None
+    return sock
