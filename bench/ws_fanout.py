@@ -212,34 +212,30 @@ async def run_fanout(
     await asyncio.sleep(idle)
     rss_before = [rss_kib(server.process.pid) for server in servers]
     publisher = redis_asyncio.Redis.from_url(redis_url)
+    pids = [server.process.pid for server in servers] + [os.getpid()]
+
+    async def collect(connected: list, tag: str) -> dict:
+        return await publish_and_collect(
+            publisher=publisher,
+            clients=connected,
+            updates=updates,
+            interval=interval,
+            settle=settle,
+            tag=tag,
+            pids=pids,
+        )
+
     reference_clients = await connect_all(ws_urls[:1])
     await asyncio.sleep(0.5)
-    reference = await publish_and_collect(
-        publisher=publisher,
-        clients=reference_clients,
-        updates=updates,
-        interval=interval,
-        settle=settle,
-        tag="reference",
-        pids=[server.process.pid for server in servers] + [os.getpid()],
-    )
+    reference = await collect(reference_clients, "reference")
     await close_clients(reference_clients)
     started = time.monotonic()
     connections = await connect_all([ws_urls[i % len(ws_urls)] for i in range(clients)])
     connect_seconds = time.monotonic() - started
     await asyncio.sleep(idle)
     rss_after = [rss_kib(server.process.pid) for server in servers]
-    pids = [server.process.pid for server in servers] + [os.getpid()]
     print(f"  fan-out starts: daphne pids {pids[:-1]}, bench pid {pids[-1]}", flush=True)
-    fanout = await publish_and_collect(
-        publisher=publisher,
-        clients=connections,
-        updates=updates,
-        interval=interval,
-        settle=settle,
-        tag="bench",
-        pids=pids,
-    )
+    fanout = await collect(connections, "bench")
     await close_clients(connections)
     await publisher.aclose()
     per_process = [len(range(index, clients, len(servers))) for index in range(len(servers))]
