@@ -145,6 +145,7 @@ def frame_writer(send: Any) -> Callable[[bytes], bool] | None:
             direct_socket is not None
             and transport.connected
             and not transport.disconnecting
+            and not transport._writeDisconnected
             and not transport.dataBuffer
             and not transport._tempDataLen
         ):
@@ -169,7 +170,7 @@ def _plain_tcp_socket(transport: Any) -> socket.socket | None:
     if not isinstance(transport, tcp.Connection) or getattr(transport, "TLS", True):
         return None
     sock = getattr(transport, "socket", None)
-    required = ("dataBuffer", "_tempDataLen", "connected", "disconnecting")
+    required = ("dataBuffer", "_tempDataLen", "connected", "disconnecting", "_writeDisconnected")
     if not isinstance(sock, socket.socket) or not all(hasattr(transport, a) for a in required):
         return None
     return sock
