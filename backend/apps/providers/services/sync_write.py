@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.providers.adapters.contract import FetchResult, count_reason
 from apps.providers.cache import listing_cache_invalidate
-from apps.providers.events import PLACE_KEYS, PriceUpdate, price_updates_publish_after_commit
+from apps.providers.events import price_payloads_publish_after_commit, price_update_json
 from apps.providers.models import (
     PROVIDER_ACTIVE,
     PROVIDER_DISABLED,
@@ -43,6 +43,7 @@ from apps.providers.services.upsert import (
     offers_stage,
     offers_upsert_changes,
     price_history_backfill_insert,
+    price_history_write,
 )
 from gpubroker.core.events import after_commit
 
@@ -75,7 +76,9 @@ class SyncResult:
     retryable: bool | None = None
     #: The demo market's round number when its simulated drift was applied (replay only).
     demo_round: int | None = None
-    events: list[PriceUpdate] = field(default_factory=list, repr=False, compare=False)
+    #: The price updates published after commit (PriceUpdate JSON, `PriceUpdate.parse` reads
+    #: them): new and changed offers, then offers gone from available or limited.
+    published: list[str] = field(default_factory=list, repr=False, compare=False)
 
 
 def _health_status(status: str) -> Case:
@@ -119,40 +122,54 @@ def _demo_previous(provider: Provider) -> dict[str, PreviousState]:
 
 def _events(
     provider: str, changes: list[OfferChange], gone: list[GoneOffer], now: datetime
-) -> list[PriceUpdate]:
-    """One update per new or changed offer, then one per offer gone from available/limited."""
+) -> list[str]:
+    """The updates to publish, as PriceUpdate JSON.
+
+    One per new or changed offer, then one per offer gone from available or limited; built
+    from the rows' values by `price_update_json` (no PriceUpdate object each), same messages.
+    """
     at = now.isoformat()
-    events = [
-        PriceUpdate(
-            offer_id=change.offer_id,
-            provider=provider,
-            gpu=change.gpu_type,
-            region=change.region,
-            old_price=change.old_price,
-            new_price=change.new_price,
-            availability_status=change.availability,
-            timestamp=at,
-            price_as_of=change.price_as_of.isoformat() if change.price_as_of else None,
-            new_spot_price=change.spot_price,
-            new_price_per_gpu=(
-                round(change.new_price / change.gpu_count, 6) if change.gpu_count else None
-            ),
-            **dict(zip(PLACE_KEYS, change.place, strict=True)),
+    as_of_text: dict[datetime, str] = {}
+    events = []
+    for change in changes:
+        as_of = change.price_as_of
+        if as_of is not None and as_of not in as_of_text:
+            as_of_text[as_of] = as_of.isoformat()
+        count = change.gpu_count
+        events.append(
+            price_update_json(
+                (
+                    change.offer_id,
+                    provider,
+                    change.gpu_type,
+                    change.region,
+                    change.old_price,
+                    change.new_price,
+                    change.availability,
+                    at,
+                    None if as_of is None else as_of_text[as_of],
+                    change.spot_price,
+                    round(change.new_price / count, 6) if count else None,
+                    *change[10:15],
+                )
+            )
         )
-        for change in changes
-    ]
     events.extend(
-        PriceUpdate(
-            offer_id=offer.offer_id,
-            provider=provider,
-            gpu=offer.gpu_type,
-            region=offer.region,
-            old_price=offer.price,
-            new_price=offer.price,
-            availability_status="unavailable",
-            timestamp=at,
-            new_spot_price=offer.spot_price,
-            **dict(zip(PLACE_KEYS, offer.place, strict=True)),
+        price_update_json(
+            (
+                offer.offer_id,
+                provider,
+                offer.gpu_type,
+                offer.region,
+                offer.price,
+                offer.price,
+                "unavailable",
+                at,
+                None,
+                offer.spot_price,
+                None,
+                *offer[6:11],
+            )
         )
         for offer in gone
         if offer.was_available
@@ -170,10 +187,9 @@ def offers_apply(
 ) -> SyncResult:
     """Write one successful fetch in a single transaction (see the module docstring).
 
-    The rows are COPYed into a temporary table, upserted in one statement that also writes
-    the history of the new and changed offers, and the provider's missing offers are marked
-    gone in another (`services.upsert`); the events are published after commit in one Redis
-    pipeline. With `demo`, the normalised offers first get the demo market's simulated drift
+    The rows are COPYed into a temporary table and upserted in one statement, the provider's
+    missing offers are marked gone in another and the history of every change is written in a
+    third (`services.upsert`); the events are published after commit in one Redis pipeline. With `demo`, the normalised offers first get the demo market's simulated drift
     (round number: this provider's earlier successful syncs) and new offers a simulated past
     week of history; see `demo_market`.
     """
@@ -201,6 +217,7 @@ def offers_apply(
                 now=now,
             )
             gone = offers_gone_changes(cursor, provider_id=provider.id, now=now)
+            price_history_write(cursor, now=now)
             inserted = sum(1 for change in changes if change.inserted)
             if demo is not None:
                 for change in changes:
@@ -239,7 +256,7 @@ def offers_apply(
             skip_reasons=skip_reasons,
         )
         if events or gone:
-            price_updates_publish_after_commit(events)
+            price_payloads_publish_after_commit(events)
             after_commit(listing_cache_invalidate)
     if backfill:
         logger.info(
@@ -265,7 +282,7 @@ def offers_apply(
         skip_reasons=skip_reasons,
         fetch_latency_ms=fetch_latency_ms,
         demo_round=demo_round,
-        events=events,
+        published=events,
     )
 
 

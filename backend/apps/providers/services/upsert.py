@@ -2,11 +2,11 @@
 
 Each function takes an open cursor inside the caller's transaction. A sync's normalised rows
 are COPYed (binary) into a temporary table `offers_in` (`offers_stage`); one
-`INSERT … SELECT … ON CONFLICT` upserts them all and, in the same statement, writes the price
-history of every offer whose price, spot price or availability changed and returns those
-changes (`offers_upsert_changes`); one `UPDATE` marks the provider's offers missing from the
-batch as gone, with their history (`offers_gone_changes`). 50,000 offers cost a handful of
-round trips and no per-row SQL.
+`INSERT … SELECT … ON CONFLICT` upserts them all and, in the same statement, notes and
+returns the offers whose price, spot price or availability changed (`offers_upsert_changes`);
+one `UPDATE` marks the provider's offers missing from the batch as gone
+(`offers_gone_changes`); one `INSERT` writes the history of all those changes
+(`price_history_write`). 50,000 offers cost a handful of round trips and no per-row SQL.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import operator
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import psycopg
@@ -45,6 +45,12 @@ WHERE attrelid = 'pg_temp.offers_in'::regclass AND attnum > 0 AND NOT attisdropp
 ORDER BY attnum
 """
 COPY_SQL = f"COPY offers_in ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
+# The observations the batch makes (new, changed and gone offers), written to price_history
+# in one statement once the offers are written (price_history is not touched before then).
+HISTORY_STAGE_SQL = """
+CREATE TEMP TABLE history_in (offer_id uuid, price_per_hour numeric, availability_status text,
+                              spot_price_per_hour numeric) ON COMMIT DROP
+"""
 
 
 def _upsert_sql() -> str:
@@ -74,11 +80,8 @@ changed AS (
        OR (old.price_per_hour, old.availability_status, old.spot_price_per_hour)
           IS DISTINCT FROM (up.price_per_hour, up.availability_status, up.spot_price_per_hour)
 ),
-history AS (
-    INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at,
-                               spot_price_per_hour)
-    SELECT gen_random_uuid(), id, price_per_hour, availability_status, %(now)s,
-           spot_price_per_hour
+noted AS (
+    INSERT INTO history_in SELECT id, price_per_hour, availability_status, spot_price_per_hour
     FROM changed
 )
 SELECT up.id::text, up.external_id, up.gpu_type, up.region, up.old_price::float8,
@@ -103,16 +106,22 @@ WITH gone AS (
               old.availability_status AS old_availability, old.spot_price_per_hour,
               {", ".join(f"g.{key}" for key in PLACE_KEYS)}
 ),
-history AS (
-    INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at,
-                               spot_price_per_hour)
-    SELECT gen_random_uuid(), id, price_per_hour, 'unavailable', %(now)s, spot_price_per_hour
+noted AS (
+    INSERT INTO history_in SELECT id, price_per_hour, 'unavailable', spot_price_per_hour
     FROM gone WHERE old_availability <> 'unavailable'
 )
 SELECT id::text, gpu_type, region, price_per_hour::float8, spot_price_per_hour::float8,
        old_availability <> 'unavailable', {_PLACE}
 FROM gone
 """  # noqa: S608
+
+HISTORY_SQL = """
+INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at,
+                           spot_price_per_hour)
+SELECT gen_random_uuid(), offer_id, price_per_hour, availability_status, %(now)s,
+       spot_price_per_hour
+FROM history_in
+"""
 
 BACKFILL_SQL = """
 INSERT INTO price_history (id, offer_id, price_per_hour, availability_status, recorded_at)
@@ -123,12 +132,11 @@ FROM unnest(%(offer_id)s::uuid[], %(price)s::numeric[], %(availability)s::text[]
 """
 
 
-@dataclass(frozen=True, slots=True)
-class OfferChange:
+class OfferChange(NamedTuple):
     """An upserted offer that is new or whose price, spot price or availability changed.
 
     Prices are USD/hour as stored (DECIMAL(8,4), read as float); `old_price` is None for a new
-    offer (`inserted`); `place` holds the PLACE_KEYS values in that order.
+    offer (`inserted`). The place fields are PLACE_KEYS, in that order.
     """
 
     offer_id: str
@@ -141,16 +149,20 @@ class OfferChange:
     spot_price: float | None
     price_as_of: datetime | None
     gpu_count: int
-    place: tuple[str | None, ...]
+    provider_region: str | None
+    country: str | None
+    state: str | None
+    city: str | None
+    macro_region: str | None
     inserted: bool
 
 
-@dataclass(frozen=True, slots=True)
-class GoneOffer:
+class GoneOffer(NamedTuple):
     """A provider's offer missing from the batch, now unavailable and stale.
 
     `price`/`spot_price` are its last stored prices (USD/hour); `was_available` says whether it
     was listed as available or limited before, i.e. whether this is a change (history, event).
+    The place fields are PLACE_KEYS, in that order.
     """
 
     offer_id: str
@@ -159,7 +171,15 @@ class GoneOffer:
     price: float
     spot_price: float | None
     was_available: bool
-    place: tuple[str | None, ...]
+    provider_region: str | None
+    country: str | None
+    state: str | None
+    city: str | None
+    macro_region: str | None
+
+
+if OfferChange._fields[10:15] != PLACE_KEYS or GoneOffer._fields[6:] != PLACE_KEYS:
+    raise RuntimeError("OfferChange and GoneOffer must list PLACE_KEYS in order")
 
 
 @contextlib.contextmanager
@@ -178,11 +198,13 @@ def bulk_cursor() -> Iterator[psycopg.Cursor[Any]]:
 def offers_stage(cursor: Any, *, rows: Iterable[OfferRow]) -> None:
     """COPY `rows` (binary) into a new temporary table `offers_in`, dropped at commit.
 
-    Any `offers_in` left by an earlier sync in the same (still open) transaction is replaced.
+    Also creates the (empty) temporary table `history_in` the next steps note changes in. Any
+    such tables left by an earlier sync in the same (still open) transaction are replaced.
     The rows' external ids must be distinct (the upsert cannot touch a row twice).
     """
-    cursor.execute("DROP TABLE IF EXISTS pg_temp.offers_in")
+    cursor.execute("DROP TABLE IF EXISTS pg_temp.offers_in, pg_temp.history_in")
     cursor.execute(STAGE_SQL)
+    cursor.execute(HISTORY_STAGE_SQL)
     types = [oid for (oid,) in cursor.execute(STAGE_TYPES_SQL).fetchall()]
     with cursor.copy(COPY_SQL) as copy:
         copy.set_types(types)
@@ -194,29 +216,31 @@ def offers_stage(cursor: Any, *, rows: Iterable[OfferRow]) -> None:
 def offers_upsert_changes(
     cursor: Any, *, provider_id: UUID, compliance_tags: list[str], now: datetime
 ) -> list[OfferChange]:
-    """Upsert the staged rows for `provider_id`; write history for, and return, the changes.
+    """Upsert the staged rows for `provider_id`; note and return the changes.
 
     Every staged row is inserted (new id) or updates the provider's offer with its external
     id (not stale any more, `updated_at`/`last_seen_at` = `now`, the provider's compliance
     tags). A new offer, or one whose price, spot price or availability differs from the stored
-    one, gets a price_history row at `now` and is returned. Call `offers_stage` first.
+    one, is noted for `price_history_write` and returned. Call `offers_stage` first.
     """
     cursor.execute(UPSERT_SQL, {"provider_id": provider_id, "tags": compliance_tags, "now": now})
-    return [
-        OfferChange(*row[:9], row[9], row[10:-1], row[-1])  # type: ignore[arg-type]
-        for row in cursor.fetchall()
-    ]
+    return list(map(OfferChange._make, cursor.fetchall()))
 
 
 def offers_gone_changes(cursor: Any, *, provider_id: UUID, now: datetime) -> list[GoneOffer]:
     """Mark the provider's offers that are not staged unavailable and stale; never deleted.
 
     Offers already unavailable and stale are left alone. An offer that was available or
-    limited gets a price_history row (unavailable, its last prices, at `now`). Returns every
+    limited is noted for `price_history_write` (unavailable, its last prices). Returns every
     offer marked. Call after `offers_upsert_changes`, in the same transaction.
     """
     cursor.execute(GONE_SQL, {"provider_id": provider_id, "now": now})
-    return [GoneOffer(*row[:6], row[6:]) for row in cursor.fetchall()]  # type: ignore[arg-type]
+    return list(map(GoneOffer._make, cursor.fetchall()))
+
+
+def price_history_write(cursor: Any, *, now: datetime) -> None:
+    """One price_history row at `now` per change noted by the two steps above, in one INSERT."""
+    cursor.execute(HISTORY_SQL, {"now": now})
 
 
 def price_history_backfill_insert(
@@ -227,7 +251,7 @@ def price_history_backfill_insert(
     """One price_history row per (offer_id, recorded_at, price, availability).
 
     Each at its own time: the demo market's simulated past (live observations are written by
-    `offers_upsert_changes` and `offers_gone_changes`).
+    `price_history_write`).
     """
     if not entries:
         return
