@@ -107,15 +107,13 @@ def main() -> None:
         f" database + events {first_s - parse_s - normalise_s:.2f} s (first sync, by difference)"
     )
 
-    from apps.providers.services.upsert import COLUMNS
-
-    rows = list(GPUOffer.objects.values_list(*COLUMNS))
+    rows = list(GPUOffer.objects.values_list(*_columns()))
     with psycopg.connect(_django.conninfo(url)) as conn:
         reference_s = _copy_bare(conn, rows)
         ref_rate = len(rows) / reference_s
         print(
             f"reference    : {len(rows)} rows in {reference_s:.2f} s = {ref_rate:,.0f} rows/s"
-            f" (binary COPY of the same {len(COLUMNS)} columns into a bare table)"
+            f" (binary COPY of the same {len(_columns())} columns into a bare table)"
         )
         print(
             f"first sync / reference: {rate_first / ref_rate:.2f}"
@@ -127,6 +125,15 @@ def main() -> None:
                 f"per-row SQL  : {len(rows)} rows in {per_row_s:.2f} s ="
                 f" {len(rows) / per_row_s:,.0f} rows/s (INSERT ... ON CONFLICT per row, pipelined)"
             )
+
+
+def _columns() -> tuple[str, ...]:
+    """The gpu_offers columns a sync writes per offer (OfferRow's, as services.upsert has them)."""
+    from dataclasses import fields
+
+    from apps.providers.services.normalise import OFFER_COLUMNS, OfferRow
+
+    return tuple(f.name for f in fields(OfferRow) if f.name in OFFER_COLUMNS)
 
 
 def _breakdown(payload: bytes, client_for: Any) -> tuple[float, float]:
@@ -151,9 +158,7 @@ def _breakdown(payload: bytes, client_for: Any) -> tuple[float, float]:
 
 def _copy_bare(conn: Any, rows: list[tuple[Any, ...]]) -> float:
     """Seconds to COPY `rows` (binary, write_row per tuple) into a table with no index."""
-    from apps.providers.services.upsert import COLUMNS
-
-    columns = ", ".join(COLUMNS)
+    columns = ", ".join(_columns())
     conn.execute(f"CREATE TABLE bare_offers AS SELECT {columns} FROM gpu_offers WITH NO DATA")
     types = [
         oid
@@ -164,24 +169,22 @@ def _copy_bare(conn: Any, rows: list[tuple[Any, ...]]) -> float:
     ]
     conn.commit()
     started = time.perf_counter()
-    with conn.cursor() as cursor:
-        with cursor.copy(f"COPY bare_offers ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
-            for row in rows:
-                copy.write_row(row)
+    copy_sql = f"COPY bare_offers ({columns}) FROM STDIN (FORMAT BINARY)"
+    with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
     conn.commit()
     return time.perf_counter() - started
 
 
 def _per_row_upsert(conn: Any, rows: list[tuple[Any, ...]]) -> float:
     """Seconds for one pipelined INSERT ... ON CONFLICT per row into a copy of gpu_offers."""
-    from apps.providers.services.upsert import COLUMNS
-
     conn.execute("CREATE TABLE raw_offers (LIKE gpu_offers INCLUDING ALL)")
     conn.commit()
-    columns = ", ".join(COLUMNS)
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in COLUMNS if name != "external_id")
+    columns = ", ".join(_columns())
+    placeholders = ", ".join(["%s"] * len(_columns()))
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _columns() if name != "external_id")
     provider_id = conn.execute("SELECT id FROM providers WHERE name = 'vastai'").fetchone()[0]
     sql = (
         f"INSERT INTO raw_offers ({columns}, id, provider_id, compliance_tags, created_at,"

@@ -8,10 +8,10 @@ dropped or guessed. Values the v1 columns cannot hold are rejected here, per off
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from apps.gpus.identity import GpuFacts, resolve_facts_cached
 from apps.providers.adapters.contract import ProviderOffer

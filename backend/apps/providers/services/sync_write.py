@@ -189,9 +189,10 @@ def offers_apply(
 
     The rows are COPYed into a temporary table and upserted in one statement, the provider's
     missing offers are marked gone in another and the history of every change is written in a
-    third (`services.upsert`); the events are published after commit in one Redis pipeline. With `demo`, the normalised offers first get the demo market's simulated drift
-    (round number: this provider's earlier successful syncs) and new offers a simulated past
-    week of history; see `demo_market`.
+    third (`services.upsert`); the events are published after commit in one Redis pipeline.
+    With `demo`, the normalised offers first get the demo market's simulated drift (round
+    number: this provider's earlier successful syncs) and new offers a simulated past week of
+    history; see `demo_market`.
     """
     rows, rejected, skip_reasons = _normalise(fetch, now)
     skipped = fetch.skipped + rejected

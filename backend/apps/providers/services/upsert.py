@@ -35,10 +35,9 @@ _PLACE = ", ".join(PLACE_KEYS)
 
 # Built from the constant column lists above; no value ever reaches the SQL text.
 _COLUMN_LIST = ", ".join(COLUMNS)
-STAGE_SQL = (
-    "CREATE TEMP TABLE offers_in ON COMMIT DROP AS"
-    f" SELECT {_COLUMN_LIST} FROM gpu_offers WITH NO DATA"  # noqa: S608
-)
+STAGE_SQL = f"""
+CREATE TEMP TABLE offers_in ON COMMIT DROP AS SELECT {_COLUMN_LIST} FROM gpu_offers WITH NO DATA
+"""  # noqa: S608
 STAGE_TYPES_SQL = """
 SELECT atttypid FROM pg_attribute
 WHERE attrelid = 'pg_temp.offers_in'::regclass AND attnum > 0 AND NOT attisdropped
@@ -75,7 +74,7 @@ WITH up AS (
 changed AS (
     -- gpu_offers as the statement's snapshot sees it: the rows before this upsert.
     SELECT up.*, old.price_per_hour AS old_price, old.id IS NULL AS inserted
-    FROM up LEFT JOIN gpu_offers old ON old.id = up.id
+    FROM up LEFT JOIN gpu_offers old ON old.id = up.id AND old.provider_id = %(provider_id)s
     WHERE old.id IS NULL
        OR (old.price_per_hour, old.availability_status, old.spot_price_per_hour)
           IS DISTINCT FROM (up.price_per_hour, up.availability_status, up.spot_price_per_hour)
