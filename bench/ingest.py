@@ -116,8 +116,8 @@ def main() -> None:
             f" (binary COPY of the same {len(_columns())} columns into a bare table)"
         )
         print(
-            f"first sync / reference: {rate_first / ref_rate:.2f}"
-            f" (re-sync / reference: {rate_second / ref_rate:.2f})"
+            f"first sync / reference: {rate_first / ref_rate:.3f}"
+            f" (re-sync / reference: {rate_second / ref_rate:.3f})"
         )
         if args.per_row:
             per_row_s = _per_row_upsert(conn, rows)
