@@ -75,15 +75,16 @@ def main() -> None:
         )
 
     print(f"machine: {_django.machine()}")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     first = provider_sync(provider_name="vastai", client=client_for(payload))
-    first_s = time.perf_counter() - started
+    first_s, first_cpu = time.perf_counter() - started, time.process_time() - cpu
     offers = GPUOffer.objects.count()
     history = PriceHistory.objects.count()
     rate = rate_first = first.offers_seen / first_s
     print(
         f"first sync   : {first.offers_seen} offers in {first_s:.2f} s = {rate:,.0f} offers/s"
-        f" (stored {offers}, history rows {history}, quarantined {first.offers_quarantined})"
+        f" (stored {offers}, history rows {history}, quarantined {first.offers_quarantined};"
+        f" this process's CPU {first_cpu:.2f} s)"
     )
 
     rng = random.Random(2)
