@@ -32,6 +32,7 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
@@ -74,17 +75,22 @@ def main() -> None:
             transport=httpx.MockTransport(lambda request: httpx.Response(200, content=content))
         )
 
+    from django.db import connection
+
     print(f"machine: {_django.machine()}")
-    started, cpu = time.perf_counter(), time.process_time()
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    started, cpu, db_cpu = time.perf_counter(), time.process_time(), _backend_cpu(backend)
     first = provider_sync(provider_name="vastai", client=client_for(payload))
     first_s, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+    first_db_cpu = _backend_cpu(backend) - db_cpu
     offers = GPUOffer.objects.count()
     history = PriceHistory.objects.count()
     rate = rate_first = first.offers_seen / first_s
     print(
         f"first sync   : {first.offers_seen} offers in {first_s:.2f} s = {rate:,.0f} offers/s"
         f" (stored {offers}, history rows {history}, quarantined {first.offers_quarantined};"
-        f" this process's CPU {first_cpu:.2f} s)"
+        f" CPU: this process {first_cpu:.2f} s, its PostgreSQL backend {first_db_cpu:.2f} s)"
     )
 
     rng = random.Random(2)
@@ -110,11 +116,22 @@ def main() -> None:
 
     rows = list(GPUOffer.objects.values_list(*_columns()))
     with psycopg.connect(_django.conninfo(url)) as conn:
+        cpu, db_cpu = time.process_time(), _backend_cpu(conn.info.backend_pid)
         reference_s = _copy_bare(conn, rows)
+        ref_cpu = time.process_time() - cpu
+        ref_db_cpu = _backend_cpu(conn.info.backend_pid) - db_cpu
         ref_rate = len(rows) / reference_s
         print(
             f"reference    : {len(rows)} rows in {reference_s:.2f} s = {ref_rate:,.0f} rows/s"
-            f" (binary COPY of the same {len(_columns())} columns into a bare table)"
+            f" (binary COPY of the same {len(_columns())} columns into a bare table;"
+            f" CPU: this process {ref_cpu:.2f} s, its PostgreSQL backend {ref_db_cpu:.2f} s)"
+        )
+        total_cpu = first_cpu + first_db_cpu
+        print(
+            f"CPU per offer: first sync {1e6 * total_cpu / first.offers_seen:.0f} µs,"
+            f" reference {1e6 * (ref_cpu + ref_db_cpu) / len(rows):.0f} µs"
+            f" (ratio {(ref_cpu + ref_db_cpu) / total_cpu:.3f}; wall time also waits for the"
+            " other users of the cores)"
         )
         print(
             f"first sync / reference: {rate_first / ref_rate:.3f}"
@@ -126,6 +143,15 @@ def main() -> None:
                 f"per-row SQL  : {len(rows)} rows in {per_row_s:.2f} s ="
                 f" {len(rows) / per_row_s:,.0f} rows/s (INSERT ... ON CONFLICT per row, pipelined)"
             )
+
+
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a local PostgreSQL backend has used; 0.0 when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _columns() -> tuple[str, ...]:
