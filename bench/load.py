@@ -31,8 +31,11 @@ sys.path.insert(0, os.path.dirname(_HERE))
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import csv  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+from collections import Counter  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -216,12 +219,45 @@ def print_run(users: int, seconds: int, rows: list[EndpointStats], failures: lis
         print(f"  {count} x {name}: {error}")
 
 
+def server_errors(log_paths: list[Path], offsets: dict[Path, int]) -> Counter[str]:
+    """Error records the servers logged since `offsets` (updated), counted by event and exception.
+
+    The servers log one JSON object per line (`core/logging.py`); a record at level error or
+    above, or one carrying an exception, counts under "level message: last exception line".
+    """
+    found: Counter[str] = Counter()
+    for path in log_paths:
+        with open(path, "rb") as handle:
+            handle.seek(offsets.get(path, 0))
+            data = handle.read()
+            offsets[path] = handle.tell()
+        for line in data.decode(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if "Traceback" in line or "Error" in line:
+                    found[line.strip()[:160]] += 1
+                continue
+            if not isinstance(record, dict):
+                continue
+            level = str(record.get("level", "")).lower()
+            exception = str(record.get("exception", "") or record.get("exc_info", ""))
+            if level in ("error", "critical") or exception:
+                last = exception.strip().splitlines()[-1] if exception.strip() else ""
+                message = record.get("message") or record.get("event") or "?"
+                found[f"{level} {message}: {last}"[:200]] += 1
+    return found
+
+
 def main() -> None:
     """Load the demo market, start the stack, run Locust per user count, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument(
+        "--keep-logs", type=Path, help="copy the servers' and nginx's logs to this directory"
+    )
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         sys.exit("set REDIS_URL (or run via `python -m gpubroker.embedded --`)")
@@ -238,7 +274,9 @@ def main() -> None:
         scratch = Path(scratch_name)
         ids = offers_listed().order_by("id").values_list("id", flat=True)
         (scratch / "offers.txt").write_text("\n".join(str(i) for i in ids[:500]) + "\n")
-        with running_stack(scratch, url) as (base_url, _):
+        with running_stack(scratch, url) as (base_url, servers):
+            log_paths = [server.log_path for server in servers]
+            offsets = {path: path.stat().st_size for path in log_paths}
             print(f"stack: nginx {base_url} -> 2 daphne ({SERVER_SETTINGS})")
             print(f"rate limiter on: X-RateLimit-Limit {check_limiter_on(base_url)} per second")
             register_accounts(base_url, args.accounts, scratch / "accounts.txt")
@@ -250,6 +288,14 @@ def main() -> None:
                 prefix = scratch / f"users{users}"
                 run_locust(base_url, users, args.seconds, prefix, env)
                 print_run(users, args.seconds, read_stats(prefix), read_failures(prefix))
+                errors = server_errors(log_paths, offsets)
+                print(f"server error records: {sum(errors.values())}")
+                for message, count in errors.most_common(10):
+                    print(f"  {count} x {message}")
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for path in [*log_paths, *sorted((scratch / "nginx").glob("**/*.log"))]:
+                    shutil.copy(path, args.keep_logs / path.name)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ threads) per request, the median of --repeat rounds taken in turns. The step fro
 the k-th middleware's cost; k = 0 is Django's floor for the view (request object, URL
 resolution, Ninja, the signals). The last line is the full stack again with Django's own
 `ASGIHandler.__call__` (a new thread per request) instead of the borrowed request threads.
+Then each middleware's CPU budget: the full stack minus the full stack without that one entry,
+paired within each round (every configuration is driven once per round, in turns), the median
+over rounds; and the request log line's (the full stack with REQUEST_LOG_SAMPLE_RATE=0).
 Development settings, request log at INFO into a discarded stream, rate limiter on Redis
 (REDIS_URL) with its limits raised.
 """
@@ -124,36 +127,59 @@ def main() -> None:
         __call__ = ASGIHandler.__call__  # type: ignore[assignment]
 
     stack = list(settings.API_MIDDLEWARE)
-    apps: list[Any] = []
+    # (label, handler, settings overridden while it is driven)
+    configs: list[tuple[str, Any, dict[str, Any]]] = []
     for k in range(len(stack) + 1):
         with override_settings(API_MIDDLEWARE=stack[:k]):
-            apps.append(ApiASGIHandler())
-    apps.append(ThreadPerRequest())
-    samples: list[list[float]] = [[] for _ in apps]
+            configs.append((f"first {k}", ApiASGIHandler(), {}))
+    configs.append(("thread per request", ThreadPerRequest(), {}))
+    configs.append(
+        ("request log sampled 0", configs[len(stack)][1], {"REQUEST_LOG_SAMPLE_RATE": 0})
+    )
+    for name in stack:
+        with override_settings(API_MIDDLEWARE=[entry for entry in stack if entry != name]):
+            configs.append((f"without {name}", ApiASGIHandler(), {}))
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in configs}
 
     async def rounds() -> None:
         for _ in range(args.repeat):
-            for app, series in zip(apps, samples, strict=True):
-                series.append(await drive(app, args.path, args.requests))
+            for label, app, overrides in configs:
+                try:
+                    with override_settings(**overrides):
+                        samples[label].append(await drive(app, args.path, args.requests))
+                except RuntimeError:
+                    samples[label].append(float("nan"))  # the stack cannot serve without it
 
     asyncio.run(rounds())
-    medians = [statistics.median(series) for series in samples]
+    medians = {label: statistics.median(series) for label, series in samples.items()}
+    floor, full = medians["first 0"], medians[f"first {len(stack)}"]
     print(
         f"GET {args.path}: CPU per request (median of {args.repeat} x {args.requests}, "
         f"32 concurrent, in process)"
     )
-    print(f"  {'no middleware (floor)':58} {medians[0]:8.1f} us")
+    print(f"  {'no middleware (floor)':58} {floor:8.1f} us")
     for k, name in enumerate(stack, start=1):
-        print(f"  + {name:56} {medians[k] - medians[k - 1]:+8.1f} us")
-    full, per_request = medians[-2], medians[-1]
+        step = medians[f"first {k}"] - medians[f"first {k - 1}"]
+        print(f"  + {name:56} {step:+8.1f} us")
     print(
         f"  {'all middleware':58} {full:8.1f} us "
-        f"(middleware {full - medians[0]:.1f} us, {(full - medians[0]) / full:.0%} of the request)"
+        f"(middleware {full - floor:.1f} us, {(full - floor) / full:.0%} of the request)"
     )
+    per_request = medians["thread per request"]
     print(
         f"  {'all middleware, a new thread per request (Django)':58} {per_request:8.1f} us "
         f"(borrowed threads / new thread: {full / per_request:.2f})"
     )
+    # Each middleware's budget: the full stack minus the stack without it, paired round by round
+    # (both driven in the same round), the median of those differences.
+    print("\nCPU budget per middleware: full stack minus the stack without it (paired medians)")
+    full_series = samples[f"first {len(stack)}"]
+    for name in [*stack, "request log line (REQUEST_LOG_SAMPLE_RATE=0)"]:
+        label = f"without {name}" if name in stack else "request log sampled 0"
+        pairs = [a - b for a, b in zip(full_series, samples[label], strict=True)]
+        budget = statistics.median(pairs)
+        spread = f"{min(pairs):+.0f}..{max(pairs):+.0f}"
+        print(f"  {name:58} {budget:+8.1f} us  (rounds {spread}; {budget / full:.0%})")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,20 @@ bytes in the socket would reset the connection before the client reads the answe
 (gpubroker.testing.processes) all start daphne through this module. Behind nginx, nginx's own
 `large_client_header_buffers` apply first (nginx/gpubroker.conf answers them with the same
 envelope). docs/security.md lists each server's limits.
+
+The garbage collector is tuned for a server holding thousands of WebSocket connections (see
+`settle_heap`).
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 from typing import Any
 
+from daphne import cli as daphne_cli
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory
@@ -41,6 +47,8 @@ from gpubroker.core.errors import BadRequest, HeadersTooLarge, error_body
 MAX_HEADER_BYTES = 16 * 1024
 #: How long a refused client gets to read the answer and close before the socket is dropped.
 REFUSED_LINGER_SECONDS = 5
+#: Allocations between young collections (CPython's default is 700), `GC_GEN0_THRESHOLD`.
+GC_GEN0_THRESHOLD_DEFAULT = 50_000
 
 
 def refusal_response(status: int, reason: str, code: str, message: str, **details: Any) -> bytes:
@@ -145,11 +153,42 @@ class EnvelopeHTTPFactory(HTTPFactory):
     protocol = EnvelopeHTTPChannel
 
 
+def settle_heap() -> None:
+    """Freeze what is alive now out of the collector's sight and raise the young threshold.
+
+    Called once the application is imported (Django set up, models and middleware loaded).
+    With thousands of sockets, CPython's default thresholds ran a full collection every few
+    seconds, each walking every object of the process (~0.4-1.3 s on this machine): a pause
+    longer than the whole fan-out budget (docs/benchmarks.md, "WebSocket fan-out"). Frozen
+    start-up objects are never walked again, and with the young threshold at
+    `GC_GEN0_THRESHOLD` (default 50,000; 0 keeps CPython's) short-lived frame objects die
+    before they are promoted, so full collections become rare. Memory is still reclaimed by
+    reference counting; only cycles wait longer.
+    """
+    threshold = int(os.environ.get("GC_GEN0_THRESHOLD", GC_GEN0_THRESHOLD_DEFAULT))
+    gc.collect()
+    gc.freeze()
+    if threshold > 0:
+        _, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(threshold, gen1, gen2)
+
+
+def _import_application(path: str) -> Any:
+    application = _import_by_path(path)
+    settle_heap()
+    return application
+
+
+_import_by_path = daphne_cli.import_by_path
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run daphne's command line with `EnvelopeHTTPFactory` in place of its HTTP factory."""
     # daphne.server.Server.run builds `HTTPFactory(self)` from its module's namespace, so that
     # name is where a factory of our own goes (tests/test_httpserver.py pins the behaviour).
     daphne_server.HTTPFactory = EnvelopeHTTPFactory
+    # daphne.cli imports the application through this name: the heap is settled right after.
+    daphne_cli.import_by_path = _import_application
     CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
 
 

@@ -13,12 +13,15 @@
   thread). Every hash or verify in the process holds one of `ARGON2_MAX_CONCURRENT_HASHES`
   slots (default: the cores this process may run on); async callers queue on a dedicated
   executor of that size, so a burst of logins waits instead of exhausting memory or cores, and
-  never blocks the event loop or Django's thread for sync views.
+  never blocks the event loop or Django's thread for sync views. The executor's threads run at
+  `ARGON2_THREAD_NICE` (default 10, Linux), so hashing yields the cores to other requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -29,6 +32,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 _V1_ARGON2 = re.compile(
     r"^\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
@@ -61,12 +66,30 @@ def _semaphore() -> threading.BoundedSemaphore:
         return _slots[capacity]
 
 
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's niceness by `nice` (Linux: PRIO_PROCESS with a thread id is one thread).
+
+    Lowering one's own priority needs no privilege; where the platform refuses, hashing runs at
+    the process's priority and the refusal is logged once per thread.
+    """
+    if nice <= 0:
+        return
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, current + nice))
+    except (AttributeError, OSError) as exc:
+        logger.warning("argon2 thread priority not lowered: %s", exc)
+
+
 def _executor() -> ThreadPoolExecutor:
     capacity = _capacity()
     with _lock:
         if capacity not in _executors:
             _executors[capacity] = ThreadPoolExecutor(
-                max_workers=capacity, thread_name_prefix="argon2"
+                max_workers=capacity,
+                thread_name_prefix="argon2",
+                initializer=_lower_priority,
+                initargs=(int(settings.ARGON2_THREAD_NICE),),
             )
         return _executors[capacity]
 

@@ -25,7 +25,7 @@ from apps.providers import schemas
 from apps.providers.cache import listing_cache_key, listing_page_aget, listing_page_aset
 from apps.providers.selectors import history as price_history
 from apps.providers.selectors import offers, status
-from gpubroker.core.schemas import responses
+from gpubroker.core.schemas import plain_model, responses
 
 router = Router(tags=["providers"], auth=OptionalJWTAuth())
 
@@ -34,7 +34,7 @@ JSON = "application/json"
 
 def _render_listing(query: offers.OfferQuery) -> bytes:
     page = offers.offer_list(query=query)
-    body = schemas.OfferListOut.model_validate(
+    body = plain_model(schemas.OfferListOut).model_validate(
         {
             "total": page.total,
             "total_is_estimate": page.total_is_estimate,

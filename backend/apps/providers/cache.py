@@ -99,18 +99,27 @@ def _async_client() -> Any:
     return client
 
 
-async def listing_page_aget(key: str) -> bytes | None:
-    """A rendered listing page, or None (miss, or Redis unavailable: logged).
+async def cached_body_aget(key: str) -> bytes | None:
+    """A rendered body cached under the listing prefix, or None.
 
-    Counted in `gpubroker_listing_cache_requests_total`: a page found is a hit, anything else
-    (absent, or Redis unavailable) a miss.
+    None on a miss or when Redis is unavailable (logged). Not counted: the listing's own
+    reads go through `listing_page_aget`, which counts them.
     """
     try:
         body = await _async_client().get(cache.make_key(key))
     except (redis.RedisError, OSError) as exc:
         logger.warning("listing cache read failed, serving from PostgreSQL: %s", exc)
         body = None
-    page = body if isinstance(body, bytes) else None
+    return body if isinstance(body, bytes) else None
+
+
+async def listing_page_aget(key: str) -> bytes | None:
+    """A rendered listing page, or None (miss, or Redis unavailable: logged).
+
+    Counted in `gpubroker_listing_cache_requests_total`: a page found is a hit, anything else
+    (absent, or Redis unavailable) a miss.
+    """
+    page = await cached_body_aget(key)
     LISTING_CACHE_REQUESTS.labels(result="miss" if page is None else "hit").inc()
     return page
 

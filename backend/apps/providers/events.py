@@ -46,6 +46,9 @@ EXTRA_KEYS: Final = (
 #: The offer's place in an update (EXTRA_KEYS' optional strings besides price_as_of).
 PLACE_KEYS: Final = ("provider_region", "country", "state", "city", "macro_region")
 _TEXT_KEYS: Final = ("offer_id", "provider", "gpu", "region", "availability_status", "timestamp")
+_DATA_KEYS: Final = (*SPEC_KEYS, *EXTRA_KEYS)
+# One encoder for every message: json.dumps(separators=...) builds a new one per call.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
 
 
 class MalformedPriceUpdate(ValueError):
@@ -145,11 +148,11 @@ class PriceUpdate:
 
     def as_data(self) -> dict[str, Any]:
         """The SPEC `data` object, keys in SPEC_KEYS then EXTRA_KEYS order."""
-        return {key: getattr(self, key) for key in (*SPEC_KEYS, *EXTRA_KEYS)}
+        return {key: getattr(self, key) for key in _DATA_KEYS}
 
     def to_json(self) -> str:
         """The message as published: compact JSON of `as_data()`."""
-        return json.dumps(self.as_data(), separators=(",", ":"))
+        return _ENCODER.encode(self.as_data())
 
     @classmethod
     def parse(cls, raw: bytes | str) -> PriceUpdate:
@@ -197,8 +200,21 @@ class PriceUpdate:
         )
 
 
+def price_update_json(values: tuple[Any, ...]) -> str:
+    """`PriceUpdate(*values).to_json()` without building the object (ingestion's hot path).
+
+    `values` are PriceUpdate's fields in declaration order (SPEC_KEYS then EXTRA_KEYS), already
+    in their published types (text, float or None); nothing is validated or converted.
+    """
+    return _ENCODER.encode(dict(zip(_DATA_KEYS, values, strict=True)))
+
+
 def price_updates_publish_after_commit(updates: Iterable[PriceUpdate]) -> None:
     """Publish each update on PRICE_UPDATES_CHANNEL once the current transaction commits."""
-    payloads = [update.to_json() for update in updates]
+    price_payloads_publish_after_commit([update.to_json() for update in updates])
+
+
+def price_payloads_publish_after_commit(payloads: list[str]) -> None:
+    """Publish serialised updates (`to_json`, `price_update_json`) once the transaction commits."""
     if payloads:
         after_commit(lambda: publish_now(PRICE_UPDATES_CHANNEL, payloads))

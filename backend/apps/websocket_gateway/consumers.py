@@ -10,7 +10,11 @@ reached, 4008 the client stopped reading and its backlog passed `WS_MAX_BACKLOG`
 WebSocket endpoint at that path (`UnknownPathConsumer`). The protocol: docs/websocket.md.
 
 Every frame goes through the socket's `Outbox` and one sender task, so replies, heartbeats,
-snapshots and updates are ordered, and the memory a slow client can hold is bounded.
+snapshots and updates are ordered, and the memory a slow client can hold is bounded. The one
+shortcut: a price update for a socket whose outbox is empty, whose sender is idle and whose
+transport is not paused is written by the relay's dispatch straight to daphne's transport
+(`flow_control.frame_writer`), the frame prepared once per process. Nothing is queued or
+being sent then, so the order is the same; anything else takes the outbox.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
-from apps.websocket_gateway.flow_control import attach_flow_control
+from apps.websocket_gateway.flow_control import attach_flow_control, frame_writer
 from apps.websocket_gateway.frames import (
     HEARTBEAT_FRAME,
     PONG_FRAME,
@@ -92,6 +96,10 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
     has_requested_snapshot = False
     _tasks: tuple[asyncio.Task[None], ...] = ()
     _detach_flow_control: Callable[[], None] | None = None
+    _write_frame: Callable[[bytes], bool] | None = None
+    #: True while the sender task holds an item it took from the outbox (a snapshot being read,
+    #: a frame being sent): a direct write then would overtake it.
+    _is_sender_busy = False
 
     async def connect(self) -> None:
         """Accept; close with a code for a bad token or a full tenant, else start streaming."""
@@ -121,6 +129,10 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
         self._detach_flow_control = attach_flow_control(
             self.base_send, on_pause=self.outbox.pause, on_resume=self.outbox.resume
         )
+        # Direct writes only where Twisted's pause/resume reaches the outbox: a stalled client
+        # must still end up with a bounded backlog and a 4008 close.
+        if self._detach_flow_control is not None:
+            self._write_frame = frame_writer(self.base_send)
         self._tasks = (
             asyncio.create_task(self._send_loop(), name="ws-sender"),
             asyncio.create_task(self._heartbeat_loop(), name="ws-heartbeat"),
@@ -200,6 +212,14 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.relay is not None:
             self.relay.count_delivery()
+        if (
+            self._write_frame is not None
+            and not self._is_sender_busy
+            and self.outbox.is_idle()
+            and self._write_frame(update.wire)
+        ):
+            STATS.frames_sent_total += 1
+            return
         coalesced_before = self.outbox.coalesced_count
         is_within_backlog = self.outbox.put_update(update.offer_id, update.frame)
         STATS.frames_dropped_total += self.outbox.coalesced_count - coalesced_before
@@ -288,10 +308,12 @@ class PriceUpdateConsumer(AsyncJsonWebsocketConsumer):
         try:
             while True:
                 item = await self.outbox.take()
+                self._is_sender_busy = True
                 if isinstance(item, SnapshotRequest):
                     item = await self._snapshot_frame(item)
                 await self.send(text_data=item)
                 STATS.frames_sent_total += 1
+                self._is_sender_busy = False
         except asyncio.CancelledError:
             raise
         # Outer boundary of the socket's writer: log with traceback and close with 1011

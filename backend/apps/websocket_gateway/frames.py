@@ -1,14 +1,16 @@
 """The frames sent to WebSocket clients: price updates, snapshots and control frames.
 
 Framework-free. Producers publish `apps.providers.events.PriceUpdate` JSON; the relay parses it
-once per process and serialises the client frame once, so fan-out to a thousand sockets costs
-a thousand `send` calls and no JSON work.
+once per process and serialises the client frame once (as text, and as the complete WebSocket
+wire frame), so fan-out to a thousand sockets costs a thousand transport writes and no JSON,
+encoding or framing work.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
 from typing import Any
 
 from apps.providers.events import MalformedPriceUpdate, PriceUpdate
@@ -22,6 +24,7 @@ __all__ = [
     "parse_price_update",
     "snapshot_frame",
     "update_frame",
+    "wire_text_frame",
 ]
 
 
@@ -32,10 +35,17 @@ class UpdateFrame:
     Attributes:
         data: The SPEC data object (`PriceUpdate.as_data()`), what socket filters match on.
         frame: The `price_update` frame, serialised once per process for every socket.
+        wire: `frame` as one unmasked, unfragmented, uncompressed RFC 6455 text frame (header
+            and UTF-8 payload): the bytes a server writes to every socket, built once.
     """
 
     data: dict[str, Any]
     frame: str
+    wire: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.wire:
+            object.__setattr__(self, "wire", wire_text_frame(self.frame))
 
     @property
     def offer_id(self) -> str:
@@ -48,6 +58,23 @@ def update_frame(update: PriceUpdate) -> UpdateFrame:
     data = update.as_data()
     frame = json.dumps({"type": "price_update", "data": data}, separators=(",", ":"))
     return UpdateFrame(data=data, frame=frame)
+
+
+def wire_text_frame(text: str) -> bytes:
+    """`text` as a server → client WebSocket frame: FIN + text opcode, length, UTF-8 payload.
+
+    Unmasked (servers never mask), one fragment, no extension bits: the same bytes autobahn's
+    `sendMessage(text.encode())` writes when no compression is negotiated.
+    """
+    payload = text.encode("utf-8")
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", 0x81, length)
+    elif length < 1 << 16:
+        head = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, length)
+    return head + payload
 
 
 def parse_price_update(raw: bytes | str) -> UpdateFrame:

@@ -51,6 +51,10 @@ class Outbox:
         """True while Twisted's write buffer is full: only coalescing happens."""
         return self._is_paused
 
+    def is_idle(self) -> bool:
+        """True when nothing waits and the transport takes frames: a frame may bypass the queue."""
+        return not (self._is_paused or self._snapshot or self._control or self._updates)
+
     def is_overflowing(self) -> bool:
         """True when more frames wait than `max_backlog` (the socket is then closed with 4008)."""
         return self.backlog > self.max_backlog

@@ -6,6 +6,7 @@ It runs on both the sync and the async path so it never forces Django to adapt t
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -87,6 +88,18 @@ class DualModeMiddleware:
         raise NotImplementedError
 
 
+def _logged(status: int, duration_ms: float) -> bool:
+    """Whether a request's line is written: every error or slow answer, successes sampled.
+
+    REQUEST_LOG_SAMPLE_RATE (0..1) is the share of successful, fast requests logged;
+    REQUEST_LOG_SLOW_MS (milliseconds) is what counts as slow.
+    """
+    rate = float(settings.REQUEST_LOG_SAMPLE_RATE)
+    if rate >= 1.0 or status >= 400 or duration_ms >= float(settings.REQUEST_LOG_SLOW_MS):
+        return True
+    return rate > 0.0 and random.random() < rate  # noqa: S311 (sampling, not security)
+
+
 class RequestContextMiddleware(DualModeMiddleware):
     """Trace id, body cap (413), X-Trace-Id and one log line per request."""
 
@@ -146,15 +159,17 @@ class RequestContextMiddleware(DualModeMiddleware):
             response = _enveloped(request, response)
         trace_id = trace_id_var.get()
         response["X-Trace-Id"] = trace_id
-        user_id = user_id_var.get() or _evaluated_user_id(request)
-        request_logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "user_id": user_id or None,
-            },
-        )
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        if _logged(response.status_code, duration_ms):
+            user_id = user_id_var.get() or _evaluated_user_id(request)
+            request_logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                    "user_id": user_id or None,
+                },
+            )
         return response

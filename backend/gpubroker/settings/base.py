@@ -213,6 +213,10 @@ ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
 ARGON2_MAX_CONCURRENT_HASHES = env.int(
     "ARGON2_MAX_CONCURRENT_HASHES", default=len(os.sched_getaffinity(0))
 )
+# Niceness of the hashing threads (Linux: per thread; 0 = as the rest of the process). A login
+# is ~150 ms of pure CPU; at 10 the scheduler gives a competing request thread ~9x the share of
+# a hashing thread, so a burst of logins waits longer and the reads around it do not.
+ARGON2_THREAD_NICE = env.int("ARGON2_THREAD_NICE", default=10)
 
 # --- Rate limits (per second unless named otherwise) ---------------------------------------------
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
@@ -370,6 +374,12 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or REPO_DIR / "staticfiles
 
 # --- Observability -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# The per-request log line (`gpubroker.request`, core/middleware.py) costs ~10-15 % of a cached
+# read's CPU (docs/benchmarks.md, "Request path"). Successful requests are logged with this
+# probability (1.0: all, 0.1: one in ten, 0: none); an answer with status >= 400, or slower
+# than REQUEST_LOG_SLOW_MS, is always logged. Metrics count every request whatever this says.
+REQUEST_LOG_SAMPLE_RATE = env.float("REQUEST_LOG_SAMPLE_RATE", default=1.0)
+REQUEST_LOG_SLOW_MS = env.float("REQUEST_LOG_SLOW_MS", default=1000.0)
 # One JSON object per line on stdout, stdlib and structlog records alike (core/logging.py).
 LOGGING_CONFIG = "gpubroker.core.logging.configure"
 LOGGING = {

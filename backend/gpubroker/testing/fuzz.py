@@ -5,10 +5,13 @@
 (`make fuzz` runs it with the embedded servers, or DATABASE_URL/REDIS_URL when set.) It
 migrates the database it is given, loads the replayed demo market, starts one server process
 (`gpubroker.testing.processes.daphne_server`, the same daphne every deployment runs) with the
-rate limits raised (the limiter still on), registers a user, and runs schemathesis's CLI twice
-over the live `/api/v2/openapi.json`: anonymous, then with that user's bearer token. Each run
+rate limits raised (the limiter still on), registers a user, and runs schemathesis's CLI three
+times over the live `/api/v2/openapi.json`: anonymous, with that user's bearer token, and
+signed up by schemathesis itself through the document's register -> login links. Each run
 covers every operation through schemathesis's phases (coverage, fuzzing, and the stateful
-phase over the links it infers, e.g. the listing -> an offer -> its history) with a fixed seed.
+phase over the document's links, `api/v2/openapi.py`: register -> login -> me / refresh, the
+listing -> an offer -> its history) with a fixed seed; `linked_chains` counts, from the HAR,
+the chains followed end to end with real values.
 
 Checks (`CHECKS`): no 5xx, status codes, content types, headers and bodies as documented,
 schema-violating input refused, a missing or ignored token noticed, and `error_envelope`
@@ -24,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -69,6 +73,8 @@ class FuzzRun:
     failures: list[dict[str, Any]]
     errors: list[dict[str, Any]]
     output: str
+    #: Link chains the HAR shows followed end to end (`linked_chains`).
+    chains: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -81,7 +87,53 @@ class FuzzRun:
         detail = " ".join(part for part in (found, errors) if part)
         operations = f"{self.operations_tested}/{self.operations_total} operations"
         head = f"{self.label}: {self.requests} requests, {self.test_cases} test cases, {operations}"
-        return f"{head}, {outcome}" + (f" [{detail}]" if detail else "")
+        followed = ", ".join(f"{name} x{count}" for name, count in self.chains.items())
+        chains = f"; links followed: {followed}" if followed else ""
+        return f"{head}, {outcome}" + (f" [{detail}]" if detail else "") + chains
+
+
+def linked_chains(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """How often a HAR's requests follow the OpenAPI links end to end, by chain.
+
+    `register -> login -> me`: a 201 registration whose email and password a later 200 login
+    sent, whose access token a later 200 `GET /auth/me` carried. `listing -> offer -> history`:
+    a 200 offer detail and a 200 history of an id a 200 listing returned.
+    """
+
+    def body(text: str | None) -> Any:
+        try:
+            return json.loads(text or "")
+        except ValueError:
+            return None
+
+    registered: set[tuple[str, str]] = set()
+    tokens: set[str] = set()
+    listed: set[str] = set()
+    detailed: set[str] = set()
+    chains = {"register -> login -> me": 0, "listing -> offer -> history": 0}
+    for entry in entries:
+        request, response = entry["request"], entry["response"]
+        path, status = urlsplit(request["url"]).path, response["status"]
+        sent = body((request.get("postData") or {}).get("text"))
+        got = body((response.get("content") or {}).get("text"))
+        if path.endswith("/auth/register") and status == 201 and isinstance(sent, dict):
+            registered.add((str(sent.get("email")), str(sent.get("password"))))
+        elif path.endswith("/auth/login") and status == 200 and isinstance(sent, dict):
+            if (str(sent.get("email")), str(sent.get("password"))) in registered:
+                tokens.add(str((got or {}).get("access_token")))
+        elif path.endswith("/auth/me") and status == 200:
+            headers = {h["name"].lower(): h["value"] for h in request.get("headers", [])}
+            if headers.get("authorization", "").removeprefix("Bearer ") in tokens:
+                chains["register -> login -> me"] += 1
+        elif path.endswith("/api/v2/providers") and status == 200 and isinstance(got, dict):
+            listed.update(str(item.get("id")) for item in got.get("items", [])[:1])
+        elif "/offers/" in path and status == 200:
+            offer_id = path.split("/offers/")[1].split("/")[0]
+            if path.endswith("/history") and offer_id in listed | detailed:
+                chains["listing -> offer -> history"] += offer_id in detailed
+            elif offer_id in listed:
+                detailed.add(offer_id)
+    return chains
 
 
 def fuzz_token(base_url: str) -> str:
@@ -108,6 +160,7 @@ def fuzz_api(
     max_examples: int,
     seed: int = SEED,
     token: str | None = None,
+    signup: bool = False,
     phases: str = ALL_PHASES,
 ) -> FuzzRun:
     """Run `st run` over the live OpenAPI document of `base_url` and read its reports.
@@ -116,8 +169,15 @@ def fuzz_api(
     """
     report_dir.mkdir(parents=True, exist_ok=True)
     har_path, json_path = report_dir / f"{label}.har", report_dir / f"{label}.json"
+    # With `signup`, schemathesis signs up through the document's register -> login links
+    # and sends that user's bearer token from then on; without, the run stays anonymous (or
+    # uses `token`).
+    config = report_dir / f"{label}.toml"
+    config.write_text(f"[auth]\nauto-signup = {'true' if signup else 'false'}\n")
     command = [
         str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(config),
         "run",
         f"{base_url}/api/v2/openapi.json",
         "--seed",
@@ -134,6 +194,10 @@ def fuzz_api(
         "30",
         "--report",
         "json,har",
+        # The HAR keeps the tokens links carry (throwaway users of a test database), so that
+        # `linked_chains` can see a login's token reach /auth/me.
+        "--output-sanitize",
+        "false",
         "--report-har-path",
         str(har_path),
         "--report-json-path",
@@ -144,40 +208,44 @@ def fuzz_api(
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "gpubroker.testing.fuzz_checks", "NO_COLOR": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     report = json.loads(json_path.read_text()) if json_path.exists() else {}
-    requests = len(json.loads(har_path.read_text())["log"]["entries"]) if har_path.exists() else 0
+    entries = json.loads(har_path.read_text())["log"]["entries"] if har_path.exists() else []
     return FuzzRun(
         label=label,
         exit_code=result.returncode,
-        requests=requests,
+        requests=len(entries),
         test_cases=int(report.get("test_cases", {}).get("generated", 0)),
         operations_tested=int(report.get("operations", {}).get("tested", 0)),
         operations_total=int(report.get("operations", {}).get("total", 0)),
         failures=list(report.get("failures", [])),
         errors=list(report.get("errors", [])),
         output=result.stdout + result.stderr,
+        chains=linked_chains(entries),
     )
 
 
 def fuzz_both(base_url: str, report_dir: Path, *, max_examples: int, seed: int) -> list[FuzzRun]:
-    """The anonymous run, then the bearer-token run."""
+    """The anonymous run, the bearer-token run, and the run signed up through the links."""
     token = fuzz_token(base_url)
     return [
         fuzz_api(
-            base_url, label="anonymous", report_dir=report_dir, max_examples=max_examples, seed=seed
-        ),
-        fuzz_api(
             base_url,
-            label="bearer",
+            label=label,
             report_dir=report_dir,
             max_examples=max_examples,
             seed=seed,
-            token=token,
-        ),
+            token=bearer,
+            signup=signup,
+        )
+        for label, bearer, signup in (
+            ("anonymous", None, False),
+            ("bearer", token, False),
+            ("signed-up", None, True),
+        )
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`make fuzz`: prepare the database, serve it, fuzz it twice, print the figures."""
+    """`make fuzz`: prepare the database, serve it, fuzz it three times, print the figures."""
     parser = argparse.ArgumentParser(description="Fuzz the live API with schemathesis.")
     parser.add_argument("--max-examples", type=int, default=60)
     parser.add_argument("--seed", type=int, default=SEED)

@@ -3,6 +3,7 @@ the envelope too, and the connection stays readable until the answer is out."""
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gpubroker.httpserver import MAX_HEADER_BYTES
+from gpubroker.httpserver import MAX_HEADER_BYTES, settle_heap
 from gpubroker.testing.processes import daphne_server
 
 ME = "/api/v2/auth/me"
@@ -67,3 +68,18 @@ def test_oversized_and_malformed_requests_get_envelopes(tmp_path: Path) -> None:
             _assert_envelope(body, "BAD_REQUEST", headers["x-trace-id"])
         # The server keeps serving.
         assert client.get("/api/v2/ping").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("12345", 12345), ("0", None)])
+def test_settle_heap_sets_the_young_threshold_and_freezes(
+    monkeypatch: pytest.MonkeyPatch, setting: str, expected: int | None
+) -> None:
+    before = gc.get_threshold()
+    monkeypatch.setenv("GC_GEN0_THRESHOLD", setting)
+    try:
+        settle_heap()
+        assert gc.get_threshold() == (expected or before[0], *before[1:])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -94,3 +94,37 @@ def test_tracebacks_are_one_redacted_field(json_logs) -> None:
     assert line["exc_info"].startswith("Traceback (most recent call last):")
     assert "ValueError: password=[REDACTED]" in line["exc_info"]
     assert "hunter2hunter2" not in json_logs.text
+
+
+def request_lines(json_logs) -> list[dict]:
+    return [r for r in json_logs.records if r["logger"] == "gpubroker.request"]
+
+
+def test_sampled_request_log_keeps_every_error_and_slow_answer(
+    client: Client, json_logs, settings
+) -> None:
+    settings.REQUEST_LOG_SAMPLE_RATE = 0.0
+    for _ in range(5):
+        assert client.get("/api/v2/ping").status_code == 200
+    missing = client.get("/api/v2/providers/offers/not-a-uuid")
+    assert missing.status_code == 422
+    assert [(r["path"], r["status"]) for r in request_lines(json_logs)] == [
+        ("/api/v2/providers/offers/not-a-uuid", 422)
+    ]
+    settings.REQUEST_LOG_SLOW_MS = 0.0  # every answer is "slow" now
+    client.get("/api/v2/ping")
+    assert [r["status"] for r in request_lines(json_logs)] == [422, 200]
+
+
+def test_a_sample_rate_logs_about_that_share_of_successes(
+    client: Client, json_logs, settings
+) -> None:
+    import random
+
+    settings.REQUEST_LOG_SAMPLE_RATE = 0.25
+    random.seed(2026)
+    for _ in range(200):
+        client.get("/api/v2/ping")
+    logged = len(request_lines(json_logs))
+    # Binomial(200, 0.25): mean 50, sd 6.1; the seed makes it one fixed draw.
+    assert 25 <= logged <= 75

@@ -43,7 +43,7 @@ def test_refusal_reports_the_window_that_frees_up_last() -> None:
 
 @pytest.mark.asyncio
 async def test_async_hits_share_the_sync_counters() -> None:
-    # The async path pipelines `limits`' script itself: same keys, counts and expiry.
+    # The async path runs one script over every window: same keys, counts and expiry.
     rules = [Rule("short", 2, 10), Rule("long", 2, 60)]
     assert (await limiter.ahit(rules)).remaining == 1
     assert 50 < get_redis().ttl("gpubroker:rl/long/2/60/second") <= 60
@@ -51,6 +51,19 @@ async def test_async_hits_share_the_sync_counters() -> None:
     refused = await limiter.ahit(rules)
     assert (refused.allowed, refused.from_fallback) == (False, False)
     assert 10 < refused.retry_after <= 60
+
+
+@pytest.mark.asyncio
+async def test_async_hits_survive_redis_forgetting_the_script() -> None:
+    # A restarted (or SCRIPT FLUSHed) Redis no longer knows the SHA: the script is loaded again
+    # on NOSCRIPT, and the hit is still counted once, never failing open.
+    rules = [Rule("flushed", 5, 30)]
+    assert (await limiter.ahit(rules)).remaining == 4
+    get_redis().script_flush()
+    decision = await limiter.ahit(rules)
+    assert (decision.remaining, decision.from_fallback) == (3, False)
+    assert get_redis().get("gpubroker:rl/flushed/5/30/second") == b"2"
+    assert 0 < get_redis().ttl("gpubroker:rl/flushed/5/30/second") <= 30
 
 
 @pytest.mark.asyncio

@@ -88,3 +88,20 @@ async def test_concurrent_hashes_are_bounded(monkeypatch) -> None:
     results = await asyncio.gather(*(hashers.apassword_make(f"pw{n}") for n in range(8)))
     assert results == ["argon2$fake"] * 8
     assert peak == 2
+
+
+@pytest.mark.asyncio
+@override_settings(ARGON2_MAX_CONCURRENT_HASHES=3, ARGON2_THREAD_NICE=7)
+async def test_hashing_threads_run_at_a_lower_priority_than_request_threads() -> None:
+    import os
+
+    def own_nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    base = own_nice()
+    loop = asyncio.get_running_loop()
+    in_pool = await loop.run_in_executor(hashers._executor(), own_nice)
+    assert in_pool == min(19, base + 7)
+    # The event loop's thread, and so every request thread it starts, keeps its priority.
+    assert own_nice() == base
+    assert await hashers.apassword_verify("pw", await hashers.apassword_make("pw")) == (True, False)

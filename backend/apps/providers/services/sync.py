@@ -54,9 +54,13 @@ __all__ = [
 
 
 def _counts_as_outage(exc: Exception) -> bool:
-    # A bad key or a malformed payload is not an outage: retrying cannot help, so it must not
-    # trip the breaker that protects an overloaded provider.
-    return not isinstance(exc, AdapterError) or exc.retryable
+    # A provider that answers garbage (an HTML error page, a truncated or non-JSON body) is out
+    # of order as much as one that hangs: five such answers open its breaker, its offers are
+    # flagged stale and it is left alone until the half-open trial. A bad key, a 4xx or a
+    # configuration error is ours to fix, not an outage: it never trips the breaker.
+    if not isinstance(exc, AdapterError):
+        return True
+    return exc.retryable or exc.kind == "bad_payload"
 
 
 # A provider's breaker counts failed syncs, and syncs come one per interval. With the

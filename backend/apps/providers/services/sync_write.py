@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.providers.adapters.contract import FetchResult, count_reason
 from apps.providers.cache import listing_cache_invalidate
-from apps.providers.events import PLACE_KEYS, PriceUpdate, price_updates_publish_after_commit
+from apps.providers.events import price_payloads_publish_after_commit, price_update_json
 from apps.providers.models import (
     PROVIDER_ACTIVE,
     PROVIDER_DISABLED,
@@ -36,11 +36,14 @@ from apps.providers.services.demo_market import (
 )
 from apps.providers.services.normalise import OfferRejected, OfferRow, offer_row
 from apps.providers.services.upsert import (
+    GoneOffer,
+    OfferChange,
     bulk_cursor,
-    offers_bulk_upsert,
-    offers_mark_gone,
+    offers_gone_changes,
+    offers_stage,
+    offers_upsert_changes,
     price_history_backfill_insert,
-    price_history_bulk_insert,
+    price_history_write,
 )
 from gpubroker.core.events import after_commit
 
@@ -73,7 +76,9 @@ class SyncResult:
     retryable: bool | None = None
     #: The demo market's round number when its simulated drift was applied (replay only).
     demo_round: int | None = None
-    events: list[PriceUpdate] = field(default_factory=list, repr=False, compare=False)
+    #: The price updates published after commit (PriceUpdate JSON, `PriceUpdate.parse` reads
+    #: them): new and changed offers, then offers gone from available or limited.
+    published: list[str] = field(default_factory=list, repr=False, compare=False)
 
 
 def _health_status(status: str) -> Case:
@@ -105,6 +110,73 @@ def _normalise(
     return rows, rejected, dict(reasons)
 
 
+def _demo_previous(provider: Provider) -> dict[str, PreviousState]:
+    """What the previous round stored for each of the provider's offers that is not stale."""
+    return {
+        external_id: PreviousState(price, availability)
+        for external_id, price, availability in provider.offers.filter(is_stale=False)
+        .values_list("external_id", "price_per_hour", "availability_status")
+        .iterator(chunk_size=5000)
+    }
+
+
+def _events(
+    provider: str, changes: list[OfferChange], gone: list[GoneOffer], now: datetime
+) -> list[str]:
+    """The updates to publish, as PriceUpdate JSON.
+
+    One per new or changed offer, then one per offer gone from available or limited; built
+    from the rows' values by `price_update_json` (no PriceUpdate object each), same messages.
+    """
+    at = now.isoformat()
+    as_of_text: dict[datetime, str] = {}
+    events = []
+    for change in changes:
+        as_of = change.price_as_of
+        if as_of is not None and as_of not in as_of_text:
+            as_of_text[as_of] = as_of.isoformat()
+        count = change.gpu_count
+        events.append(
+            price_update_json(
+                (
+                    change.offer_id,
+                    provider,
+                    change.gpu_type,
+                    change.region,
+                    change.old_price,
+                    change.new_price,
+                    change.availability,
+                    at,
+                    None if as_of is None else as_of_text[as_of],
+                    change.spot_price,
+                    round(change.new_price / count, 6) if count else None,
+                    *change[10:15],
+                )
+            )
+        )
+    events.extend(
+        price_update_json(
+            (
+                offer.offer_id,
+                provider,
+                offer.gpu_type,
+                offer.region,
+                offer.price,
+                offer.price,
+                "unavailable",
+                at,
+                None,
+                offer.spot_price,
+                None,
+                *offer[6:11],
+            )
+        )
+        for offer in gone
+        if offer.was_available
+    )
+    return events
+
+
 def offers_apply(
     *,
     provider: Provider,
@@ -115,6 +187,9 @@ def offers_apply(
 ) -> SyncResult:
     """Write one successful fetch in a single transaction (see the module docstring).
 
+    The rows are COPYed into a temporary table and upserted in one statement, the provider's
+    missing offers are marked gone in another and the history of every change is written in a
+    third (`services.upsert`); the events are published after commit in one Redis pipeline.
     With `demo`, the normalised offers first get the demo market's simulated drift (round
     number: this provider's earlier successful syncs) and new offers a simulated past week of
     history; see `demo_market`.
@@ -124,113 +199,42 @@ def offers_apply(
     quarantined = sorted({r.gpu_name_raw for r in rows.values() if r.gpu_model is None})
     demo_round: int | None = None
     with transaction.atomic():
-        existing = {
-            row[0]: row[1:]
-            for row in (
-                provider.offers.select_for_update()
-                .values_list(
-                    "external_id",
-                    "id",
-                    "price_per_hour",
-                    "availability_status",
-                    "is_stale",
-                    "gpu_type",
-                    "region",
-                    "spot_price_per_hour",
-                    *PLACE_KEYS,
-                )
-                .iterator(chunk_size=5000)
-            )
-        }
         if demo is not None:
             demo_round = ProviderSyncRun.objects.filter(provider=provider, is_success=True).count()
             rows = demo_rows_drift(
                 rows,
-                previous={
-                    external_id: PreviousState(known[1], known[2])
-                    for external_id, known in existing.items()
-                    if not known[3]
-                },
+                previous=_demo_previous(provider),
                 round_number=demo_round,
                 market=demo,
                 provider=provider.name,
             )
-        values: list[tuple[uuid.UUID, OfferRow]] = []
-        history: list[tuple[uuid.UUID, Decimal, str, Decimal | None]] = []
         backfill: list[tuple[uuid.UUID, datetime, Decimal, str]] = []
-        events: list[PriceUpdate] = []
-        inserted = 0
-        for external_id, row in rows.items():
-            known = existing.get(external_id)
-            offer_id = known[0] if known else uuid.uuid4()
-            values.append((offer_id, row))
-            if known is None:
-                inserted += 1
-                if demo is not None:
-                    backfill.extend(
-                        (offer_id, at, price, availability)
-                        for at, price, availability in demo_history_backfill(
-                            row, market=demo, provider=provider.name, now=now
-                        )
-                    )
-            elif (known[1], known[2], known[6]) == (
-                row.price_per_hour,
-                row.availability_status,
-                row.spot_price_per_hour,
-            ):
-                continue
-            history.append(
-                (offer_id, row.price_per_hour, row.availability_status, row.spot_price_per_hour)
-            )
-            events.append(
-                PriceUpdate.of_change(
-                    offer_id=offer_id,
-                    provider=provider.name,
-                    gpu=row.gpu_type,
-                    region=row.region,
-                    old_price=known[1] if known else None,
-                    new_price=row.price_per_hour,
-                    availability=row.availability_status,
-                    at=now,
-                    price_as_of=row.price_as_of,
-                    new_spot_price=row.spot_price_per_hour,
-                    gpu_count=row.gpu_count,
-                    place={key: getattr(row, key) for key in PLACE_KEYS},
-                )
-            )
-        gone_ids: list[uuid.UUID] = []
-        for external_id, known in existing.items():
-            offer_id, price, availability, is_stale, gpu_type, region, spot = known[:7]
-            if external_id in rows or (availability == "unavailable" and is_stale):
-                continue
-            gone_ids.append(offer_id)
-            if availability != "unavailable":
-                history.append((offer_id, price, "unavailable", spot))
-                events.append(
-                    PriceUpdate.of_change(
-                        offer_id=offer_id,
-                        provider=provider.name,
-                        gpu=gpu_type,
-                        region=region,
-                        old_price=price,
-                        new_price=price,
-                        availability="unavailable",
-                        at=now,
-                        new_spot_price=spot,
-                        place=dict(zip(PLACE_KEYS, known[7:], strict=True)),
-                    )
-                )
         with bulk_cursor() as cursor:
-            offers_bulk_upsert(
+            offers_stage(cursor, rows=rows.values())
+            changes = offers_upsert_changes(
                 cursor,
-                rows=values,
                 provider_id=provider.id,
                 compliance_tags=list(provider.compliance_tags),
                 now=now,
             )
-            offers_mark_gone(cursor, offer_ids=gone_ids, now=now)
-            price_history_bulk_insert(cursor, entries=history, now=now)
-            price_history_backfill_insert(cursor, entries=backfill)
+            gone = offers_gone_changes(cursor, provider_id=provider.id, now=now)
+            price_history_write(cursor, now=now)
+            inserted = sum(1 for change in changes if change.inserted)
+            if demo is not None:
+                for change in changes:
+                    if change.inserted:
+                        offer_id = uuid.UUID(change.offer_id)
+                        backfill.extend(
+                            (offer_id, at, price, availability)
+                            for at, price, availability in demo_history_backfill(
+                                rows[change.external_id],
+                                market=demo,
+                                provider=provider.name,
+                                now=now,
+                            )
+                        )
+                price_history_backfill_insert(cursor, entries=backfill)
+        events = _events(provider.name, changes, gone, now)
         Provider.objects.filter(pk=provider.pk).update(
             last_sync_at=now,
             last_success_at=now,
@@ -252,8 +256,8 @@ def offers_apply(
             elements_skipped=fetch.elements_skipped,
             skip_reasons=skip_reasons,
         )
-        if events or gone_ids:
-            price_updates_publish_after_commit(events)
+        if events or gone:
+            price_payloads_publish_after_commit(events)
             after_commit(listing_cache_invalidate)
     if backfill:
         logger.info(
@@ -272,14 +276,14 @@ def offers_apply(
         offers_seen=len(rows),
         offers_inserted=inserted,
         offers_changed=len(events),
-        offers_gone=len(gone_ids),
+        offers_gone=len(gone),
         offers_skipped=skipped,
         offers_quarantined=sum(1 for r in rows.values() if r.gpu_model is None),
         elements_skipped=fetch.elements_skipped,
         skip_reasons=skip_reasons,
         fetch_latency_ms=fetch_latency_ms,
         demo_round=demo_round,
-        events=events,
+        published=events,
     )
 
 

@@ -9,10 +9,12 @@ import pytest
 
 from apps.providers.events import EXTRA_KEYS
 from apps.websocket_gateway.filters import FilterError, StreamFilters, parse_filters
+from apps.websocket_gateway.flow_control import frame_writer
 from apps.websocket_gateway.frames import (
     MalformedPriceUpdate,
     parse_price_update,
     snapshot_frame,
+    wire_text_frame,
 )
 from apps.websocket_gateway.outbox import Outbox, SnapshotRequest
 
@@ -136,6 +138,44 @@ def test_region_filter_matches_the_updates_place(region: str, matches: bool) -> 
 def test_parse_price_update_rejects_malformed(raw: bytes | str) -> None:
     with pytest.raises(MalformedPriceUpdate):
         parse_price_update(raw)
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_wire_text_frame_is_one_unmasked_final_text_frame(size: int) -> None:
+    """Checked with the `websockets` library's own frame parser, at each length encoding."""
+    from websockets.frames import Frame, Opcode
+    from websockets.streams import StreamReader
+
+    text = "é" * (size // 2) + "x" * (size % 2)
+    reader = StreamReader()
+    reader.feed_data(wire_text_frame(text))
+    reader.feed_eof()
+    parser = Frame.parse(reader.read_exact, mask=False)
+    with pytest.raises(StopIteration) as done:
+        next(parser)
+    frame = done.value.value
+    assert (frame.opcode, frame.fin, frame.rsv1, frame.rsv2, frame.rsv3) == (
+        Opcode.TEXT,
+        True,
+        False,
+        False,
+        False,
+    )
+    assert frame.data.decode() == text
+    assert reader.at_eof()
+
+
+def test_update_frame_carries_its_wire_bytes() -> None:
+    update = parse_price_update(json.dumps(UPDATE))
+
+    assert update.wire == wire_text_frame(update.frame)
+
+
+def test_frame_writer_needs_daphnes_send() -> None:
+    async def send(message: dict) -> None:
+        pass
+
+    assert frame_writer(send) is None
 
 
 def test_snapshot_frame_is_valid_json() -> None:

@@ -9,7 +9,7 @@ from ninja.openapi.docs import Swagger
 from ninja.openapi.schema import OpenAPISchema
 
 from apps.auth_app.auth import JWTAuth
-from gpubroker.api.v2.openapi import openapi_shared_errors
+from gpubroker.api.v2.openapi import openapi_links, openapi_shared_errors
 from gpubroker.core.exception_handlers import install_exception_handlers
 
 
@@ -22,6 +22,7 @@ class GpuBrokerAPI(NinjaAPI):
         """Ninja's document, plus the shared error responses and optional-auth markers."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         openapi_shared_errors(schema)
+        openapi_links(schema)
         return schema
 
 

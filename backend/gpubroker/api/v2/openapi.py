@@ -14,6 +14,10 @@ layers every route goes through, whatever its handler does, and are declared her
 Routes with optional authentication (`OptionalJWTAuth`, SPEC "opt") also get the empty
 security requirement `{}` beside their scheme, which is how OpenAPI says "anonymous callers
 are served too". schemathesis (tests/test_fuzz.py) checks the running API against this.
+
+`openapi_links` adds the OpenAPI links between operations whose answers feed the next request
+(register -> login -> me / refresh; the listing -> an offer -> its history), which clients
+can follow and schemathesis's stateful phase chains.
 """
 
 from __future__ import annotations
@@ -66,4 +70,74 @@ def openapi_shared_errors(schema: dict[str, Any]) -> dict[str, Any]:
                         "description": _DESCRIPTIONS[status],
                         "content": {"application/json": {"schema": _ERROR_REF}},
                     }
+    return schema
+
+
+_OFFER_ID_FROM_LISTING = {"path.offer_id": "$response.body#/items/0/id"}
+# (source operationId, its status, link name, target operationId, the link's own fields)
+_LINKS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
+    (
+        "apps_auth_app_api_register",
+        "201",
+        "LogIn",
+        "apps_auth_app_api_login",
+        {"requestBody": {"email": "$request.body#/email", "password": "$request.body#/password"}},
+    ),
+    (
+        "apps_auth_app_api_login",
+        "200",
+        "Me",
+        "apps_auth_app_api_me",
+        {"parameters": {"header.Authorization": "Bearer {$response.body#/access_token}"}},
+    ),
+    (
+        "apps_auth_app_api_login",
+        "200",
+        "Refresh",
+        "apps_auth_app_api_refresh",
+        {"requestBody": {"refresh_token": "$response.body#/refresh_token"}},
+    ),
+    (
+        "apps_providers_api_list_offers",
+        "200",
+        "FirstOffer",
+        "apps_providers_api_get_offer",
+        {"parameters": _OFFER_ID_FROM_LISTING},
+    ),
+    (
+        "apps_providers_api_list_offers",
+        "200",
+        "FirstOfferHistory",
+        "apps_providers_api_get_offer_history",
+        {"parameters": _OFFER_ID_FROM_LISTING},
+    ),
+    (
+        "apps_providers_api_get_offer",
+        "200",
+        "History",
+        "apps_providers_api_get_offer_history",
+        {"parameters": {"path.offer_id": "$response.body#/id"}},
+    ),
+)
+
+
+def openapi_links(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add `_LINKS` to the responses they start from (mutates and returns `schema`).
+
+    A link whose source or target operation is absent from `schema` is left out, so a
+    document built for part of the API stays valid.
+    """
+    operations = {
+        operation.get("operationId"): operation
+        for path_item in schema.get("paths", {}).values()
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+    }
+    for source, status, name, target, fields in _LINKS:
+        responses = (operations.get(source) or {}).get("responses", {})
+        # Ninja keys the statuses by int; a document read back from JSON by str.
+        response = responses.get(int(status), responses.get(status))
+        if response is None or target not in operations:
+            continue
+        response.setdefault("links", {})[name] = {"operationId": target, **fields}
     return schema

@@ -79,8 +79,12 @@ class NginxServer(LoopbackServer):
         return self.directory / "access.log"
 
 
-def nginx_main_conf(directory: Path, *, mime_types: Path) -> str:
-    """A main nginx.conf whose every path is under `directory`, including the project's site."""
+def nginx_main_conf(directory: Path, *, mime_types: Path, worker_connections: int = 1024) -> str:
+    """A main nginx.conf whose every path is under `directory`, including the project's site.
+
+    `worker_connections` is the official nginx image's (1024): each proxied request holds two
+    (client and upstream), so 256 refused work at ~128 concurrent clients with nginx's own 500.
+    """
     # As root the master would hand the workers to `nobody`, who cannot read a private tmp dir.
     user = "user root root;\n" if os.geteuid() == 0 else ""
     temp = "\n".join(
@@ -89,9 +93,10 @@ def nginx_main_conf(directory: Path, *, mime_types: Path) -> str:
     )
     return f"""{user}daemon off;
 worker_processes 1;
+worker_rlimit_nofile {2 * worker_connections + 64};
 pid {directory / "nginx.pid"};
 error_log {directory / "error.log"} info;
-events {{ worker_connections 256; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     include {mime_types};
     default_type application/octet-stream;
@@ -104,7 +109,11 @@ http {{
 
 @contextlib.contextmanager
 def nginx_server(
-    directory: Path, *, upstream_ports: Sequence[int], static_parent: Path
+    directory: Path,
+    *,
+    upstream_ports: Sequence[int],
+    static_parent: Path,
+    worker_connections: int = 1024,
 ) -> Iterator[NginxServer]:
     """Run `nginx/gpubroker.conf` unchanged with an upstream of `upstream_ports` on loopback.
 
@@ -118,13 +127,19 @@ def nginx_server(
     servers = "\n".join(f"    server 127.0.0.1:{upstream};" for upstream in upstream_ports)
     (directory / "gpubroker").mkdir(exist_ok=True)
     (directory / "gpubroker" / "upstream.conf").write_text(
-        f"upstream gpubroker_web {{\n{servers}\n    keepalive 8;\n}}\n"
+        f"upstream gpubroker_web {{\n{servers}\n    keepalive 32;\n}}\n"
     )
     (directory / "gpubroker" / "server.conf").write_text(
         f"listen 127.0.0.1:{port};\nroot {static_parent};\n"
     )
     conf = directory / "nginx.conf"
-    conf.write_text(nginx_main_conf(directory, mime_types=Path("/etc/nginx/mime.types")))
+    conf.write_text(
+        nginx_main_conf(
+            directory,
+            mime_types=Path("/etc/nginx/mime.types"),
+            worker_connections=worker_connections,
+        )
+    )
     command = [binary, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
     if checked.returncode != 0:

@@ -254,6 +254,30 @@ def test_no_upstream_answering_is_a_503_envelope(tmp_path: Path, closed_port: in
     assert body["error"]["trace_id"] == response.headers["X-Trace-Id"]
 
 
+def test_nginx_out_of_connections_is_a_503_envelope_not_its_500(
+    tmp_path: Path, closed_port: int
+) -> None:
+    # Three connection slots: the listener, the client and nginx's own channel leave none for
+    # the upstream, so nginx fails the request itself ("worker_connections are not enough
+    # while connecting to upstream"), which it answers with its own 500 unless mapped.
+    with (
+        nginx_server(
+            tmp_path / "nginx",
+            upstream_ports=[closed_port],
+            static_parent=tmp_path,
+            worker_connections=3,
+        ) as proxy,
+        httpx.Client(base_url=proxy.base_url, timeout=10) as client,
+    ):
+        response = client.get("/api/v2/providers")
+        error_log = (proxy.directory / "error.log").read_text()
+
+    assert "worker_connections are not enough while connecting to upstream" in error_log
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
 async def next_of_type(client: ClientConnection, message_type: str) -> dict[str, Any]:
     while True:
         frame = json.loads(await asyncio.wait_for(client.recv(), 5))

@@ -7,6 +7,7 @@ rounds, as the ingestion loop would run them, then the listing as a client reads
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -68,18 +69,16 @@ def test_hanging_garbage_and_flapping_providers_keep_their_last_offers_while_oth
     assert transport.calls["vultr"] == 5
     # Five failures within the window, successes in between, open runpod's breaker too.
     assert by_provider["runpod"] == ["failed", "ok"] * 4 + ["failed", "circuit_open"]
-    # A malformed answer is not an outage (retrying cannot overload anyone): vastai is
-    # asked every round and fails every round, its breaker stays closed.
-    assert by_provider["vastai"] == ["failed"] * ROUNDS
-    assert transport.calls["vastai"] == ROUNDS
+    # Garbage (an HTML page where JSON was promised) is an outage too: five open the breaker.
+    assert by_provider["vastai"] == ["failed"] * 5 + ["circuit_open"] * 5
+    assert transport.calls["vastai"] == 5
     # The healthy provider synced every round.
     assert by_provider["lambda"] == ["ok"] * ROUNDS
 
     providers = {p.name: p for p in Provider.objects.filter(name__in=NAMES)}
     assert providers["vultr"].breaker_state == "open"
     assert providers["runpod"].breaker_state == "open"
-    assert providers["vastai"].breaker_state == "closed"
-    assert providers["vastai"].status == "error"
+    assert providers["vastai"].breaker_state == "open"
 
     # The last good offers are all still there (runpod's last good sync may have moved
     # nothing: the recording is the same), and listed.
@@ -88,7 +87,7 @@ def test_hanging_garbage_and_flapping_providers_keep_their_last_offers_while_oth
             GPUOffer.objects.filter(provider__name=name).values_list("id", "price_per_hour")
         )
         assert after == offers_before[name], name
-    for name, stale in (("vultr", True), ("runpod", True), ("vastai", False), ("lambda", False)):
+    for name, stale in (("vultr", True), ("runpod", True), ("vastai", True), ("lambda", False)):
         body = _listed(name)
         listed = GPUOffer.objects.filter(provider__name=name, gpu_model__isnull=False).count()
         assert body["total"] == listed > 0, name
@@ -96,7 +95,43 @@ def test_hanging_garbage_and_flapping_providers_keep_their_last_offers_while_oth
         if name == "lambda":
             assert "warnings" not in body
         else:
-            # Down, said once: an open breaker, or (vastai) failed syncs whose offers are
-            # still recent enough to be fresh (stale after two sync intervals).
+            # Down, said once: an open breaker.
             assert len(body["warnings"]) == 1, body["warnings"]
             assert body["warnings"][0].startswith(f"{name}: provider is down"), body["warnings"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "retryable", "outage"),
+    [
+        ("timeout", True, True),
+        ("server", True, True),
+        ("bad_payload", False, True),
+        ("auth", False, False),
+        ("client", False, False),
+        ("config", False, False),
+    ],
+)
+def test_what_counts_towards_a_providers_breaker(kind: str, retryable: bool, outage: bool) -> None:
+    import asyncio
+
+    from apps.providers.adapters.contract import AdapterError
+    from apps.providers.circuit_breaker import CircuitOpenError
+
+    breaker = breaker_registry_for(interval_seconds=10).get("vastai")
+
+    async def failing() -> None:
+        raise AdapterError("x", retryable=retryable, kind=kind)
+
+    async def five_then_one() -> str:
+        for _ in range(5):
+            with contextlib.suppress(AdapterError):
+                await breaker.call(failing)
+        try:
+            await breaker.call(failing)
+        except CircuitOpenError:
+            return "open"
+        except AdapterError:
+            return "called"
+        return "?"
+
+    assert asyncio.run(five_then_one()) == ("open" if outage else "called")
