@@ -6,13 +6,12 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from apps.kpi import schemas
 from apps.kpi.selectors import kpi_overview
 from apps.providers.cache import listing_cache_invalidate
 from apps.providers.models import GPUOffer
-from apps.providers.tests.selectors.market import benchmarks_load, offer_make, provider_make
+from apps.providers.tests.selectors.market import provider_make
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +23,6 @@ ROUTES = [
     "/gpu/h100?provider=alpha",
     "/provider/alpha",
 ]
-
-
-@pytest.fixture
-def api() -> Client:
-    return Client()
-
-
-@pytest.fixture
-def offer() -> GPUOffer:
-    benchmarks_load()
-    return offer_make(provider_make("alpha"), "H100 SXM", "2.0000")
 
 
 @pytest.mark.parametrize("route", ROUTES)
