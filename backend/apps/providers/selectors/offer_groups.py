@@ -191,6 +191,8 @@ def group_kinds(query: OfferQuery, basis: CostBasis) -> GroupKinds | MemoryRange
     the GPU count of their smallest replica (fewer GPUs: no cost per token), within the GPU
     filter's models.
     """
+    if query.sort not in GROUPED_SORTS:
+        return None  # sorts by other columns (memory, per-GPU or spot price, recency): plain
     needles = [needle for needle in (query.gpu, query.gpu_type) if needle]
     if len(needles) > 1:
         return None
