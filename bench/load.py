@@ -249,12 +249,63 @@ def server_errors(log_paths: list[Path], offsets: dict[Path, int]) -> Counter[st
     return found
 
 
+# Who spends the machine's CPU during a run: process command lines by role.
+ROLES = (
+    ("daphne", "gpubroker.httpserver"),
+    ("locust", "locust"),
+    ("nginx", "nginx"),
+    ("postgres", "postgres"),
+    ("valkey/redis", "valkey"),
+    ("valkey/redis", "redis-server"),
+)
+
+
+def cpu_by_role() -> Counter[str]:
+    """CPU seconds (user + system) so far of every process on the machine, summed by role.
+
+    Locust runs as this process's child and has ended when the run is read: its CPU is this
+    process's children's (`RUSAGE_CHILDREN`).
+    """
+    import resource
+
+    import psutil
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds: Counter[str] = Counter({"locust": children.ru_utime + children.ru_stime})
+    for process in psutil.process_iter(["cmdline", "cpu_times"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        times = process.info["cpu_times"]
+        if times is None:
+            continue
+        role = next((name for name, needle in ROLES if needle in cmdline), "other")
+        seconds[role] += times.user + times.system
+    return seconds
+
+
+def print_cpu(before: Counter[str], after: Counter[str], requests: int, seconds: int) -> None:
+    """Each role's share of the machine's CPU during the run, and its milliseconds per request."""
+    spent = {role: after[role] - before[role] for role in after}
+    cores = os.cpu_count() or 1
+    print(f"CPU during the run ({cores} cores x {seconds} s = {cores * seconds} core-seconds):")
+    for role, used in sorted(spent.items(), key=lambda item: -item[1]):
+        if used > 0.05:
+            per_request = used / requests * 1000 if requests else 0.0
+            share = used / seconds
+            print(f"  {role:14}{used:8.1f} s  {share:5.2f} cores  {per_request:6.2f} ms/request")
+
+
 def main() -> None:
     """Load the demo market, start the stack, run Locust per user count, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument(
+        "--login-weight",
+        type=int,
+        default=5,
+        help="the login task's weight of 100 (0: the reads alone, same weights among them)",
+    )
     parser.add_argument(
         "--keep-logs", type=Path, help="copy the servers' and nginx's logs to this directory"
     )
@@ -283,11 +334,18 @@ def main() -> None:
             env = {
                 "LOAD_OFFER_IDS": str(scratch / "offers.txt"),
                 "LOAD_ACCOUNTS": str(scratch / "accounts.txt"),
+                "LOAD_LOGIN_WEIGHT": str(args.login_weight),
             }
+            print(f"mix: login weight {args.login_weight} of {95 + args.login_weight}")
             for users in args.users:
                 prefix = scratch / f"users{users}"
+                cpu_before = cpu_by_role()
                 run_locust(base_url, users, args.seconds, prefix, env)
-                print_run(users, args.seconds, read_stats(prefix), read_failures(prefix))
+                cpu_after = cpu_by_role()
+                stats = read_stats(prefix)
+                print_run(users, args.seconds, stats, read_failures(prefix))
+                served = sum(row.requests for row in stats if row.name == "all endpoints")
+                print_cpu(cpu_before, cpu_after, served, args.seconds)
                 errors = server_errors(log_paths, offsets)
                 print(f"server error records: {sum(errors.values())}")
                 for message, count in errors.most_common(10):
