@@ -10,9 +10,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import empty
@@ -28,6 +30,7 @@ from gpubroker.core.context import (
 from gpubroker.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
+    ValidationFailed,
     api_error_response,
     error_response,
 )
@@ -88,6 +91,42 @@ class DualModeMiddleware:
         raise NotImplementedError
 
 
+# A JSON string's escaped NUL (backslash, u, 0000). Text holding those six characters literally
+# (an escaped backslash before them) is refused too: rare, and still a clear 422, never a 500.
+_JSON_NUL = b"\\u0000"
+_NUL_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
+
+
+def _refuse_nul(request: HttpRequest) -> HttpResponseBase | None:
+    """422 when the path, the query string or a text body carries a NUL character.
+
+    PostgreSQL cannot store or compare text holding U+0000 (psycopg raises DataError), so a NUL
+    anywhere in what a client sends would reach the database as a 500; it is refused here once,
+    before any view, with the validation envelope, and nothing is read or written.
+    """
+    where = None
+    if "\x00" in request.path:
+        where = "path"
+    elif b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
+        where = "query"
+    elif str(request.META.get("CONTENT_TYPE", "")).startswith(_NUL_BODY_TYPES):
+        content_type = str(request.META["CONTENT_TYPE"])
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return None  # the view's own handling answers 413
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            body = unquote_to_bytes(body)
+        if b"\x00" in body or (content_type.startswith("application/json") and _JSON_NUL in body):
+            where = "body"
+    if where is None:
+        return None
+    reason = "must not contain a NUL character (U+0000)"
+    details = {"fields": {where: reason}, "errors": [{"field": where, "message": reason}]}
+    message = f"Invalid input: {where}"
+    return api_error_response(ValidationFailed(message, details=details))
+
+
 def _logged(status: int, duration_ms: float) -> bool:
     """Whether a request's line is written: every error or slow answer, successes sampled.
 
@@ -108,15 +147,15 @@ class RequestContextMiddleware(DualModeMiddleware):
         if self.is_async:
             return self._acall(request)
         started = self._begin(request)
-        too_large = self._refuse_oversized(request)
-        response = too_large or self.get_response(request)
+        refused = self._refuse_oversized(request) or _refuse_nul(request)
+        response = refused or self.get_response(request)
         return self._finish(request, response, started)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         started = self._begin(request)
-        too_large = self._refuse_oversized(request)
+        refused = self._refuse_oversized(request) or _refuse_nul(request)
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        response = too_large or await get_response(request)
+        response = refused or await get_response(request)
         return self._finish(request, response, started)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:

@@ -249,3 +249,46 @@ def test_an_exhausted_or_unreachable_pool_is_503(probe_client: Client) -> None:
 
 
 urlpatterns = [path("probe/", probe_api.urls)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v2/providers?region=%00eu", None),
+        ("get", "/api/v2/providers?compliance_tag=%00", None),
+        ("get", "/api/v2/kpi/provider/%00", None),
+        ("get", "/api/v2/kpi/gpu/H100?provider=%00", None),
+        ("post", "/api/v2/auth/login", {"email": "a\u0000@example.com", "password": "x\u0000y"}),
+        (
+            "post",
+            "/api/v2/auth/register",
+            {"email": "nul@example.com", "password": "long enough 123", "full_name": "N\u0000"},
+        ),
+        ("get", "/board/table?region=%00", None),
+    ],
+)
+def test_a_nul_character_anywhere_is_a_422_envelope_and_changes_nothing(method, path, body):
+    # PostgreSQL cannot hold U+0000 in text: before, each of these reached it as a 500.
+    from apps.auth_app.models import User
+
+    client = Client()
+    if body is None:
+        response = getattr(client, method)(path)
+    else:
+        response = client.post(path, body, content_type="application/json")
+    assert response.status_code == 422, response.content[:300]
+    payload = response.json()
+    assert payload["error"]["code"] == "VALIDATION_ERROR"
+    assert "U+0000" in str(payload["error"]["details"])
+    assert not User.objects.filter(email="nul@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_json_text_with_percent_zero_zero_is_not_a_nul(client) -> None:
+    response = client.post(
+        "/api/v2/auth/login",
+        {"email": "nobody@example.com", "password": "100%00 sure"},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
