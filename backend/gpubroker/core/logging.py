@@ -46,6 +46,8 @@ _SECRET_PATTERNS = (
     # JWT: three base64url segments, the first starting with '{"' encoded.
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    # Ninja's HttpBearer, under DEBUG, logs a header of another scheme whole ("Token xyz").
+    re.compile(r"(?i)(unexpected auth -)\s*'[^']*'?"),
     re.compile(
         r"(?i)\b(password|passwd|secret|token|api[_-]?key|client_secret)"
         r"(\"?\s*[:=]\s*\"?)[^\s\"&,}]+"

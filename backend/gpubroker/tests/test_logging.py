@@ -128,3 +128,11 @@ def test_a_sample_rate_logs_about_that_share_of_successes(
     logged = len(request_lines(json_logs))
     # Binomial(200, 0.25): mean 50, sd 6.1; the seed makes it one fixed draw.
     assert 25 <= logged <= 75
+
+
+def test_an_authorization_header_of_another_scheme_is_masked() -> None:
+    # Ninja's HttpBearer logs such a header whole at ERROR when DEBUG is on (`make run`).
+    text = redact_text("Unexpected auth - 'Token s3cr3t-api-key'")
+    assert "s3cr3t" not in text
+    assert text.startswith("Unexpected auth -")
+    assert REDACTED in text
