@@ -17,8 +17,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import NinjaJSONEncoder
@@ -31,8 +29,8 @@ from apps.kpi.selectors import (
     kpi_overview,
     kpi_provider_get,
 )
-from apps.providers.cache import cached_body_aget, listing_cache_key, listing_page_aset
-from gpubroker.core.schemas import responses
+from apps.providers.cache import cached_render, listing_cache_key
+from gpubroker.core.schemas import plain_model, responses
 
 router = Router(tags=["kpi"], auth=OptionalJWTAuth())
 
@@ -42,19 +40,15 @@ async def _cached(
 ) -> HttpResponse:
     """The rendered `schema` of `compute()` from the cache, or computed, rendered and cached.
 
-    Rendered as Ninja renders a returned value (the schema's `model_dump`, then
+    Rendered as Ninja renders a returned value (the schema's fields dumped, then
     `NinjaJSONEncoder`), so a cached answer is byte-for-byte what an uncached one would be.
     """
-    key = listing_cache_key({"kind": "kpi", **key_params})
-    body = await cached_body_aget(key)
-    if body is None:
 
-        def render() -> bytes:
-            dumped = schema.model_validate(compute()).model_dump()
-            return json.dumps(dumped, cls=NinjaJSONEncoder).encode()
+    def render() -> bytes:
+        dumped = plain_model(schema).model_validate(compute()).model_dump()
+        return json.dumps(dumped, cls=NinjaJSONEncoder).encode()
 
-        body = await sync_to_async(render)()
-        await listing_page_aset(key, body, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    body = await cached_render(listing_cache_key({"kind": "kpi", **key_params}), render)
     return HttpResponse(body, content_type="application/json")
 
 

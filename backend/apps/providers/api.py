@@ -15,14 +15,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.providers import schemas
-from apps.providers.cache import listing_cache_key, listing_page_aget, listing_page_aset
+from apps.providers.cache import cached_render, listing_cache_key
 from apps.providers.selectors import history as price_history
 from apps.providers.selectors import offers, status
 from gpubroker.core.schemas import plain_model, responses
@@ -59,10 +57,7 @@ async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn
     """One page of the listing; served from the Redis cache when the same query was rendered."""
     query = filters.to_query()
     key = listing_cache_key(query.cache_params())
-    body = await listing_page_aget(key)
-    if body is None:
-        body = await sync_to_async(_render_listing)(query)
-        await listing_page_aset(key, body, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    body = await cached_render(key, lambda: _render_listing(query), counted=True)
     return HttpResponse(body, content_type=JSON)
 
 

@@ -11,11 +11,12 @@ import hashlib
 import json
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
@@ -130,3 +131,18 @@ async def listing_page_aset(key: str, body: bytes, ttl_seconds: int) -> None:
         await _async_client().set(cache.make_key(key), body, ex=ttl_seconds)
     except (redis.RedisError, OSError) as exc:
         logger.warning("listing cache write failed: %s", exc)
+
+
+async def cached_render(key: str, render: Callable[[], bytes], *, counted: bool = False) -> bytes:
+    """The body cached under `key`, else `render()` run in one thread hop, then cached.
+
+    Cached for PROVIDERS_LIST_CACHE_TTL_SECONDS under the listing prefix, so ingestion's
+    `listing_cache_invalidate` drops it with the listing's pages. `counted`: the read counts in
+    `gpubroker_listing_cache_requests_total` (the listing's own pages). Redis failures are
+    logged and the body is rendered; an exception from `render` propagates, uncached.
+    """
+    body = await (listing_page_aget(key) if counted else cached_body_aget(key))
+    if body is None:
+        body = await sync_to_async(render)()
+        await listing_page_aset(key, body, settings.PROVIDERS_LIST_CACHE_TTL_SECONDS)
+    return body
