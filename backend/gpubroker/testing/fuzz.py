@@ -223,8 +223,18 @@ def fuzz_api(
     )
 
 
-def fuzz_both(base_url: str, report_dir: Path, *, max_examples: int, seed: int) -> list[FuzzRun]:
-    """The anonymous run, the bearer-token run, and the run signed up through the links."""
+# (label, with the registered user's bearer token, signed up by schemathesis through the links)
+RUNS: tuple[tuple[str, bool, bool], ...] = (
+    ("anonymous", False, False),
+    ("bearer", True, False),
+    ("signed-up", False, True),
+)
+
+
+def fuzz_both(
+    base_url: str, report_dir: Path, *, max_examples: int, seed: int, phases: str = ALL_PHASES
+) -> list[FuzzRun]:
+    """`RUNS` in order: anonymous, with a registered user's token, signed up through the links."""
     token = fuzz_token(base_url)
     return [
         fuzz_api(
@@ -233,14 +243,11 @@ def fuzz_both(base_url: str, report_dir: Path, *, max_examples: int, seed: int) 
             report_dir=report_dir,
             max_examples=max_examples,
             seed=seed,
-            token=bearer,
+            token=token if with_token else None,
             signup=signup,
+            phases=phases,
         )
-        for label, bearer, signup in (
-            ("anonymous", None, False),
-            ("bearer", token, False),
-            ("signed-up", None, True),
-        )
+        for label, with_token, signup in RUNS
     ]
 
 

@@ -17,8 +17,7 @@ from gpubroker.testing.fuzz import (
     SEED,
     SUITE_MAX_EXAMPLES,
     SUITE_PHASES,
-    fuzz_api,
-    fuzz_token,
+    fuzz_both,
     linked_chains,
 )
 from gpubroker.testing.market import demo_market_load
@@ -32,24 +31,13 @@ from gpubroker.testing.processes import daphne_server
 def test_schemathesis_finds_no_failure_in_the_live_api(tmp_path: Path) -> None:
     assert demo_market_load() > 100
     with daphne_server(tmp_path, env=FUZZ_SERVER_ENV) as server:
-        token = fuzz_token(server.base_url)
-        runs = [
-            fuzz_api(
-                server.base_url,
-                label=label,
-                report_dir=tmp_path,
-                max_examples=SUITE_MAX_EXAMPLES,
-                seed=SEED,
-                token=bearer,
-                signup=signup,
-                phases=SUITE_PHASES,
-            )
-            for label, bearer, signup in (
-                ("anonymous", None, False),
-                ("bearer", token, False),
-                ("signed-up", None, True),
-            )
-        ]
+        runs = fuzz_both(
+            server.base_url,
+            tmp_path,
+            max_examples=SUITE_MAX_EXAMPLES,
+            seed=SEED,
+            phases=SUITE_PHASES,
+        )
     for run in runs:
         assert run.ok, run.summary() + "\n" + run.output
         assert run.operations_total > 25
