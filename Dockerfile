@@ -12,12 +12,14 @@ RUN python -m venv /opt/venv \
 FROM python:3.12-slim AS runtime
 # PYTHONPATH: the source tree (with its data files: GPU catalogue, recorded provider responses)
 # is what runs, whichever entry point (manage.py, daphne) starts the process.
+# GLIBC_TUNABLES: huge pages for Argon2's 64 MiB per login (gpubroker/malloc.py).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app/backend \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=gpubroker.settings.production \
-    SERVE_STATIC=false
+    SERVE_STATIC=false \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 # A numeric user (10001) so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 RUN groupadd --system --gid 10001 gpubroker \
  && useradd --system --create-home --uid 10001 --gid 10001 gpubroker

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from typing import Any
 
+from gpubroker.malloc import server_environ
+
 # Loaders run at start when their command exists; later ones may depend on earlier ones.
 REFERENCE_DATA_COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("load_gpu_specs", ()),
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             "-p",
             str(args.port),
             "gpubroker.asgi:application",
-        ]
+        ],
+        env=server_environ(os.environ),
     )
     children.append(server)
     print(f"GPUBROKER serving on http://{args.host}:{args.port}/ (docs: /api/v2/docs)", flush=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from gpubroker import dburl
+from gpubroker.malloc import server_environ
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 
@@ -118,7 +119,7 @@ def daphne_server(
     `env` on top.
     """
     port = port or free_port()
-    process_env = {**child_environ(env), "DJANGO_SETTINGS_MODULE": settings_module}
+    process_env = server_environ({**child_environ(env), "DJANGO_SETTINGS_MODULE": settings_module})
     log_path = log_dir / f"daphne-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

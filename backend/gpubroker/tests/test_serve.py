@@ -15,12 +15,14 @@ import uuid
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 from django.db import connection
 from websockets.asyncio.client import connect as ws_connect
 
 from gpubroker import dburl
+from gpubroker.malloc import HUGETLB_TUNABLE
 from gpubroker.testing.processes import free_port, wait_until_healthy
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
@@ -61,6 +63,13 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
         wait_until_healthy(f"http://127.0.0.1:{port}", timeout=120)
         assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"http://127.0.0.1:{port}/api/v2/docs", timeout=5).status_code == 200
+        # daphne runs with malloc's huge pages for Argon2's memory (gpubroker.malloc).
+        (daphne,) = [
+            child
+            for child in psutil.Process(server.pid).children()
+            if "gpubroker.httpserver" in child.cmdline()
+        ]
+        assert HUGETLB_TUNABLE in daphne.environ()["GLIBC_TUNABLES"].split(":")
         with psycopg.connect(**_conninfo(name)) as db:
             providers = db.execute("SELECT count(*) FROM providers").fetchone()[0]
             offers = db.execute("SELECT count(*) FROM gpu_offers").fetchone()[0]
