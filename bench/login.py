@@ -12,15 +12,23 @@ It migrates a separate `<db>_bench_login` database, starts daphne with the devel
 (argon2id at the configured cost, ARGON2_MAX_CONCURRENT_HASHES as configured) and the login
 and API rate limits raised through the environment (the limiter still runs), registers 16 users,
 then times POST /api/v2/auth/login. References in the same run: one verification of a stored
-hash timed alone in this process (argon2-cffi, the parameters read from the stored hash), giving
-the physical limit cores / hash time; and GET /api/v2/ping latency with no logins, next to the
-same probe sent every 20 ms during the 16-client storm. Peak RSS is the server's VmHWM.
+hash timed alone in a child process with the server's environment (argon2-cffi, the parameters
+read from the stored hash, glibc's huge-page tunable as the server has it: gpubroker/malloc.py;
+once more with glibc's default allocator for comparison), before
+the first level, between levels and after the last (this VM's hash time drifts by a third within
+a minute), giving the physical limit cores / hash time from their median; the same verification
+on one thread per core at once (the machine's own hashing rate, memory bandwidth shared); and
+GET /api/v2/ping latency with no logins, next to the same probe sent every 20 ms during a second
+16-client storm (the throughput rows run without the probe, whose requests cost CPU of their
+own). Each row also prints the CPU per login of the whole machine (/proc/stat) and of this
+process (the clients). Peak RSS is the server's VmHWM.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -30,7 +38,6 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import argon2
 import httpx
 import psycopg
 
@@ -38,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "backend"))
 
 from gpubroker import dburl  # noqa: E402
+from gpubroker.malloc import server_environ  # noqa: E402
 from gpubroker.testing.processes import daphne_server  # noqa: E402
 
 PASSWORD = "bench-password-violet-42"  # noqa: S105 - throwaway bench users
@@ -86,22 +94,64 @@ async def register_users(base_url: str, count: int) -> list[str]:
     return emails
 
 
-def one_hash_seconds(database_url: str, runs: int = 7) -> tuple[float, float, str]:
-    """(median wall s, median CPU s, parameters) of verifying a stored hash here, alone."""
+# Run in a child process, so that its C library reads the same GLIBC_TUNABLES as the server's.
+_HASH_REFERENCE = """
+import json, statistics, sys, threading, time, argon2
+encoded, password, runs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+hasher = argon2.PasswordHasher()
+hasher.verify(encoded, password)
+walls, cpus = [], []
+for _ in range(runs):
+    wall, cpu = time.perf_counter(), time.process_time()
+    hasher.verify(encoded, password)
+    walls.append(time.perf_counter() - wall)
+    cpus.append(time.process_time() - cpu)
+def work():
+    for _ in range(4):
+        hasher.verify(encoded, password)
+workers = [threading.Thread(target=work) for _ in range(threads)]
+started = time.perf_counter()
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+rate = threads * 4 / (time.perf_counter() - started) if threads else 0.0
+print(json.dumps([statistics.median(walls), statistics.median(cpus), rate]))
+"""
+
+
+def hash_reference(
+    database_url: str, env: dict[str, str], *, runs: int = 7, threads: int = 0
+) -> tuple[float, float, float, str]:
+    """(median wall s, median CPU s, rate/s with ``threads`` at once, parameters) of a verify.
+
+    The stored hash of bench user 0 is verified ``runs`` times alone in a child process with
+    environment ``env`` (the server's, so the same allocator settings, gpubroker.malloc), then
+    by ``threads`` threads at once, 4 each (argon2-cffi releases the GIL while hashing, so that
+    is the machine's hashing rate with every core busy); rate 0.0 when ``threads`` is 0.
+    """
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT password_hash FROM users WHERE email = %s", ["bench0@example.com"]
         ).fetchone()
     assert row is not None
     encoded = str(row[0]).removeprefix("argon2")
-    hasher = argon2.PasswordHasher()
-    walls, cpus = [], []
-    for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        hasher.verify(encoded, PASSWORD)
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), encoded.split("$")[3]
+    result = subprocess.run(
+        [sys.executable, "-c", _HASH_REFERENCE, encoded, PASSWORD, str(runs), str(threads)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, cpu, rate = json.loads(result.stdout)
+    return wall, cpu, rate, encoded.split("$")[3]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idle and iowait since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 async def probe_ping(base_url: str, stop: asyncio.Event, interval: float = 0.02) -> list[float]:
@@ -179,54 +229,85 @@ def main() -> None:
         base_url = server.base_url
         emails = asyncio.run(register_users(base_url, max(LEVELS)))
         asyncio.run(run_level(base_url, emails, 1, 2))  # warm-up
-        hash_wall, hash_cpu, params = one_hash_seconds(database_url)
         cores = len(os.sched_getaffinity(0))
-        limit = cores / hash_wall
-        print(
-            f"reference: one argon2id verify alone ({params}): {hash_wall * 1e3:.1f} ms wall, "
-            f"{hash_cpu * 1e3:.1f} ms CPU; {cores} cores / hash time = {limit:.1f} logins/s"
+        references: list[tuple[float, float]] = []  # one hash alone: (wall s, CPU s)
+        server_env = server_environ({**os.environ, **env})
+
+        def reference(label: str, threads: int = 0) -> float:
+            wall, cpu, rate, params = hash_reference(database_url, server_env, threads=threads)
+            references.append((wall, cpu))
+            print(
+                f"reference {label}: one argon2id verify alone ({params}): {wall * 1e3:.1f} ms "
+                f"wall, {cpu * 1e3:.1f} ms CPU; {cores} cores / hash time = "
+                f"{cores / wall:.1f} logins/s (load average {os.getloadavg()[0]:.1f})"
+            )
+            return rate
+
+        parallel = reference("before", threads=cores)
+        print(f"reference: {cores} threads verifying at once: {parallel:.1f}/s")
+        stock_wall, stock_cpu, _, _ = hash_reference(
+            database_url, {**server_env, "GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}
         )
         print(
-            f"login latency, {args.requests_per_client} logins per client (ms); 'wall' = "
-            "logins/s / limit; 'cpu' = hash CPU / server CPU per login (1.00 = nothing but the "
-            "hash; what the wall ratio would be on otherwise idle cores)"
+            f"the same verify with glibc's default allocator: {stock_wall * 1e3:.1f} ms wall, "
+            f"{stock_cpu * 1e3:.1f} ms CPU (the server's: GLIBC_TUNABLES="
+            f"{server_env['GLIBC_TUNABLES']}, gpubroker/malloc.py)"
         )
-        header = f"{'clients':>7} {'logins':>6} {'p50':>8} {'p95':>8} {'mean':>8} {'logins/s':>9}"
-        print(f"{header} {'wall':>6} {'srv CPU/login':>14} {'cpu':>6}")
-        storm_pings: list[float] = []
         pid = server.process.pid
         cpu_before = process_cpu_seconds(pid)
         _, idle_pings = asyncio.run(with_probe(base_url, None))
         cpu_per_ping = (process_cpu_seconds(pid) - cpu_before) / len(idle_pings)
-        for clients in LEVELS:
+        rows: list[tuple[str, list[float], float, float, float, float]] = []
+        storm_pings: list[float] = []
+        for clients, probed in [(n, False) for n in LEVELS] + [(max(LEVELS), True)]:
             started, cpu_before = time.perf_counter(), process_cpu_seconds(pid)
+            busy_before, own_before = machine_busy_seconds(), time.process_time()
 
-            async def level(clients: int = clients) -> tuple[list[float], list[float]]:
+            async def level(clients: int = clients, probed: bool = probed):
                 work = asyncio.ensure_future(
                     run_level(base_url, emails, clients, args.requests_per_client)
                 )
-                if clients < max(LEVELS):
-                    return await work, []
-                return await with_probe(base_url, work)
+                return await with_probe(base_url, work) if probed else (await work, [])
 
             latencies, pings = asyncio.run(level())
             elapsed = time.perf_counter() - started
-            # The probe's own requests (at most level) are taken out at the idle cost per ping.
-            cpu_logins = process_cpu_seconds(pid) - cpu_before - len(pings) * cpu_per_ping
-            cpu_per_login = cpu_logins / len(latencies)
-            rate = len(latencies) / elapsed
-            print(
-                f"{clients:>7} {len(latencies):>6} {percentile(latencies, 0.50):>8.1f} "
-                f"{percentile(latencies, 0.95):>8.1f} {statistics.fmean(latencies):>8.1f} "
-                f"{rate:>9.1f} {rate / limit:>6.2f} {cpu_per_login * 1e3:>11.1f} ms "
-                f"{hash_cpu / cpu_per_login:>6.2f}"
-            )
-            storm_pings = pings
-        later_wall, later_cpu, _ = one_hash_seconds(database_url)
+            # The probe's own requests are taken out of the server's CPU at the idle cost per ping.
+            server_cpu = process_cpu_seconds(pid) - cpu_before - len(pings) * cpu_per_ping
+            machine_cpu = machine_busy_seconds() - busy_before
+            own_cpu = time.process_time() - own_before
+            label = f"{clients}{' +probe' if probed else ''}"
+            rows.append((label, latencies, elapsed, server_cpu, machine_cpu, own_cpu))
+            if probed:
+                storm_pings = pings
+            else:
+                reference(f"after {clients} client(s)")
+        walls = [wall for wall, _ in references]
+        hash_cpu = statistics.median(cpu for _, cpu in references)
+        limit, fastest = cores / statistics.median(walls), cores / min(walls)
         print(
-            f"reference again after the storm: {later_wall * 1e3:.1f} ms wall, "
-            f"{later_cpu * 1e3:.1f} ms CPU (load average {os.getloadavg()[0]:.1f})"
+            f"limit: {cores} cores / median hash ({statistics.median(walls) * 1e3:.1f} ms of "
+            f"{len(walls)}, {min(walls) * 1e3:.1f}-{max(walls) * 1e3:.1f}) = {limit:.1f} logins/s "
+            f"(fastest hash: {fastest:.1f}); {cores} threads hashing at once: {parallel:.1f}/s; "
+            f"glibc's default allocator: {cores / stock_wall:.1f} logins/s"
         )
+        print(
+            f"login latency, {args.requests_per_client} logins per client (ms); 'wall' = "
+            "logins/s / limit (in brackets: against the fastest hash, the threads' rate and the "
+            "default allocator's hash); "
+            "'cpu' = median hash CPU / server CPU per login (1.00 = nothing but the hash); "
+            "CPU per login of the server, the whole machine and these clients"
+        )
+        header = f"{'clients':>10} {'logins':>6} {'p50':>8} {'p95':>8} {'logins/s':>9}"
+        print(f"{header} {'wall':>23} {'cpu':>5} {'server':>7} {'machine':>8} {'clients':>8}")
+        for label, latencies, elapsed, server_cpu, machine_cpu, own_cpu in rows:
+            rate, count = len(latencies) / elapsed, len(latencies)
+            print(
+                f"{label:>10} {count:>6} {percentile(latencies, 0.50):>8.1f} "
+                f"{percentile(latencies, 0.95):>8.1f} {rate:>9.1f} {rate / limit:>6.2f} "
+                f"({rate / fastest:.2f}/{rate / parallel:.2f}/{rate * stock_wall / cores:.2f}) "
+                f"{hash_cpu / (server_cpu / count):>5.2f} {server_cpu / count * 1e3:>5.0f}ms "
+                f"{machine_cpu / count * 1e3:>6.0f}ms {own_cpu / count * 1e3:>6.0f}ms"
+            )
         for label, pings in (
             ("no logins", idle_pings),
             (f"{max(LEVELS)} clients logging in", storm_pings),
