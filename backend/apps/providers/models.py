@@ -239,8 +239,15 @@ class GPUOffer(models.Model):
                 fields=["provider", "availability_status"], name="offers_provider_avail_idx"
             ),
             models.Index(fields=["region"], name="offers_region_idx"),
-            # GPU search resolves substrings to exact raw names (gpu_names_matching).
-            models.Index(fields=["gpu_name_raw"], name="offers_gpu_raw_idx"),
+            # GPU search resolves substrings to exact raw names, and drops those whose offers all
+            # have a model the text matches (gpu_names_matching): the distinct (raw name, model)
+            # pairs by a loose index scan, and the filter's `gpu_name_raw = ANY(...)`. It
+            # replaced (gpu_name_raw) on every offer; listed offers only, like the listing.
+            models.Index(
+                fields=["gpu_name_raw", "gpu_model"],
+                name="offers_raw_model_idx",
+                condition=Q(gpu_model__isnull=False),
+            ),
             GinIndex(fields=["compliance_tags"], name="offers_compliance_gin"),
             # Case-insensitive substring search over GPU names, region and external id (the
             # console's offer search, offer_search_document). It replaced one trigram index on

@@ -184,9 +184,10 @@ GROUPED_SORTS: Mapping[str, tuple[tuple[Any, ...], str]] = {
 def group_kinds(query: OfferQuery, basis: CostBasis) -> GroupKinds | MemoryRange | None:
     """The groups the page of `query` is read from, or None: the plain query.
 
-    GPU text matched through raw provider names, or both `gpu` and `gpu_type`: None (grouping
-    by the raw names' models was measured and dropped, docs/benchmarks.md). Price sorts: a
-    GPU filter's models, any GPU count (`GroupKinds`); else a memory bound's sizes
+    GPU text that needs raw provider names (names whose offers have a model the text does not
+    match; `gpu_names_matching` leaves out the others), or both `gpu` and `gpu_type`: None
+    (grouping by the raw names' models was measured and dropped, docs/benchmarks.md). Price
+    sorts: a GPU filter's models, any GPU count (`GroupKinds`); else a memory bound's sizes
     (`MemoryRange`); else None. Cost sorts: the kinds with a serving layout for `basis`, from
     the GPU count of their smallest replica (fewer GPUs: no cost per token), within the GPU
     filter's models.

@@ -235,3 +235,61 @@ def test_every_sort_with_every_grouped_filter_is_served(gpu_market, sort, filter
     assert len(first) == 10
     assert second
     assert not {item["id"] for item in first} & {item["id"] for item in second}
+
+
+@pytest.fixture
+def rtx4090_market() -> list[GPUOffer]:
+    """RTX 4090s under three provider names and several GPU counts, H100s, a quarantined 4090.
+
+    "4090" names no catalogue GPU: the substring matches the model "RTX 4090" and the three
+    raw names, whose offers are all RTX 4090s.
+    """
+    benchmarks_load()
+    alpha, beta = provider_make("alpha"), provider_make("beta")
+    names = ("RTX 4090", "NVIDIA GeForce RTX 4090", "RTX-4090")
+    offers = [
+        offer_make(
+            alpha if i % 2 else beta,
+            "RTX 4090",
+            f"{(1, 2, 4, 8)[i % 4] * (0.3 + (i % 5) / 10):.4f}",
+            gpu_count=(1, 2, 4, 8)[i % 4],
+            gpu_name_raw=names[i % 3],
+        )
+        for i in range(30)
+    ]
+    offers.append(offer_make(alpha, "RTX 4090", "0.0000", gpu_name_raw=names[0]))
+    offers.append(offer_make(beta, "RTX 4090", "0.6000", gpu_count=None, gpu_name_raw=names[1]))
+    offers.append(offer_make(beta, None, "0.1000", gpu_name_raw="RTX 4090 48GB"))
+    offers += [offer_make(alpha, "H100 SXM", f"{2 + i / 10:.4f}") for i in range(6)]
+    return offers
+
+
+_PLAIN_ORDER = {
+    "cost_per_token": (F("cost_per_token").asc(nulls_last=True), "id"),
+    "price": ("price_per_hour", "id"),
+    "-price": ("-price_per_hour", "id"),
+}
+
+
+@pytest.mark.parametrize("sort", list(_PLAIN_ORDER))
+@pytest.mark.parametrize("another_model", [False, True])
+def test_gpu_text_through_raw_names_pages_are_the_plain_order(rtx4090_market, sort, another_model):
+    if another_model:
+        # A provider name matching "4090" whose offers are RTX 4080s: the plain query.
+        gamma = provider_make("gamma")
+        for _ in range(4):
+            offer_make(gamma, "RTX 4080", "0.2500", gpu_name_raw="RTX 4090 D")
+    offer_query = OfferFilterIn(gpu="4090", sort=sort).to_query()
+    offers = offer_filter(query=offer_query)
+    if sort == "cost_per_token":
+        offers = offers.annotate(cost_per_token=cost_per_token_expression(offer_query.cost_basis()))
+    expected = [str(pk) for pk in offers.order_by(*_PLAIN_ORDER[sort]).values_list("id", flat=True)]
+    assert len(expected) == 32 + (4 if another_model else 0)
+    with CaptureQueriesContext(connection) as captured:
+        first = _get(f"gpu=4090&sort={sort}&per_page=10")
+    grouped = any("CROSS JOIN LATERAL" in query["sql"] for query in captured.captured_queries)
+    assert grouped is not another_model
+    assert [item["id"] for item in first["items"]] == expected[:10]
+    if sort == "cost_per_token":  # RTX 4090s have a cost: the groups fill the page
+        assert all(item["cost_per_token"] is not None for item in first["items"])
+    assert _all_pages(f"gpu=4090&sort={sort}") == expected
