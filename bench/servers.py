@@ -2,12 +2,16 @@ r"""ASGI servers side by side on the same app: daphne, uvicorn (uvloop + httptoo
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gpubroker \
         .venv/bin/python -m gpubroker.embedded -- .venv/bin/python -P bench/servers.py
-    # [--offers 2000] [--seconds 8] [--rounds 2] [--servers daphne,uvicorn,granian]
+    # [--offers 2000] [--seconds 8] [--rounds 2] [--servers daphne,httpserver,uvicorn,granian]
 
 Loads bench/listing.py's synthetic market (--offers offers) into a database of its own (BENCH_DB,
 default `<DATABASE_URL's database>_bench_servers`, dropped and recreated), then for each server
 runs the app twice: with the API middleware (`full`) and with none at all (`floor`: Django's
-own cost for the view, the same settings otherwise). Each server process is started under
+own cost for the view, the same settings otherwise). `daphne` is daphne's own command line as
+its documentation gives it (access log on); `httpserver` is daphne as every GPUBROKER process
+runs it (`python -m gpubroker.httpserver -v 0`: refusal envelopes, the settled heap and young-GC
+threshold, no access log). Every server gets the server environment (gpubroker/malloc.py).
+Each server process is started under
 `taskset -c 0` (one core, its workers included); bench/listing.py's `wrk -t1 -c32` runs on CPU 1
 against GET /api/v2/ping and the cached GET /api/v2/providers?gpu=H100&per_page=20, --seconds each.
 The servers take turns, --rounds times; the table shows the median req/s, p99 and server CPU
@@ -47,6 +51,7 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 
 from bench import _django  # noqa: E402
+from gpubroker.malloc import server_environ  # noqa: E402
 from gpubroker.testing.processes import free_port, stop_process  # noqa: E402
 
 SERVER_CPU = 0
@@ -65,6 +70,11 @@ def server_command(server: str, port: int) -> list[str]:
     app = "gpubroker.asgi:application"
     if server == "daphne":
         return [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    if server == "httpserver":
+        # What make run, the image and Kubernetes run: daphne through gpubroker.httpserver
+        # (refusal envelopes, the settled heap and young-GC threshold), its access log off.
+        return [python, "-m", "gpubroker.httpserver", "-v", "0", "-b", "127.0.0.1",
+                "-p", str(port), app]  # fmt: skip
     if server == "uvicorn":
         return [
             python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
@@ -116,12 +126,14 @@ def measure(
     settings_module = (
         "bench_floor_settings" if variant == "floor" else "gpubroker.settings.development"
     )
-    process_env = {
-        **os.environ,
-        **env,
-        "DJANGO_SETTINGS_MODULE": settings_module,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp), os.environ.get("PYTHONPATH")])),
-    }
+    process_env = server_environ(
+        {
+            **os.environ,
+            **env,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp), os.environ.get("PYTHONPATH")])),
+        }
+    )
     log = open(tmp / f"{server}-{variant}.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         ["taskset", "-c", str(SERVER_CPU), *server_command(server, port)],
@@ -153,7 +165,7 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--servers", default="daphne,uvicorn,granian")
+    parser.add_argument("--servers", default="daphne,httpserver,uvicorn,granian")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gpubroker")
@@ -173,7 +185,8 @@ def main() -> None:
         "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
         "GPUBROKER_DEMO_MARKET": "false",
     }
-    needs = {"daphne": ["daphne"], "uvicorn": ["uvicorn", "uvloop", "httptools"]}
+    needs = {"daphne": ["daphne"], "httpserver": ["daphne"]}
+    needs["uvicorn"] = ["uvicorn", "uvloop", "httptools"]
     needs["granian"] = ["granian", "uvloop"]
     servers = []
     for server in args.servers.split(","):
