@@ -430,7 +430,9 @@ def main() -> None:
                 query: uncached_http(client, store, query, args.runs) for query in UNCACHED_QUERIES
             }
 
-    with psycopg.connect(url) as conn:
+    from django.conf import settings  # the server's session settings: planned as its were
+
+    with psycopg.connect(url, options=settings.DATABASES["default"]["OPTIONS"]["options"]) as conn:
         for query in UNCACHED_QUERIES:
             statements = orm_statements(query, store)
             results["uncached"][query]["statements"] = len(statements)

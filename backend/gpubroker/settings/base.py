@@ -115,6 +115,13 @@ DATABASE_URL = env.str("DATABASE_URL", default="")
 REDIS_URL = env.str("REDIS_URL", default="")
 DB_CONNECT_TIMEOUT_SECONDS = env.int("DB_CONNECT_TIMEOUT_SECONDS", default=2)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
+# The planner's cost of a random page read relative to a sequential one, for our connections
+# (PostgreSQL's default 4.0 models spinning disks). With the offers in memory or on SSD a page
+# read by an index costs little more than one read in order; at 4.0 the planner read whole
+# (model, GPU count) groups through a bitmap and sorted them where a page of the index, in
+# order, was all the grouped listing needed: 100,000 offers, `gpu=a100&region=us` 40 -> 8 ms,
+# `gpu=H100` 9 -> 6 ms (docs/benchmarks.md, "Listing").
+DB_RANDOM_PAGE_COST = env.float("DB_RANDOM_PAGE_COST", default=1.1)
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
 # Each /health probe's deadline: both run concurrently, so /health answers within ~100 ms.
 HEALTH_PROBE_DEADLINE_SECONDS = env.float("HEALTH_PROBE_DEADLINE_SECONDS", default=0.08)
@@ -140,7 +147,10 @@ _database.setdefault("OPTIONS", {})
 _database["OPTIONS"].update(
     {
         "connect_timeout": DB_CONNECT_TIMEOUT_SECONDS,
-        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+        "options": (
+            f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
+            f"-c random_page_cost={DB_RANDOM_PAGE_COST}"
+        ),
     }
 )
 if _pooled:
