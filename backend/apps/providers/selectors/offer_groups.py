@@ -4,9 +4,10 @@ At a million offers, "the 20 cheapest H100s" or "the 20 lowest costs per token" 
 every match: a GPU filter matches a sixth of the market, and the cost order is an expression
 no index holds. Both orders are, within one (gpu_model, gpu_count) group, the order of
 `price_per_hour` (cost per token is the price over a tokens/s fixed by the GPU kind and
-count). So the page reads the first `offset + limit` rows of each group through the
-`offers_group_price_idx` index, (gpu_model, COALESCE(gpu_count, 0), price_per_hour, id) on
-listed offers, in one `LATERAL` join over the groups, and sorts those few hundred rows.
+count). So the page reads the first row of each group through the `offers_group_price_idx`
+index, (gpu_model, COALESCE(gpu_count, 0), price_per_hour, id) on listed offers, keeps the
+`offset + limit` groups whose first rows rank first (no other group can reach the page), reads
+the first `offset + limit` rows of each kept group the same way, and sorts those few hundred.
 
 The groups present are found in the same statement by a loose index scan over the same index
 (one probe per group, ~3 ms for a few hundred groups), so the page stays one statement.
@@ -98,7 +99,7 @@ _TOKENS_JOIN = """CROSS JOIN LATERAL (
     FROM unnest(%s::varchar[], %s::integer[], %s::float8[]) AS l(m, per, tok) WHERE l.m = g.m
 ) AS t
 """
-_COST = "o.price_per_hour::float8 / (t.tps * 3600.0) AS cost_per_token"
+_COST = "o.price_per_hour::float8 / ({tps} * 3600.0) AS cost_per_token"
 
 
 def group_count_expression() -> Coalesce:
@@ -127,42 +128,56 @@ def grouped_page(
     """
     wheres: list[str] = []
     params: list[Any]
+    best = "o.id, o.price_per_hour"  # what the best row of each group is ranked by
     if isinstance(kinds, MemoryRange):
         least = -(2**31) if kinds.least is None else kinds.least
-        sql, params = _MEMORY_CTE + "SELECT o.* FROM groups g ", [least]  # noqa: S608 (constants)
+        sql, params = _MEMORY_CTE + ", kept AS (SELECT g.*, ", [least]
+        tail = "FROM groups g "
         wheres.append("g.mem IS NOT NULL")
         if kinds.most is not None:
             wheres.append("g.mem <= %s")
         inner = offers.filter(gpu_memory_gb=RawSQL("g.mem", ()))
+        page = "SELECT o.* FROM kept g "
     else:
-        sql, params = _GROUPS_CTE, []
-        if kinds.layouts is None:
-            sql += "SELECT o.* FROM groups g "
-        else:
+        sql, params = _GROUPS_CTE + ", kept AS (SELECT g.*, ", []
+        tail = "FROM groups g "
+        page = "SELECT o.* FROM kept g "
+        if kinds.layouts is not None:
             terms = [(m, per, tok) for m, layouts in kinds.layouts.items() for per, tok in layouts]
-            sql += f"SELECT o.*, {_COST} FROM groups g {_TOKENS_JOIN}"  # noqa: S608 (constants)
+            sql += "t.tps, "
+            best += ", " + _COST.format(tps="t.tps")
+            tail += _TOKENS_JOIN
             params += [[t[0] for t in terms], [t[1] for t in terms], [t[2] for t in terms]]
             wheres.append("t.tps > 0")
+            page = f"SELECT o.*, {_COST.format(tps='g.tps')} FROM kept g "  # noqa: S608
         if kinds.named is not None:
             wheres.append("g.m = ANY(%s::varchar[])")
         inner = offers.alias(group_count=group_count_expression()).filter(
             gpu_model=RawSQL("g.m", ()), group_count=RawSQL("g.c", ())
         )
     where = " WHERE " + " AND ".join(wheres) if wheres else ""
-    inner = inner.order_by(*inner_order).values(*columns)[: offset + limit]
+    inner = inner.order_by(*inner_order).values(*columns)
     try:
-        inner_sql, inner_params = inner.query.sql_with_params()
+        first_sql, first_params = inner[:1].query.sql_with_params()
+        inner_sql, inner_params = inner[: offset + limit].query.sql_with_params()
     except EmptyResultSet:  # a filter no offer can match (a GPU text naming nothing)
         return []
     # Interpolated: Django's compiled SQL (values stay parameters) and the caller's constant
-    # ORDER BY; the groups, offset and limit are parameters.
-    sql += f"CROSS JOIN LATERAL ({inner_sql}) AS o{where} ORDER BY {outer_order} LIMIT %s OFFSET %s"
-    params += inner_params
+    # ORDER BY; the groups, offset and limit are parameters. `kept`: the groups whose first row
+    # ranks among the first `offset + limit` first rows. Every other group's rows all come
+    # after those many rows (one per kept group), so the page lies in the kept groups alone:
+    # at most `offset + limit` groups are read in full, not every group present.
+    sql += (
+        f"{best} {tail}CROSS JOIN LATERAL ({first_sql}) AS o{where} "
+        f"ORDER BY {outer_order} LIMIT %s) "
+        f"{page}CROSS JOIN LATERAL ({inner_sql}) AS o ORDER BY {outer_order} LIMIT %s OFFSET %s"
+    )
+    params += first_params
     if isinstance(kinds, MemoryRange) and kinds.most is not None:
         params.append(kinds.most)
     if isinstance(kinds, GroupKinds) and kinds.named is not None:
         params.append(list(kinds.named))
-    params += [limit, offset]
+    params += [offset + limit, *inner_params, limit, offset]
     with connections[offers.db].cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]

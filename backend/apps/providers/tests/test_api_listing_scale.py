@@ -222,6 +222,51 @@ def test_grouped_pages_are_the_plain_order(gpu_market, query):
     assert _all_pages(query) == expected
 
 
+@pytest.fixture
+def many_groups() -> list[GPUOffer]:
+    """24 (model, GPU count) groups of 3 offers each, prices interleaved across the groups,
+    so a page of 10 draws on more groups than it has rows and most groups are left out."""
+    benchmarks_load()
+    alpha = provider_make("alpha")
+    models = ("H100 SXM", "H100 PCIe", "A100 SXM 80GB", "H200 SXM", "A100 PCIe 80GB", "L40S")
+    offers = []
+    for m, model in enumerate(models):
+        for c, count in enumerate((1, 2, 4, 8)):
+            for j in range(3):
+                price = count * (1 + ((m * 7 + c * 5 + j * 11) % 17) / 8)
+                offers.append(offer_make(alpha, model, f"{price:.4f}", gpu_count=count))
+    return offers
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "gpu=h100&sort=price",
+        "gpu=h100&sort=-price",
+        "gpu=a100&sort=-price",
+        "model=llama-3.3-70b&precision=fp8&sort=cost_per_million_tokens",
+        "sort=cost_per_token",
+    ],
+)
+def test_pages_that_leave_groups_out_are_the_plain_order(many_groups, query):
+    params = dict(part.split("=") for part in query.split("&"))
+    offer_query = OfferFilterIn(**params).to_query()
+    offers = offer_filter(query=offer_query)
+    if offer_query.sort.startswith("cost"):
+        offers = offers.annotate(cost_per_token=cost_per_token_expression(offer_query.cost_basis()))
+        plain = offers.order_by(F("cost_per_token").asc(nulls_last=True), "id")
+    elif offer_query.sort == "-price":
+        plain = offers.order_by("-price_per_hour", "id")
+    else:
+        plain = offers.order_by("price_per_hour", "id")
+    with CaptureQueriesContext(connection) as captured:
+        _get(f"{query}&per_page=10")
+    assert any("kept AS" in q["sql"] for q in captured.captured_queries)
+    expected = [str(pk) for pk in plain.values_list("id", flat=True)]
+    assert len(expected) > 20
+    assert _all_pages(query) == expected
+
+
 @pytest.mark.parametrize("sort", list(get_args(OfferSort)))
 @pytest.mark.parametrize("filters", ["gpu=h100", "gpu_memory_min=80", "gpu=a100&gpu_memory_max=80"])
 def test_every_sort_with_every_grouped_filter_is_served(gpu_market, sort, filters):
