@@ -191,6 +191,24 @@ def test_price_pages_read_by_group_are_the_plain_order(gpu_market):
     assert _all_pages("gpu=h100&sort=-price") == [str(o.id) for o in dearest]
 
 
+def _plain_order(query: str) -> list[str]:
+    """The ids of every offer `query` matches in the plain query's order.
+
+    SQL figures with ties by id, not Python's floats, which may round a tie the other way.
+    """
+    params = dict(part.split("=") for part in query.split("&"))
+    offer_query = OfferFilterIn(**params).to_query()
+    offers = offer_filter(query=offer_query)
+    if offer_query.sort.startswith("cost"):
+        offers = offers.annotate(cost_per_token=cost_per_token_expression(offer_query.cost_basis()))
+        plain = offers.order_by(F("cost_per_token").asc(nulls_last=True), "id")
+    elif offer_query.sort == "-price":
+        plain = offers.order_by("-price_per_hour", "id")
+    else:
+        plain = offers.order_by("price_per_hour", "id")
+    return [str(pk) for pk in plain.values_list("id", flat=True)]
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -207,17 +225,7 @@ def test_price_pages_read_by_group_are_the_plain_order(gpu_market):
     ],
 )
 def test_grouped_pages_are_the_plain_order(gpu_market, query):
-    # The reference is the plain query's order (SQL figures, ties by id), not Python's floats,
-    # which may round a tie the other way.
-    params = dict(part.split("=") for part in query.split("&"))
-    offer_query = OfferFilterIn(**params).to_query()
-    offers = offer_filter(query=offer_query)
-    if offer_query.sort.startswith("cost"):
-        offers = offers.annotate(cost_per_token=cost_per_token_expression(offer_query.cost_basis()))
-        plain = offers.order_by(F("cost_per_token").asc(nulls_last=True), "id")
-    else:
-        plain = offers.order_by("-price_per_hour", "id")
-    expected = [str(pk) for pk in plain.values_list("id", flat=True)]
+    expected = _plain_order(query)
     assert len(expected) > 10
     assert _all_pages(query) == expected
 
@@ -249,20 +257,10 @@ def many_groups() -> list[GPUOffer]:
     ],
 )
 def test_pages_that_leave_groups_out_are_the_plain_order(many_groups, query):
-    params = dict(part.split("=") for part in query.split("&"))
-    offer_query = OfferFilterIn(**params).to_query()
-    offers = offer_filter(query=offer_query)
-    if offer_query.sort.startswith("cost"):
-        offers = offers.annotate(cost_per_token=cost_per_token_expression(offer_query.cost_basis()))
-        plain = offers.order_by(F("cost_per_token").asc(nulls_last=True), "id")
-    elif offer_query.sort == "-price":
-        plain = offers.order_by("-price_per_hour", "id")
-    else:
-        plain = offers.order_by("price_per_hour", "id")
     with CaptureQueriesContext(connection) as captured:
         _get(f"{query}&per_page=10")
     assert any("kept AS" in q["sql"] for q in captured.captured_queries)
-    expected = [str(pk) for pk in plain.values_list("id", flat=True)]
+    expected = _plain_order(query)
     assert len(expected) > 20
     assert _all_pages(query) == expected
 
