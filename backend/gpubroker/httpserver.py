@@ -32,6 +32,7 @@ import gc
 import json
 import os
 import sys
+from http import HTTPStatus
 from typing import Any
 
 from daphne import cli as daphne_cli
@@ -182,8 +183,21 @@ def _import_application(path: str) -> Any:
 _import_by_path = daphne_cli.import_by_path
 
 
+def add_reason_phrases() -> None:
+    """Give Twisted the reason phrases it lacks, from the standard library's `HTTPStatus`.
+
+    Twisted writes the status line from `twisted.web.http.RESPONSES` and falls back to
+    "Unknown Status" for codes it does not list, among them the API's own 422 (validation),
+    429 (rate limits) and 431: every such answer went out as `HTTP/1.1 429 Unknown Status`.
+    Codes Twisted knows keep its phrase.
+    """
+    for status in HTTPStatus:
+        http.RESPONSES.setdefault(status.value, status.phrase.encode("ascii"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run daphne's command line with `EnvelopeHTTPFactory` in place of its HTTP factory."""
+    add_reason_phrases()
     # daphne.server.Server.run builds `HTTPFactory(self)` from its module's namespace, so that
     # name is where a factory of our own goes (tests/test_httpserver.py pins the behaviour).
     daphne_server.HTTPFactory = EnvelopeHTTPFactory

@@ -66,6 +66,10 @@ def test_oversized_and_malformed_requests_get_envelopes(tmp_path: Path) -> None:
             assert status_line == "HTTP/1.1 400 Bad Request"
             assert headers["content-type"] == "application/json"
             _assert_envelope(body, "BAD_REQUEST", headers["x-trace-id"])
+        # Codes Twisted has no phrase for go out with the standard one, not "Unknown Status".
+        invalid = client.get("/api/v2/providers?per_page=0")
+        assert (invalid.status_code, invalid.reason_phrase) == (422, "Unprocessable Entity")
+        assert invalid.json()["error"]["code"] == "VALIDATION_ERROR"
         # The server keeps serving.
         assert client.get("/api/v2/ping").json() == {"status": "ok"}
 

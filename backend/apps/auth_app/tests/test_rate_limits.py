@@ -129,8 +129,11 @@ def test_two_server_processes_share_the_limit(tmp_path: Path) -> None:
             assert warm.get(PING).status_code == 200
         time.sleep(1.05)
         _start_of_second()
-        statuses = [(one if n % 2 else two).get(PING).status_code for n in range(10)]
+        responses = [(one if n % 2 else two).get(PING) for n in range(10)]
+    statuses = [response.status_code for response in responses]
     # Each process alone would have allowed 5; together they allow 5 in total.
     assert statuses.count(200) == 5
     assert statuses.count(429) == 5
     assert statuses[:5] == [200] * 5
+    # The status line carries the standard phrase (Twisted alone says "Unknown Status").
+    assert {response.reason_phrase for response in responses[5:]} == {"Too Many Requests"}
