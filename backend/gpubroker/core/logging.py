@@ -154,6 +154,21 @@ PROCESSORS: tuple[Any, ...] = (
 )
 
 
+class ClientMistakeNotice(logging.Filter):
+    """Logs Ninja's "Unexpected auth" line at INFO instead of ERROR.
+
+    Under DEBUG (`make run`), Ninja's `HttpBearer` logs an Authorization header of another
+    scheme (`Basic …`, `Token …`) at ERROR on the `django` logger. That is a client's mistake,
+    already answered with a 401 envelope, not an error of the server's; the line (its value
+    masked by `redact_text`) stays, at INFO. Every other record passes unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith("Unexpected auth - "):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class JsonFormatter(structlog.stdlib.ProcessorFormatter):
     """The production formatter: one JSON object per record (see the module docstring)."""
 

@@ -396,12 +396,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "gpubroker.core.logging.JsonFormatter"}},
+    "filters": {"client_mistakes": {"()": "gpubroker.core.logging.ClientMistakeNotice"}},
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Django's own request logger duplicates our request line and prints tracebacks.
         "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        # Ninja's "Unexpected auth" (a client's other auth scheme) at INFO, not ERROR.
+        "django": {"filters": ["client_mistakes"]},
         "daphne": {"level": "WARNING"},
         # httpx logs every request URL at INFO; provider URLs are not ours to log verbatim.
         "httpx": {"level": "WARNING"},

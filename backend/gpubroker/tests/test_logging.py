@@ -136,3 +136,14 @@ def test_an_authorization_header_of_another_scheme_is_masked() -> None:
     assert "s3cr3t" not in text
     assert text.startswith("Unexpected auth -")
     assert REDACTED in text
+
+
+def test_another_auth_scheme_is_a_client_mistake_not_an_error(
+    client: Client, json_logs, settings
+) -> None:
+    settings.DEBUG = True  # Ninja logs the line only under DEBUG (`make run`)
+    response = client.get("/api/v2/auth/me", HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==")
+    assert response.status_code == 401
+    lines = [r for r in json_logs.records if r["message"].startswith("Unexpected auth")]
+    assert [line["level"] for line in lines] == ["INFO"]
+    assert "Zm9v" not in json_logs.text
