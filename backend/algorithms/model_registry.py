@@ -152,10 +152,12 @@ def estimate_from_name(name: str, field: str = "model") -> LlmArchitecture | Non
     """A size-based architecture for a name carrying a parameter count, or ``None``.
 
     Raises:
-        AlgorithmInputError: When the count is zero or above ``MAX_PARAMS_BILLION`` (naming
-            ``field``).
+        AlgorithmInputError: When the count is zero, negative ("-7b") or above
+            ``MAX_PARAMS_BILLION`` (naming ``field``).
     """
     text = name.strip().lower().rsplit("/", 1)[-1].replace("_", "-")
+    if re.match(r"-\s*\d", text):  # "-7b": a negative count, not a name ending in a size
+        raise _size_out_of_range(field)
     moe = _MOE_SIZE.search(text)
     if moe is not None:
         experts, expert_billion = int(moe[1]), float(moe[2])
@@ -176,13 +178,17 @@ def estimate_from_name(name: str, field: str = "model") -> LlmArchitecture | Non
     return _estimated(name, billions, billions, note, experts=None, field=field)
 
 
+def _size_out_of_range(field: str) -> AlgorithmInputError:
+    return AlgorithmInputError(
+        field, f"a parameter count must be above 0 and at most {MAX_PARAMS_BILLION:g}B"
+    )
+
+
 def _estimated(
     name: str, total: float, active: float, note: str, *, experts: int | None, field: str
 ) -> LlmArchitecture:
     if not 0 < total <= MAX_PARAMS_BILLION:
-        raise AlgorithmInputError(
-            field, f"a parameter count must be above 0 and at most {MAX_PARAMS_BILLION:g}B"
-        )
+        raise _size_out_of_range(field)
     # params = 12 * layers * (128 * layers)^2  =>  layers = (params / (12 * 128^2))^(1/3); the
     # width is then rounded to whole groups of 8 heads and the depth refitted to the size.
     per_layer = ESTIMATED_PARAMS_PER_LAYER_HIDDEN_SQUARED * ESTIMATED_HIDDEN_PER_LAYER**2

@@ -106,7 +106,7 @@ def test_sizes_in_millions_are_read():
     assert model_resolve("tiny-125m").params_billion == 0.125
 
 
-@pytest.mark.parametrize("name", ["gpt-foo", "", "   ", "model-0b", "huge-5000b"])
+@pytest.mark.parametrize("name", ["gpt-foo", "", "   ", "model-0b", "-7b", "huge-5000b"])
 def test_names_without_a_usable_size_are_rejected_naming_the_field(name):
     with pytest.raises(AlgorithmInputError) as error:
         model_resolve(name)

@@ -254,7 +254,16 @@ def test_ambiguous_gpu_is_400_naming_gpu_type(api):
 
 @pytest.mark.parametrize(
     ("model_size", "status"),
-    [("abc", 400), ("0b", 400), ("5000b", 400), ("7", 400), ("", 422), ("7" * 40, 422)],
+    [
+        ("abc", 400),
+        ("0b", 400),
+        ("-7b", 400),
+        (" -7b", 400),
+        ("5000b", 400),
+        ("7", 400),
+        ("", 422),
+        ("7" * 40, 422),
+    ],
 )
 def test_bad_model_size(api, model_size, status):
     response = api.post(
