@@ -164,6 +164,7 @@ class ClientMistakeNotice(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Lower Ninja's "Unexpected auth" record to INFO; keep every record (True)."""
         if record.levelno >= logging.ERROR and str(record.msg).startswith("Unexpected auth - "):
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
