@@ -179,6 +179,20 @@ def test_bad_parameters_are_named_and_left_out_never_a_500(browser, market):
     assert ids == {str(market["h100"].id), str(market["h100x8"].id)}
 
 
+def test_a_bad_gpu_count_suffix_is_named_and_left_out_as_the_listing_refuses_it(browser, market):
+    response = browser.get("/?gpu=H100:0&provider=beta")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Ignored gpu=" in html
+    assert "the GPU count after &#x27;:&#x27; must be a whole number from 1 to 1,000,000" in html
+    ids = {row["data-offer-id"] for row in _inventory(html.encode()).rows}
+    listing = browser.get("/api/v2/providers?provider=beta").json()
+    assert ids == {item["id"] for item in listing["items"]}
+    assert ids == {str(market[label].id) for label in ("a100", "4090", "l40s")}
+    assert browser.get("/api/v2/providers?gpu=H100:0").status_code == 422
+
+
 def test_the_fit_form_bounds_total_vram_and_shows_the_working(browser, market):
     html = browser.get(
         "/board/table?fit_model=llama-3-70b&fit_precision=fp8&fit_context=8192"
