@@ -31,7 +31,11 @@ class ChatFiltersIn(BaseModel):
     max_price: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = Field(
         None, description="Instance price, USD per hour."
     )
-    spot: bool | None = None
+    spot: bool | None = Field(
+        None,
+        description="As the listing's: true: offers that can be rented as spot; false: offers "
+        "with no spot option. Leave out for on-demand.",
+    )
 
 
 class ChatContextIn(BaseModel):

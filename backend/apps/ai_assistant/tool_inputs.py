@@ -66,7 +66,12 @@ class SearchOffersIn(ToolInput):
     max_price: Annotated[float, Field(gt=0, le=MAX_PRICE_PER_HOUR, allow_inf_nan=False)] | None = (
         Field(None, description="Maximum price of the whole instance, USD per hour.")
     )
-    spot: bool | None = Field(None, description="true: spot only; false: on-demand only.")
+    spot: bool | None = Field(
+        None,
+        description="true: offers that can also be rented as spot (interruptible); false: "
+        "offers with no spot option. Leave out for on-demand: every offer can be rented "
+        "on-demand and price_per_hour is always the on-demand price.",
+    )
     sort: Literal["price", "-price", "gpu_memory", "cost_per_token", "updated"] = "price"
     limit: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 10
 

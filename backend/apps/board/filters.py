@@ -53,9 +53,9 @@ CONTROLS: tuple[FilterControl, ...] = (
     ),
     FilterControl("region", "Region or country", suggestions="locations"),
     FilterControl("provider", "Provider", "select"),
-    FilterControl(
-        "spot", "Pricing", "select", options=(ANY, ("true", "Spot"), ("false", "On-demand"))
-    ),
+    # Every offer can be rented on-demand at its price_per_hour; `spot=false` would mean "no
+    # spot option" and hide every offer that can also run as spot, so on-demand is no filter.
+    FilterControl("spot", "Pricing", "select", options=(("", "On-demand"), ("true", "Spot"))),
     FilterControl(
         "availability",
         "Availability",

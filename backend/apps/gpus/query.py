@@ -8,7 +8,8 @@ calculators; :func:`gpu_spec_lookup`) all read a person's GPU text with :func:`g
 * The text goes through the same catalogue grammar as provider names (case, spaces, dashes,
   underscores, "GB" suffixes, vendor words, glued SkyPilot/gpuhunt spellings: ``A100-80GB``,
   ``RTX4090``, ``RTX6000-Ada``, ``H100-SXM``, ``h100 sxm``). A SkyPilot count suffix
-  (``H100:8``) is split off as :attr:`GpuQuery.count` (the listing's ``gpu_count_min``).
+  (``H100:8``) is split off as :attr:`GpuQuery.count` (the listing's ``gpu_count_min``);
+  filters refuse any other text after a ``:`` (:func:`gpu_count_suffix`).
 * A family name means all its variants (``H100``: SXM, PCIe, NVL and the variant-free
   "H100 80GB"); a variant means that variant (``H100 SXM``); stated memory or form factor
   narrows (``A100 80GB``: every 80 GB A100). Names are matched as whole names, so ``A10`` is
@@ -29,9 +30,47 @@ from apps.gpus.catalogue import GpuModel, Reading, default_catalogue
 from apps.gpus.identity import ResolutionResult, pick_one
 from apps.gpus.matching import gpu_text_fold, gpu_text_matches
 
-__all__ = ["GpuQuery", "gpu_query", "gpu_spec_lookup"]
+__all__ = [
+    "MAX_GPU_COUNT",
+    "GpuCountError",
+    "GpuQuery",
+    "gpu_count_suffix",
+    "gpu_query",
+    "gpu_spec_lookup",
+]
 
-_COUNT_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<count>\d{1,4})$")
+#: The largest GPU count a query may ask for: the `:N` suffix and the listing's gpu_count_min.
+MAX_GPU_COUNT = 1_000_000
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+class GpuCountError(ValueError):
+    """What follows the ``:`` of a GPU query is not a GPU count from 1 to `MAX_GPU_COUNT`."""
+
+
+def gpu_count_suffix(text: str) -> tuple[str, int | None]:
+    """Split a SkyPilot count suffix off a person's GPU text: ``"H100:8"`` -> ``("H100", 8)``.
+
+    Args:
+        text: GPU text as typed; whitespace around the text, the ``:`` and the count is ignored.
+
+    Returns:
+        The text before the last ``:`` (trimmed) and the count; ``(text trimmed, None)`` when
+        the text has no ``:``.
+
+    Raises:
+        GpuCountError: The text after the last ``:`` is not a whole number from 1 to
+            `MAX_GPU_COUNT` (``H100:abc``, ``H100:0``, ``H100:-1``, ``H100:``, 20 digits).
+    """
+    head, colon, tail = text.strip().rpartition(":")
+    if not colon:
+        return text.strip(), None
+    count = tail.strip()
+    if not _WHOLE_NUMBER.fullmatch(count) or not 1 <= int(count) <= MAX_GPU_COUNT:
+        raise GpuCountError(
+            f"the GPU count after ':' must be a whole number from 1 to {MAX_GPU_COUNT:,}"
+        )
+    return head.strip(), int(count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +120,11 @@ class GpuQuery:
 @lru_cache(maxsize=4096)
 def gpu_query(text: str) -> GpuQuery:
     """Read ``text`` as a person's GPU query (module docstring). Cached per distinct text."""
-    stripped = text.strip()
-    count: int | None = None
-    suffix = _COUNT_SUFFIX.match(stripped)
-    if suffix is not None and int(suffix["count"]) >= 1:
-        stripped, count = suffix["text"].strip(), int(suffix["count"])
+    try:
+        stripped, count = gpu_count_suffix(text)
+    except GpuCountError:
+        # Filters refuse such text (`gpu_count_suffix`); a name lookup reads it whole.
+        stripped, count = text.strip(), None
     catalogue = default_catalogue()
     reading = catalogue.read(stripped)
     if not isinstance(reading, Reading):

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from algorithms.errors import AlgorithmInputError
 from apps.gpus.kpis import cost_basis_for
+from apps.gpus.query import MAX_GPU_COUNT, GpuCountError, gpu_count_suffix
 from apps.providers.selectors.offers import OfferQuery, OfferSort
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
@@ -42,7 +43,8 @@ class OfferFilterIn(Schema):
             "Any spelling of a GPU (`A100-80GB`, `RTX4090`, `h100 sxm`), read by the catalogue: "
             "a family (`H100`) means all its variants, a variant (`H100 SXM`) that variant. "
             "Text that names no catalogue GPU matches as a case-insensitive substring of the "
-            "canonical or the provider's name. A count suffix `H100:8` also sets gpu_count_min=8."
+            "canonical or the provider's name. A count suffix `H100:8` also sets gpu_count_min=8 "
+            f"(a whole number from 1 to {MAX_GPU_COUNT:,})."
         ),
     )
     gpu_type: TextFilter | None = Field(None, description="Same as `gpu` (v1 name).")
@@ -68,7 +70,7 @@ class OfferFilterIn(Schema):
     price_per_gpu_max: PriceFilter | None = Field(
         None, description="Price per GPU-hour (instance price / gpu_count), inclusive."
     )
-    gpu_count_min: Annotated[int, Field(ge=1, le=MAX_INT_FILTER)] | None = None
+    gpu_count_min: Annotated[int, Field(ge=1, le=MAX_GPU_COUNT)] | None = None
     gpu_memory_total_min: IntFilter | None = Field(
         None, description="GB over all the instance's GPUs (gpu_memory_gb x gpu_count), inclusive."
     )
@@ -145,6 +147,16 @@ class OfferFilterIn(Schema):
         # `availability=Available` is `available`).
         if isinstance(value, str):
             return value.strip().lower() or None
+        return value
+
+    @field_validator("gpu", "gpu_type")
+    @classmethod
+    def _count_suffix(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                gpu_count_suffix(value)
+            except GpuCountError as error:
+                raise ValueError(str(error)) from error
         return value
 
     @field_validator("per_page")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apps.gpus.query import gpu_query
+from apps.gpus.query import GpuCountError, gpu_count_suffix, gpu_query
 from apps.providers.adapters.geography import place_matches
 
 MAX_FILTER_TEXT_LENGTH = 100
@@ -83,7 +83,8 @@ def parse_filters(raw: object) -> StreamFilters:
     """Validate the `filters` value of a `subscribe` message.
 
     `None` (or a missing key, which the caller passes as `None`) means "everything". Unknown keys,
-    non-string text values, empty or over-long strings and non-positive, non-finite or boolean
+    non-string text values, empty or over-long strings, a `gpu` whose text after `:` is not a
+    GPU count (`apps.gpus.query.gpu_count_suffix`) and non-positive, non-finite or boolean
     prices are rejected with every problem listed at once. A key set to `null` is unset.
     """
     if raw is None:
@@ -107,6 +108,8 @@ def parse_filters(raw: object) -> StreamFilters:
             errors[name] = "must not be empty"
         elif len(value) > MAX_FILTER_TEXT_LENGTH:
             errors[name] = f"must be at most {MAX_FILTER_TEXT_LENGTH} characters"
+        elif name == "gpu" and (count_error := _count_suffix_error(value)):
+            errors[name] = count_error
         else:
             values[name] = value.lower()
     max_price = raw.get("max_price")
@@ -121,3 +124,12 @@ def parse_filters(raw: object) -> StreamFilters:
     if errors:
         raise FilterError(errors)
     return StreamFilters(**values)
+
+
+def _count_suffix_error(gpu: str) -> str | None:
+    """Why a `gpu` filter's `:N` count is refused (as the listing refuses it), else None."""
+    try:
+        gpu_count_suffix(gpu)
+    except GpuCountError as error:
+        return str(error)
+    return None

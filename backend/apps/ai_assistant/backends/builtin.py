@@ -156,11 +156,11 @@ def _search_arguments(
         arguments["region"] = filters["region"]
     elif parsed.region is not None:
         arguments["countries"] = list(parsed.region.value.countries)
-    spot_ok = parsed.spot.value if parsed.spot is not None else None
+    # Every offer's `price_per_hour` is its on-demand price, and `spot: false` would mean "no
+    # spot option" (leaving out every marketplace offer that can also run as spot), so the
+    # message never filters on spot; only a filter the client set explicitly does.
     if filters.get("spot") is not None:
         arguments["spot"] = filters["spot"]
-    elif spot_ok is not True:
-        arguments["spot"] = False
     return arguments
 
 

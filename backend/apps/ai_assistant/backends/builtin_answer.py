@@ -131,8 +131,10 @@ def _constraints(search: Mapping[str, Any], budget_per_hour: float | None, per_g
         parts.append("in " + (", ".join(codes) if len(codes) <= 4 else f"{len(codes)} countries"))
     if search.get("region"):
         parts.append(f"in {search['region']}")
-    if search.get("spot") is False:
-        parts.append("on-demand")
+    if search.get("spot") is True:
+        parts.append("spot-capable")
+    elif search.get("spot") is False:
+        parts.append("without a spot option")
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -193,7 +195,7 @@ def sized(
     for number, offer in enumerate(offers, start=1):
         lines.append(_offer_line(number, offer, token_costs.get(offer["id"])))
     lines.append(
-        "Prices are current hourly prices of the whole instance; the offers, with their ids, "
-        "are in `recommendations`."
+        "Prices are current on-demand hourly prices of the whole instance; the offers, with "
+        "their ids, are in `recommendations`."
     )
     return "\n".join(lines)

@@ -87,6 +87,53 @@ def _assert_options_are_listed_offers(reply: str) -> None:
         ), (gpu, count, price)
 
 
+def _searches(body: dict[str, Any]) -> list[dict[str, Any]]:
+    searches = [call["arguments"] for call in body["tool_calls"] if call["name"] == "search_offers"]
+    assert searches
+    return searches
+
+
+@pytest.mark.parametrize("spot_words", ["", ", no spot please", ", spot is fine"])
+def test_spot_capable_offers_are_searched_and_quoted_at_their_on_demand_price(
+    api: Api, account: Account, spot_words: str
+) -> None:
+    # `spot: false` in the listing means "no spot option": it would leave out every Vast.ai
+    # offer, though each can be rented on-demand at its price_per_hour.
+    body = api.post("/chat", {"message": DONE_WHEN + spot_words}, account).json()
+    assert all("spot" not in arguments for arguments in _searches(body))
+    min_vram = float(body["reply"].split("needs about ")[1].split(" GB")[0])
+    _assert_offers_fit(body, min_vram, max_price=10.0)
+
+    client = Client()
+    found = {
+        offer_id
+        for call in body["tool_calls"]
+        if call["name"] == "search_offers"
+        for offer_id in call["offer_ids"]
+    }
+    listed = [client.get(f"/api/v2/providers/offers/{offer_id}").json() for offer_id in found]
+    holding = [item for item in listed if item["gpu_count"] * item["gpu_memory_gb"] >= min_vram]
+    cheapest = min(holding, key=lambda item: (item["price_per_hour"], item["id"]))
+    # The cheapest on-demand offer that holds the workload can also run as spot, at another
+    # price; it is recommended and quoted at its on-demand price.
+    assert cheapest["spot"] is True
+    assert cheapest["spot_price_per_hour"] not in (None, cheapest["price_per_hour"])
+    assert cheapest["id"] in {offer["id"] for offer in body["recommendations"]}
+    assert f": ${cheapest['price_per_hour']:,.2f}/h for " in body["reply"]
+    assert f"${cheapest['spot_price_per_hour']:,.2f}/h" not in body["reply"]
+    assert "Prices are current on-demand hourly prices" in body["reply"]
+
+
+def test_a_spot_filter_the_client_sets_is_applied_as_the_listing_reads_it(
+    api: Api, account: Account
+) -> None:
+    request = {"message": DONE_WHEN, "context": {"filters": {"spot": False}}}
+    body = api.post("/chat", request, account).json()
+    assert all(arguments["spot"] is False for arguments in _searches(body))
+    assert all(offer["spot"] is False for offer in body["recommendations"])
+    assert "without a spot option" in body["reply"]
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("async_db")
@@ -148,11 +195,10 @@ def test_a_registry_model_without_a_size_in_the_question_is_sized(
 def test_exclusions_region_and_budget_are_applied(api: Api, account: Account) -> None:
     message = "serve Mixtral 8x7B in Germany, no consumer cards, under $6/hour"
     body = api.post("/chat", {"message": message}, account).json()
-    searches = [call for call in body["tool_calls"] if call["name"] == "search_offers"]
-    assert searches
-    assert all(call["arguments"]["countries"] == ["DE"] for call in searches)
-    assert all(call["arguments"]["max_price"] == 6.0 for call in searches)
-    assert not any(call["arguments"]["gpu"].startswith("RTX 3") for call in searches)
+    searches = _searches(body)
+    assert all(arguments["countries"] == ["DE"] for arguments in searches)
+    assert all(arguments["max_price"] == 6.0 for arguments in searches)
+    assert not any(arguments["gpu"].startswith("RTX 3") for arguments in searches)
     for offer in body["recommendations"]:
         assert offer["region"].endswith("DE") or offer["region"] in ("fra", "FRA")
         assert offer["price_per_hour"] < 6.0

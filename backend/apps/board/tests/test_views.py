@@ -135,6 +135,22 @@ def test_the_url_filters_the_table_as_the_listing_does(browser, market, query, e
     assert {item["id"] for item in listing["items"]} == ids
 
 
+def test_on_demand_pricing_is_no_spot_filter_and_keeps_spot_capable_offers(browser, market):
+    html = browser.get("/").content.decode()
+    select = re.search(r'<select id="f-spot" name="spot">(.*?)</select>', html, re.S)
+    assert select is not None
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select.group(1))
+    assert options == [("", " selected", "On-demand"), ("true", "", "Spot")]
+    # The form sends `spot=` for On-demand: every offer, the spot-capable 4090 at its price.
+    table = browser.get("/board/table?spot=").content
+    ids = {row["data-offer-id"] for row in _inventory(table).rows}
+    assert ids == {str(offer.id) for offer in market.values()}
+    row = table.decode().split(f'data-offer-id="{market["4090"].id}"')[1].split("</tr>")[0]
+    price = re.search(r'<td data-field="price_per_hour"[^>]*data-value="([^"]+)"', row)
+    assert price is not None
+    assert price.group(1) == "0.34"
+
+
 def test_sort_links_toggle_and_keep_the_filters(browser, market):
     html = browser.get("/board/table?gpu=h100").content.decode()
     header = re.search(r'<th scope="col" data-field="price_per_hour" aria-sort="ascending"', html)
@@ -177,6 +193,20 @@ def test_bad_parameters_are_named_and_left_out_never_a_500(browser, market):
         assert f"Ignored {name}=" in html
     ids = {row["data-offer-id"] for row in _inventory(response.content).rows}
     assert ids == {str(market["h100"].id), str(market["h100x8"].id)}
+
+
+def test_a_bad_gpu_count_suffix_is_named_and_left_out_as_the_listing_refuses_it(browser, market):
+    response = browser.get("/?gpu=H100:0&provider=beta")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Ignored gpu=" in html
+    assert "the GPU count after &#x27;:&#x27; must be a whole number from 1 to 1,000,000" in html
+    ids = {row["data-offer-id"] for row in _inventory(html.encode()).rows}
+    listing = browser.get("/api/v2/providers?provider=beta").json()
+    assert ids == {item["id"] for item in listing["items"]}
+    assert ids == {str(market[label].id) for label in ("a100", "4090", "l40s")}
+    assert browser.get("/api/v2/providers?gpu=H100:0").status_code == 422
 
 
 def test_the_fit_form_bounds_total_vram_and_shows_the_working(browser, market):

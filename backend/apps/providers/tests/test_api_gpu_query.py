@@ -86,6 +86,43 @@ def test_count_suffix_never_lowers_an_explicit_gpu_count_min(market) -> None:
     assert [item["gpu_count"] for item in response.json()["items"]] == [8]
 
 
+BAD_COUNTS = ["H100:abc", "H100:0", "H100:-1", "H100:99999999999999999999"]
+COUNT_MESSAGE = "the GPU count after ':' must be a whole number from 1 to 1,000,000"
+
+
+@pytest.mark.parametrize("gpu", BAD_COUNTS)
+@pytest.mark.parametrize("parameter", ["gpu", "gpu_type"])
+def test_a_bad_count_suffix_is_refused_as_a_bad_gpu_count_min_is(market, parameter, gpu) -> None:
+    offers_before = list(GPUOffer.objects.order_by("id").values())
+    response = Client().get("/api/v2/providers", {parameter: gpu})
+
+    assert response.status_code == 422
+    body = response.json()
+    assert set(body) == {"error", "detail"}
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    fields = body["error"]["details"]["fields"]
+    assert list(fields) == [parameter]
+    assert COUNT_MESSAGE in fields[parameter]
+    assert body["detail"] == body["error"]["message"]
+    assert response["X-Trace-Id"] == body["error"]["trace_id"]
+    # The same shape as gpu_count_min's refusal, and nothing written.
+    refused = Client().get("/api/v2/providers", {"gpu_count_min": "abc"}).json()
+    assert (refused["error"]["code"], list(refused["error"]["details"]["fields"])) == (
+        "VALIDATION_ERROR",
+        ["gpu_count_min"],
+    )
+    assert list(GPUOffer.objects.order_by("id").values()) == offers_before
+
+
+def test_the_count_suffix_bound_is_gpu_count_min_s(market) -> None:
+    client = Client()
+    assert _listed(client, "H100:1000000") == []
+    assert client.get("/api/v2/providers", {"gpu_count_min": 1_000_000}).status_code == 200
+    assert client.get("/api/v2/providers", {"gpu": "H100:1000001"}).status_code == 422
+    assert client.get("/api/v2/providers", {"gpu_count_min": 1_000_001}).status_code == 422
+    assert _listed(client, "H100 : 8") == [("H100 SXM", 8)]
+
+
 def test_kpi_family_counts_every_variant_and_a_variant_only_itself(market) -> None:
     client = Client()
     family = client.get("/api/v2/kpi/gpu/h100").json()

@@ -41,12 +41,23 @@ def test_parse_filters_missing_means_everything() -> None:
     assert parse_filters(None) == StreamFilters()
 
 
+GPU_COUNT_ERROR = "the GPU count after ':' must be a whole number from 1 to 1,000,000"
+
+
+def test_parse_filters_keeps_a_gpu_count_suffix() -> None:
+    assert parse_filters({"gpu": "H100:8"}) == StreamFilters(gpu="h100:8")
+
+
 @pytest.mark.parametrize(
     ("raw", "errors"),
     [
         ([], {"filters": "must be an object"}),
         ({"gpu": ""}, {"gpu": "must not be empty"}),
         ({"gpu": "x" * 101}, {"gpu": "must be at most 100 characters"}),
+        *(
+            ({"gpu": gpu}, {"gpu": GPU_COUNT_ERROR})
+            for gpu in ("H100:abc", "H100:0", "H100:-1", "H100:99999999999999999999")
+        ),
         ({"max_price": True}, {"max_price": "must be a number"}),
         ({"max_price": "3"}, {"max_price": "must be a number"}),
         ({"max_price": 0}, {"max_price": "must be a positive finite number"}),
