@@ -129,19 +129,16 @@ def grouped_page(
     wheres: list[str] = []
     params: list[Any]
     best = "o.id, o.price_per_hour"  # what the best row of each group is ranked by
+    tail, page = "FROM groups g ", "SELECT o.* FROM kept g "
     if isinstance(kinds, MemoryRange):
         least = -(2**31) if kinds.least is None else kinds.least
         sql, params = _MEMORY_CTE + ", kept AS (SELECT g.*, ", [least]
-        tail = "FROM groups g "
         wheres.append("g.mem IS NOT NULL")
         if kinds.most is not None:
             wheres.append("g.mem <= %s")
         inner = offers.filter(gpu_memory_gb=RawSQL("g.mem", ()))
-        page = "SELECT o.* FROM kept g "
     else:
         sql, params = _GROUPS_CTE + ", kept AS (SELECT g.*, ", []
-        tail = "FROM groups g "
-        page = "SELECT o.* FROM kept g "
         if kinds.layouts is not None:
             terms = [(m, per, tok) for m, layouts in kinds.layouts.items() for per, tok in layouts]
             sql += "t.tps, "
