@@ -44,6 +44,10 @@ WHERE attrelid = 'pg_temp.offers_in'::regclass AND attnum > 0 AND NOT attisdropp
 ORDER BY attnum
 """
 COPY_SQL = f"COPY offers_in ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
+# Built after the COPY (one sort, not 50,000 inserts). GONE_SQL's anti-join probes it: without
+# it, a planner that thinks the provider has one offer (statistics taken before its first big
+# batch) scans the whole staged table once per offer, 10,000 x 10,000 rows (over 15 s).
+STAGE_INDEX_SQL = "CREATE UNIQUE INDEX offers_in_external_id ON pg_temp.offers_in (external_id)"
 # The observations the batch makes (new, changed and gone offers), written to price_history
 # in one statement once the offers are written (price_history is not touched before then).
 HISTORY_STAGE_SQL = """
@@ -199,7 +203,8 @@ def offers_stage(cursor: Any, *, rows: Iterable[OfferRow]) -> None:
 
     Also creates the (empty) temporary table `history_in` the next steps note changes in. Any
     such tables left by an earlier sync in the same (still open) transaction are replaced.
-    The rows' external ids must be distinct (the upsert cannot touch a row twice).
+    The rows' external ids must be distinct (the upsert cannot touch a row twice; a unique
+    index on them, which `offers_gone_changes` probes, raises psycopg's UniqueViolation).
     """
     cursor.execute("DROP TABLE IF EXISTS pg_temp.offers_in, pg_temp.history_in")
     cursor.execute(STAGE_SQL)
@@ -210,6 +215,7 @@ def offers_stage(cursor: Any, *, rows: Iterable[OfferRow]) -> None:
         write_row = copy.write_row
         for row in rows:
             write_row(row_values(row))
+    cursor.execute(STAGE_INDEX_SQL)
 
 
 def offers_upsert_changes(
