@@ -32,7 +32,13 @@ from apps.auth_app.tokens import (
     issue_refresh_token,
     token_digest,
 )
-from gpubroker.core.errors import Conflict, RateLimited, Unauthorized, ValidationFailed
+from gpubroker.core.errors import (
+    Conflict,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+    validation_message,
+)
 from gpubroker.core.ratelimit import Rule, limiter
 
 INVALID_CREDENTIALS = "Invalid email or password"
@@ -105,10 +111,11 @@ async def user_register(
     """
     problems = _password_problems(password, email=email, full_name=full_name)
     if problems:
+        reason = " ".join(problems)
         raise ValidationFailed(
-            "Invalid input: password",
+            validation_message({"password": reason}),
             details={
-                "fields": {"password": " ".join(problems)},
+                "fields": {"password": reason},
                 "errors": [
                     {"field": "password", "message": message, "type": "password_policy"}
                     for message in problems

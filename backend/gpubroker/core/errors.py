@@ -6,6 +6,7 @@ views render every error, whatever raised it, through `error_response`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -186,6 +187,53 @@ def _status_codes() -> dict[int, str]:
 
 #: The code rendered for a bare status (Django error views, Ninja's HttpError).
 STATUS_CODES: dict[int, str] = _status_codes()
+
+
+# Where Ninja puts the input (not a field name), and pydantic's names for a validator or a
+# union member in an error's location ("function-wrap[_run_root_validator()]", "list[int]").
+_CONTAINERS = frozenset(("body", "query", "path", "header", "payload"))
+_PYDANTIC_STEP = re.compile(r"[\w-]+\[.*\]")
+# The prefixes pydantic puts before a validator's own message ("Value error, must be ...").
+# How many fields a 422 message names (a 1,000-row matrix may fail on every row).
+_PROBLEMS_SHOWN = 5
+_VALIDATOR_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
+
+
+def _location(loc: Any) -> str:
+    parts = [str(p) for p in loc]
+    named = [p for p in parts if p not in _CONTAINERS and not _PYDANTIC_STEP.fullmatch(p)]
+    return ".".join(named) or ".".join(parts)
+
+
+def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ninja/pydantic errors as `{fields: {name: message}, errors: [...]}` without inputs.
+
+    The offending input is not echoed: it may be a password or a megabyte of junk. Field names
+    are the request's (`candidate_offers.0.price_per_hour`), without pydantic's validator steps;
+    messages are the validator's own, without pydantic's "Value error, " prefix.
+    """
+    fields: dict[str, str] = {}
+    items = []
+    for err in errors:
+        field = _location(err.get("loc", ()))
+        message = _VALIDATOR_PREFIX.sub("", str(err.get("msg", "invalid value")))
+        fields.setdefault(field, message)
+        items.append({"field": field, "message": message, "type": err.get("type", "")})
+    return {"fields": fields, "errors": items}
+
+
+def validation_message(fields: Mapping[str, str]) -> str:
+    """The 422 message naming each field with what is wrong with it.
+
+    `"Invalid input: per_page: must be one of 10, 20, 50, 100; gpu_type: Field required"`,
+    fields in the order given, the first `_PROBLEMS_SHOWN` of them ("and N more": the
+    details list every one); "Invalid input" alone when there are none.
+    """
+    problems = [f"{name}: {message}" for name, message in fields.items()]
+    shown = "; ".join(problems[:_PROBLEMS_SHOWN])
+    if len(problems) > _PROBLEMS_SHOWN:
+        shown += f"; and {len(problems) - _PROBLEMS_SHOWN} more"
+    return f"Invalid input: {shown}" if shown else "Invalid input"
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:

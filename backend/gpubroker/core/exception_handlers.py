@@ -21,35 +21,12 @@ from gpubroker.core.errors import (
     ServiceUnavailable,
     api_error_response,
     error_response,
+    validation_details,
+    validation_message,
 )
 from gpubroker.core.middleware import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger("gpubroker.errors")
-
-
-def _location(loc: Any) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
-    return ".".join(parts) or ".".join(str(p) for p in loc)
-
-
-def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ninja/pydantic errors as `{fields: {name: message}, errors: [...]}` without inputs.
-
-    The offending input is not echoed: it may be a password or a megabyte of junk.
-    """
-    fields: dict[str, str] = {}
-    items = []
-    for err in errors:
-        field = _location(err.get("loc", ()))
-        message = str(err.get("msg", "invalid value"))
-        fields.setdefault(field, message)
-        items.append({"field": field, "message": message, "type": err.get("type", "")})
-    return {"fields": fields, "errors": items}
-
-
-def _validation_message(details: dict[str, Any]) -> str:
-    names = ", ".join(sorted(details["fields"])) or "request"
-    return f"Invalid input: {names}"
 
 
 def install_exception_handlers(api: NinjaAPI) -> None:
@@ -62,7 +39,7 @@ def install_exception_handlers(api: NinjaAPI) -> None:
 
     def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         details = validation_details(list(exc.errors))
-        return error_response(422, _validation_message(details), details=details)
+        return error_response(422, validation_message(details["fields"]), details=details)
 
     def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(

@@ -33,6 +33,7 @@ from gpubroker.core.errors import (
     ValidationFailed,
     api_error_response,
     error_response,
+    validation_message,
 )
 from gpubroker.core.tracing import current_span_trace_id
 
@@ -123,7 +124,7 @@ def _refuse_nul(request: HttpRequest) -> HttpResponseBase | None:
         return None
     reason = "must not contain a NUL character (U+0000)"
     details = {"fields": {where: reason}, "errors": [{"field": where, "message": reason}]}
-    message = f"Invalid input: {where}"
+    message = validation_message({where: reason})
     return api_error_response(ValidationFailed(message, details=details))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from django.db import OperationalError, connection
 from django.http import HttpRequest
@@ -10,6 +12,7 @@ from django.urls import path
 from ninja import NinjaAPI, Schema
 from ninja.security import HttpBearer
 from psycopg_pool import PoolTimeout
+from pydantic import field_validator
 
 from apps.providers.models import Provider
 from gpubroker.core.errors import Conflict, RateLimited
@@ -25,6 +28,32 @@ class EchoIn(Schema):
     name: str
 
 
+class PartIn(Schema):
+    price: float
+
+
+class ShapedIn(Schema):
+    size: int
+    parts: list[UUID | PartIn]
+
+    @field_validator("size")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError("must be even")
+        return value
+
+
+class SevenIn(Schema):
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+    f: int
+    g: int
+
+
 class RejectAll(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> None:
         return None
@@ -33,6 +62,16 @@ class RejectAll(HttpBearer):
 @probe_api.post("/echo")
 def echo(request: HttpRequest, payload: EchoIn) -> dict[str, object]:
     return {"count": payload.count, "name": payload.name}
+
+
+@probe_api.post("/shaped")
+def shaped(request: HttpRequest, payload: ShapedIn) -> dict[str, object]:
+    return {"size": payload.size}
+
+
+@probe_api.post("/seven")
+def seven(request: HttpRequest, payload: SevenIn) -> dict[str, object]:
+    return {}
 
 
 @probe_api.get("/crash")
@@ -103,9 +142,40 @@ def test_validation_error_names_fields_without_echoing_input(probe_client: Clien
         "/probe/echo", {"count": "many", "name": "x"}, content_type="application/json"
     )
     body = assert_envelope(response, 422, "VALIDATION_ERROR")
-    assert body["error"]["message"] == "Invalid input: count"
+    assert body["error"]["message"] == (
+        "Invalid input: count: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    )
     assert list(body["error"]["details"]["fields"]) == ["count"]
     assert "many" not in response.content.decode()
+
+
+def test_validation_error_speaks_of_the_request_not_of_pydantic(probe_client: Client) -> None:
+    response = probe_client.post(
+        "/probe/shaped", {"size": 3, "parts": [1]}, content_type="application/json"
+    )
+    body = assert_envelope(response, 422, "VALIDATION_ERROR")
+
+    assert body["error"]["details"]["fields"] == {
+        "size": "must be even",
+        "parts.0.uuid": "UUID input should be a string, bytes or UUID object",
+        "parts.0.price": "Field required",
+    }
+    assert body["error"]["message"].startswith("Invalid input: size: must be even; parts.0.")
+    assert body["detail"] == body["error"]["message"]
+    for internal in ("Value error", "function-wrap", "_run_root_validator"):
+        assert internal not in response.content.decode()
+
+
+def test_validation_message_names_five_fields_and_counts_the_rest(probe_client: Client) -> None:
+    response = probe_client.post("/probe/seven", {}, content_type="application/json")
+    body = assert_envelope(response, 422, "VALIDATION_ERROR")
+
+    assert body["error"]["message"] == (
+        "Invalid input: a: Field required; b: Field required; c: Field required; "
+        "d: Field required; e: Field required; and 2 more"
+    )
+    assert sorted(body["error"]["details"]["fields"]) == list("abcdefg")
 
 
 def test_missing_field_is_422(probe_client: Client) -> None:
