@@ -16,12 +16,17 @@ calculators; :func:`gpu_spec_lookup`) all read a person's GPU text with :func:`g
   never an A100 and ``L40`` never an L40S.
 * Text the grammar cannot read (``4090``, ``nvidia``, a product we do not hold) falls back to
   a case-insensitive substring of the canonical or the provider's name
-  (``apps.gpus.matching``), so a new raw name stays searchable.
+  (``apps.gpus.matching``), so a new raw name stays searchable. Lookups that need catalogue
+  models (``/kpi/gpu/{gpu}``, the spec lookups) take the canonical names containing it
+  (:meth:`GpuQuery.catalogue_models`), so ``4090`` means the RTX 4090 on every endpoint.
+* Unicode compatibility forms are folded first (NFKC): ``H100`` typed in full-width forms
+  (U+FF28 U+FF11 U+FF10 U+FF10, as CJK input methods give it) is ``H100``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -116,10 +121,26 @@ class GpuQuery:
         folded = gpu_text_fold(self.text)
         return [gpu.gpu_model for gpu in names if gpu_text_matches(folded, [gpu.gpu_model])]
 
+    def catalogue_models(self) -> frozenset[str]:
+        """The catalogue models meant: `models`, else the canonical names containing the text.
+
+        The second is the canonical half of the listing's substring fallback (``4090`` ->
+        RTX 4090; ``3090`` -> RTX 3090 and RTX 3090 Ti). Empty when nothing matches.
+        """
+        if self.models is not None:
+            return self.models
+        return frozenset(self.substring_models(default_catalogue().gpus))
+
+
+def gpu_text_normalise(text: str) -> str:
+    """``text`` in Unicode NFKC: full-width letters, digits and spaces become ASCII."""
+    return unicodedata.normalize("NFKC", text)
+
 
 @lru_cache(maxsize=4096)
 def gpu_query(text: str) -> GpuQuery:
     """Read ``text`` as a person's GPU query (module docstring). Cached per distinct text."""
+    text = gpu_text_normalise(text)
     try:
         stripped, count = gpu_count_suffix(text)
     except GpuCountError:
@@ -150,14 +171,18 @@ def gpu_spec_lookup(text: str) -> ResolutionResult:
     The canonical name itself first; else the models :func:`gpu_query` finds: one model, or the
     variant-free model they all agree on, or - for a bare family name only - the family's
     documented default part (``family_defaults``, e.g. H100 -> H100 SXM), reported as
-    ``used_default_form_factor``. Otherwise ``gpu`` is ``None`` with ``reason``
-    ``no_match`` or ``ambiguous_variant``.
+    ``used_default_form_factor``. Text the grammar cannot read takes the canonical names
+    containing it (as the listing does), narrowed to the one name that ends with the text as a
+    word when there are several (``3090`` -> RTX 3090, not RTX 3090 Ti). Otherwise ``gpu`` is
+    ``None`` with ``reason`` ``no_match`` or ``ambiguous_variant``.
     """
     catalogue = default_catalogue()
-    exact = catalogue.by_model(text.strip())
+    exact = catalogue.by_model(gpu_text_normalise(text).strip())
     if exact is not None:
         return ResolutionResult(text, exact, exact.gpu_model, None)
     query = gpu_query(text)
+    if query.models is None:
+        return _substring_lookup(text, query)
     if not query.models:
         return ResolutionResult(text, None, None, "no_match")
     pool = tuple(gpu for gpu in catalogue.gpus if gpu.gpu_model in query.models)
@@ -168,3 +193,16 @@ def gpu_spec_lookup(text: str) -> ResolutionResult:
     if default is not None:
         return ResolutionResult(text, default, query.label, None, used_default_form_factor=True)
     return ResolutionResult(text, None, query.label, "ambiguous_variant")
+
+
+def _substring_lookup(text: str, query: GpuQuery) -> ResolutionResult:
+    names = sorted(query.catalogue_models())
+    if not names:
+        return ResolutionResult(text, None, None, "no_match")
+    if len(names) > 1:
+        ending = " " + gpu_text_fold(query.text)
+        names = [name for name in names if gpu_text_fold(name).endswith(ending)] or names
+    if len(names) > 1:
+        return ResolutionResult(text, None, query.label, "ambiguous_variant")
+    gpu = default_catalogue().by_model(names[0])
+    return ResolutionResult(text, gpu, names[0], None)

@@ -62,10 +62,16 @@ def gpu_resolve_or_bad_request(*, name: str, field_name: str = "gpu_type") -> Re
     return resolved
 
 
+#: How many GPU names an "names several GPUs" message lists ("rtx" matches over 40).
+_OPTIONS_SHOWN = 8
+
+
 def _unresolved_message(name: str) -> str:
-    query = gpu_query(name)
-    if query.models and len(query.models) > 1:
-        options = ", ".join(sorted(query.models))
+    models = sorted(gpu_query(name).catalogue_models())
+    if len(models) > 1:
+        options = ", ".join(models[:_OPTIONS_SHOWN])
+        if len(models) > _OPTIONS_SHOWN:
+            options += f" and {len(models) - _OPTIONS_SHOWN} more"
         return f"{name!r} names several GPUs ({options}); name one of them"
     return (
         f"unknown GPU {name!r}; use a canonical name or alias from "

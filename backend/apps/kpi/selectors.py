@@ -181,7 +181,8 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
 
     `gpu_type` is read by `apps.gpus.query.gpu_query`, as the listing reads `gpu=`: a family
     (`h100`) covers every variant (SXM, PCIe, NVL, variant-free), a variant (`H100 SXM`) that
-    variant; `gpu_type` in the answer is the model or family it named, `gpu_models` every model
+    variant, text the grammar cannot read the canonical names containing it (`4090`: RTX
+    4090); `gpu_type` in the answer is the model or family it named, `gpu_models` every model
     counted. cost_per_token / cost_per_gflop are `offer_kpis` of one GPU at the mean price per
     GPU-hour of each model (the default cost basis: Llama 3.1 8B fp16 at the serving batch;
     None when one GPU cannot hold it), averaged over the offers when several models count
@@ -192,9 +193,10 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
             catalogue GPU, or an unknown provider.
     """
     query = gpu_query(gpu_type)
-    if not query.models:
+    models = query.catalogue_models()
+    if not models:
         raise GpuNotFound(f"gpu_type: unknown GPU {gpu_type!r}", details={"field": "gpu_type"})
-    offers = offers_in_market().filter(gpu_model__in=sorted(query.models))
+    offers = offers_in_market().filter(gpu_model__in=sorted(models))
     provider = None
     if provider_name is not None:
         provider = _provider(provider_name)
@@ -206,15 +208,15 @@ def kpi_gpu_get(*, gpu_type: str, provider_name: str | None = None) -> GpuKpis:
         high=Max("price_per_gpu_hour"),
     )
     per_gpu = _number(stats["avg"])
-    if len(query.models) == 1:
-        (only,) = query.models
+    if len(models) == 1:
+        (only,) = models
         kpis = offer_kpis(price_per_hour=per_gpu, gpu_model=only, gpu_count=1)
         costs = (kpis.tokens_per_second, kpis.cost_per_token, kpis.cost_per_gflop)
     else:
         costs = _costs_over_models(offers)
     return GpuKpis(
         gpu_type=query.label,
-        gpu_models=sorted(query.models),
+        gpu_models=sorted(models),
         provider=provider.name if provider else None,
         offer_count=stats["count"],
         avg_price_per_hour=_number(stats["avg"]),

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from apps.gpus.catalogue import all_gpus
 from apps.gpus.matching import gpu_text_fold, gpu_text_matches
 from apps.gpus.query import gpu_query
 from apps.providers.adapters.geography import ascii_name, country_code, macro_region_named
@@ -106,8 +105,8 @@ def gpu_names_matching(needle: str) -> tuple[list[str], list[str]]:
     if query.models is not None:
         return sorted(query.models), []
     folded = gpu_text_fold(query.text)
-    models = query.substring_models(all_gpus())
-    meant = set(models)
+    meant = query.catalogue_models()
+    models = sorted(meant)
     raw_names = [
         name
         for name, name_models in listed_raw_name_models().items()

@@ -147,6 +147,68 @@ def test_kpi_unknown_gpu_is_404(market) -> None:
     assert response.json()["error"]["details"] == {"field": "gpu_type"}
 
 
+FULL_WIDTH_H100 = (
+    "\uff28\uff11\uff10\uff10"  # H100 in full-width forms, as a CJK input method types it
+)
+
+
+def test_text_only_the_listing_could_read_means_the_same_gpus_everywhere(market) -> None:
+    # "4090" is no catalogue name; the listing finds "RTX 4090" by substring, and so must the
+    # KPI page, the spec page and the calculators (a newcomer saw 404s there).
+    client = Client()
+    call_command("load_gpu_specs", stdout=StringIO())
+    kpi = client.get("/api/v2/kpi/gpu/4090").json()
+    spec = client.get("/api/v2/math/benchmarks/4090")
+    cost = client.post(
+        "/api/v2/math/cost-per-gflop",
+        {"gpu_type": "3090", "price_per_hour": 0.5},
+        content_type="application/json",
+    )
+
+    assert _listed(client, "4090") == [("RTX 4090", 1)]
+    assert (kpi["gpu_type"], kpi["gpu_models"], kpi["offer_count"]) == ("4090", ["RTX 4090"], 1)
+    assert spec.status_code == 200
+    assert spec.json()["gpu_model"] == "RTX 4090"
+    # "3090" is in RTX 3090 and RTX 3090 Ti: the one it ends as a word is meant for a spec.
+    assert cost.status_code == 200, cost.content
+    assert cost.json()["gpu_model"] == "RTX 3090"
+
+
+def test_a_spec_lookup_that_substring_leaves_open_names_the_choices(market) -> None:
+    response = Client().post(
+        "/api/v2/math/cost-per-gflop",
+        {"gpu_type": "6000", "price_per_hour": 1.0},
+        content_type="application/json",
+    )
+    body = response.json()
+
+    assert response.status_code == 400
+    assert body["error"]["details"] == {"field": "gpu_type"}
+    for name in ("Quadro RTX 6000", "RTX 6000 Ada", "RTX A6000", "RTX PRO 6000"):
+        assert name in body["error"]["message"]
+    many = Client().post(
+        "/api/v2/math/cost-per-gflop",
+        {"gpu_type": "rtx", "price_per_hour": 1.0},
+        content_type="application/json",
+    )
+    assert many.status_code == 400
+    assert many.json()["error"]["message"].endswith(" more); name one of them")
+
+
+def test_full_width_text_is_read_as_its_ascii(market) -> None:
+    client = Client()
+    call_command("load_gpu_specs", stdout=StringIO())
+
+    assert _listed(client, FULL_WIDTH_H100) == H100_ALL
+    assert _listed(client, "\uff52\uff54\uff58\u3000\uff14\uff10\uff19\uff10") == [("RTX 4090", 1)]
+    assert client.get(f"/api/v2/kpi/gpu/{FULL_WIDTH_H100}").json()["offer_count"] == 5
+    spec = client.get(f"/api/v2/math/benchmarks/{FULL_WIDTH_H100}").json()
+    assert spec["gpu_model"] == "H100 SXM"  # the family's documented default, as for "H100"
+    update = {"gpu": "H100 NVL", "provider": "alpha", "region": "us", "old_price": 1.0,
+              "new_price": 1.1}  # fmt: skip
+    assert parse_filters({"gpu": FULL_WIDTH_H100}).matches(update) is True
+
+
 @pytest.mark.parametrize(
     ("gpu", "update_gpu", "wanted"),
     [
