@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from typing import Any
 
 from gpubroker.malloc import server_environ
@@ -43,6 +45,34 @@ def prepare() -> None:
             call_command(name, *args)
 
 
+#: How long the server may take to listen before `make run` gives up on it (seconds).
+LISTEN_TIMEOUT_SECONDS = 60.0
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already accepts TCP connections on `host`:`port`."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until_listening(server: subprocess.Popen[bytes], host: str, port: int) -> bool:
+    """Wait until `server` accepts connections on `host`:`port` (True) or exits (False).
+
+    Polls every 0.1 s for at most LISTEN_TIMEOUT_SECONDS; False also when that runs out.
+    """
+    deadline = time.monotonic() + LISTEN_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            return False
+        if port_in_use(host, port):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """`make run`: prepare, then run the ingestion loop and daphne until interrupted."""
     parser = argparse.ArgumentParser(description="Migrate, load demo data and serve GPUBROKER.")
@@ -50,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-ingest", action="store_true", help="do not run the ingestion loop")
     args = parser.parse_args(argv)
+    if port_in_use(args.host, args.port):
+        print(
+            f"GPUBROKER: {args.host}:{args.port} is already in use (another `make run`?);"
+            " stop it or choose another port: make run PORT=8001",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpubroker.settings.development")
     # The launcher sets its children's environment: the ingestion loop inherits this.
     os.environ.setdefault("GPUBROKER_DEMO_MARKET", "true")
@@ -62,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
 
     is_demo_market = demo_market_from_settings() is not None
     children: list[subprocess.Popen[bytes]] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        _terminate(children)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
     if not args.no_ingest and "sync_providers" in get_commands():
         # Each provider on its cadence (PROVIDER_SYNC_INTERVALS), or every demo round.
         children.append(subprocess.Popen([sys.executable, "manage.py", "sync_providers", "--loop"]))
@@ -84,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         env=server_environ(os.environ),
     )
     children.append(server)
+    if not wait_until_listening(server, args.host, args.port):
+        print(f"GPUBROKER: no server listening on {args.host}:{args.port}", file=sys.stderr)
+        _stop(children)
+        return 1
+    # Said once the port answers, so the address printed can be opened straight away.
     print(f"GPUBROKER serving on http://{args.host}:{args.port}/ (docs: /api/v2/docs)", flush=True)
     print(
         f"Operators' console: http://{args.host}:{args.port}/admin/ (create the first operator"
@@ -99,18 +149,21 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    def stop(signum: int, frame: Any) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     status = server.wait()
-    stop(signal.SIGTERM, None)
+    _stop(children)
+    return status
+
+
+def _terminate(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    _terminate(children)
     for child in children:
         child.wait()
-    return status
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -60,7 +62,11 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", timeout=120)
+        # The address is printed once the port answers: it can be opened straight away.
+        _wait_for_line(tmp_path / "serve.log", "GPUBROKER serving on", server, timeout=120)
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            pass
+        wait_until_healthy(f"http://127.0.0.1:{port}", timeout=30)
         assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"http://127.0.0.1:{port}/api/v2/docs", timeout=5).status_code == 200
         # daphne runs with malloc's huge pages for Argon2's memory (gpubroker.malloc).
@@ -93,6 +99,32 @@ def test_serve_loads_the_demo_market_and_serves(tmp_path: Path) -> None:
         log.close()
         with psycopg.connect(**_conninfo("postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wait_for_line(path: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(errors="replace"):
+        assert process.poll() is None, path.read_text(errors="replace")
+        assert time.monotonic() < deadline, f"no {text!r} within {timeout} s"
+        time.sleep(0.1)
+
+
+def test_serve_refuses_a_port_in_use_before_touching_anything() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+        done = subprocess.run(
+            [sys.executable, "-m", "gpubroker.serve", "--port", str(port)],
+            cwd=BACKEND_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port} is already in use" in done.stderr
+    assert "make run PORT=" in done.stderr
+    assert "serving on" not in done.stdout
 
 
 async def _first_price_update(url: str) -> dict:
