@@ -104,6 +104,18 @@ class BoardTable:
         return urlencode(self.params)
 
 
+# Values the board's own controls once wrote and no longer mean what the control shows: left
+# out of the query, with a notice. Before the "On-demand" choice became no filter it sent
+# `spot=false`, which the listing reads as "has no spot option" (every Vast.ai offer hidden);
+# a bookmark of that time would filter so while the select showed "On-demand".
+RETIRED_VALUES: dict[tuple[str, str], str] = {
+    ("spot", "false"): (
+        "Ignored spot='false' (an older board link): On-demand now lists every offer at its"
+        " on-demand price, spot-capable ones included."
+    ),
+}
+
+
 def _clean(raw: Mapping[str, str]) -> tuple[OfferFilterIn, dict[str, str], list[str]]:
     """The listing filters the URL sets validly, the valid parameters, notices for the rest."""
     values = {
@@ -112,6 +124,10 @@ def _clean(raw: Mapping[str, str]) -> tuple[OfferFilterIn, dict[str, str], list[
         if name in raw and raw[name].strip() != ""
     }
     notices = []
+    for (name, value), notice in RETIRED_VALUES.items():
+        if values.get(name, "").lower() == value:
+            del values[name]
+            notices.append(notice)
     # Each round drops the parameters pydantic named; a handful of rounds at most.
     for _ in range(len(LISTING_PARAMS) + 1):
         try:

@@ -151,6 +151,21 @@ def test_on_demand_pricing_is_no_spot_filter_and_keeps_spot_capable_offers(brows
     assert price.group(1) == "0.34"
 
 
+def test_an_old_on_demand_link_with_spot_false_lists_every_offer_and_says_so(browser, market):
+    # The board's On-demand once sent spot=false ("no spot option"): such a bookmark now shows
+    # what the select says, On-demand, with a notice, not a table without spot-capable offers.
+    html = browser.get("/?gpu=&spot=false").content.decode()
+    ids = {row["data-offer-id"] for row in _inventory(html.encode()).rows}
+    assert ids == {str(offer.id) for offer in market.values()}
+    assert "Ignored spot=&#x27;false&#x27; (an older board link)" in html
+    select = re.search(r'<select id="f-spot" name="spot">(.*?)</select>', html, re.S)
+    assert select is not None
+    assert '<option value="" selected>On-demand</option>' in select.group(1)
+    # The API keeps its meaning: spot=false is the offers without a spot option.
+    listing = browser.get("/api/v2/providers?spot=false").json()
+    assert str(market["4090"].id) not in {item["id"] for item in listing["items"]}
+
+
 def test_sort_links_toggle_and_keep_the_filters(browser, market):
     html = browser.get("/board/table?gpu=h100").content.decode()
     header = re.search(r'<th scope="col" data-field="price_per_hour" aria-sort="ascending"', html)
