@@ -42,6 +42,7 @@ __all__ = [
     "gpu_count_suffix",
     "gpu_query",
     "gpu_spec_lookup",
+    "gpu_text_normalise",
 ]
 
 #: The largest GPU count a query may ask for: the `:N` suffix and the listing's gpu_count_min.

@@ -194,9 +194,9 @@ STATUS_CODES: dict[int, str] = _status_codes()
 _CONTAINERS = frozenset(("body", "query", "path", "header", "payload"))
 _PYDANTIC_STEP = re.compile(r"[\w-]+\[.*\]")
 # The prefixes pydantic puts before a validator's own message ("Value error, must be ...").
+_VALIDATOR_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
 # How many fields a 422 message names (a 1,000-row matrix may fail on every row).
 _PROBLEMS_SHOWN = 5
-_VALIDATOR_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
 
 
 def _location(loc: Any) -> str:
