@@ -10,7 +10,8 @@ index, (gpu_model, COALESCE(gpu_count, 0), price_per_hour, id) on listed offers,
 the first `offset + limit` rows of each kept group the same way, and sorts those few hundred.
 
 The groups present are found in the same statement by a loose index scan over the same index
-(one probe per group, ~3 ms for a few hundred groups), so the page stays one statement.
+within each model the page can hold (the GPU filter's, or those with a serving layout for the
+cost sorts; one probe per group), so the page stays one statement.
 """
 
 from __future__ import annotations
@@ -49,20 +50,46 @@ class GroupKinds:
     named: Sequence[str] | None = None
     layouts: Mapping[str, Sequence[tuple[int, float]]] | None = None
 
+    def models(self) -> list[str]:
+        """The models whose groups are read: the named ones, with a layout for the cost sorts.
 
-# Every (gpu_model, COALESCE(gpu_count, 0)) group of listed offers by a loose index scan (one
-# probe per group, a few hundred).
+        Raises:
+            ValueError: neither `named` nor `layouts` restricts the models (`group_kinds`
+                never builds such kinds: a price sort without a GPU filter is not grouped).
+        """
+        if self.layouts is None:
+            if self.named is None:
+                raise ValueError("GroupKinds needs named models or layouts")
+            return sorted(self.named)
+        return sorted(m for m in self.layouts if self.named is None or m in self.named)
+
+
+# The (gpu_model, COALESCE(gpu_count, 0)) groups of listed offers of the models in the array
+# parameter, by a loose index scan within each model (one probe per group and one per model,
+# a few hundred at most); a model with no listed offer ends with c NULL, dropped by the caller.
 _GROUPS_CTE = """
 WITH RECURSIVE groups(m, c) AS (
-    (SELECT gpu_model, COALESCE(gpu_count, 0) FROM gpu_offers WHERE gpu_model IS NOT NULL
-     ORDER BY gpu_model, COALESCE(gpu_count, 0) LIMIT 1)
+    SELECT k.m, (SELECT COALESCE(o.gpu_count, 0) FROM gpu_offers o
+                 WHERE o.gpu_model IS NOT NULL AND o.gpu_model = k.m
+                 ORDER BY COALESCE(o.gpu_count, 0) LIMIT 1)
+    FROM unnest(%s::varchar[]) AS k(m)
     UNION ALL
-    SELECT next.m, next.c FROM groups CROSS JOIN LATERAL (
-        SELECT o.gpu_model AS m, COALESCE(o.gpu_count, 0) AS c FROM gpu_offers o
-        WHERE o.gpu_model IS NOT NULL
-          AND (o.gpu_model, COALESCE(o.gpu_count, 0)) > (groups.m, groups.c)
-        ORDER BY o.gpu_model, COALESCE(o.gpu_count, 0) LIMIT 1
-    ) AS next
+    SELECT g.m, (SELECT COALESCE(o.gpu_count, 0) FROM gpu_offers o
+                 WHERE o.gpu_model IS NOT NULL AND o.gpu_model = g.m
+                   AND COALESCE(o.gpu_count, 0) > g.c
+                 ORDER BY COALESCE(o.gpu_count, 0) LIMIT 1)
+    FROM groups g WHERE g.c IS NOT NULL
+)
+"""
+# Per group, its tokens/s: the greatest over its kind's layouts of replicas x tokens/s per
+# replica, replicas = GPUs (NULL/0: 1) // GPUs per replica, as cost_per_token_expression has it.
+# One hash join of the groups with the layouts (not one pass over every layout per group).
+_TOKENS_CTE = """, tokens(m, c, tps) AS (
+    SELECT g.m, g.c, MAX((GREATEST(g.c, 1) / l.per)::float8 * l.tok)
+    FROM groups g JOIN unnest(%s::varchar[], %s::integer[], %s::float8[]) AS l(m, per, tok)
+         ON l.m = g.m
+    WHERE g.c IS NOT NULL
+    GROUP BY g.m, g.c
 )
 """
 
@@ -91,13 +118,6 @@ WITH RECURSIVE groups(mem) AS (
             ORDER BY o.gpu_memory_gb LIMIT 1)
     FROM groups WHERE groups.mem IS NOT NULL
 )
-"""
-# Per group, its tokens/s: the greatest over its kind's layouts of replicas x tokens/s per
-# replica, replicas = GPUs (NULL/0: 1) // GPUs per replica, as cost_per_token_expression has it.
-_TOKENS_JOIN = """CROSS JOIN LATERAL (
-    SELECT MAX((GREATEST(g.c, 1) / l.per)::float8 * l.tok) AS tps
-    FROM unnest(%s::varchar[], %s::integer[], %s::float8[]) AS l(m, per, tok) WHERE l.m = g.m
-) AS t
 """
 _COST = "o.price_per_hour::float8 / ({tps} * 3600.0) AS cost_per_token"
 
@@ -138,17 +158,18 @@ def grouped_page(
             wheres.append("g.mem <= %s")
         inner = offers.filter(gpu_memory_gb=RawSQL("g.mem", ()))
     else:
-        sql, params = _GROUPS_CTE + ", kept AS (SELECT g.*, ", []
+        sql, params = _GROUPS_CTE, [list(kinds.models())]
         if kinds.layouts is not None:
             terms = [(m, per, tok) for m, layouts in kinds.layouts.items() for per, tok in layouts]
-            sql += "t.tps, "
-            best += ", " + _COST.format(tps="t.tps")
-            tail += _TOKENS_JOIN
+            sql += _TOKENS_CTE + ", kept AS (SELECT g.*, "
+            best += ", " + _COST.format(tps="g.tps")
+            tail = "FROM tokens g "
             params += [[t[0] for t in terms], [t[1] for t in terms], [t[2] for t in terms]]
-            wheres.append("t.tps > 0")
+            wheres.append("g.tps > 0")
             page = f"SELECT o.*, {_COST.format(tps='g.tps')} FROM kept g "  # noqa: S608
-        if kinds.named is not None:
-            wheres.append("g.m = ANY(%s::varchar[])")
+        else:
+            sql += ", kept AS (SELECT g.*, "
+            wheres.append("g.c IS NOT NULL")
         inner = offers.alias(group_count=group_count_expression()).filter(
             gpu_model=RawSQL("g.m", ()), group_count=RawSQL("g.c", ())
         )
@@ -172,8 +193,6 @@ def grouped_page(
     params += first_params
     if isinstance(kinds, MemoryRange) and kinds.most is not None:
         params.append(kinds.most)
-    if isinstance(kinds, GroupKinds) and kinds.named is not None:
-        params.append(list(kinds.named))
     params += [offset + limit, *inner_params, limit, offset]
     with connections[offers.db].cursor() as cursor:
         cursor.execute(sql, params)
