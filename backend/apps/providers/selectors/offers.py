@@ -210,8 +210,12 @@ class OfferQuery:
         return cost_basis_for(model=self.model, precision=self.precision)
 
     def cache_params(self) -> dict[str, Any]:
-        """Filters, sort and paging: what a page's cache key depends on."""
-        return {**self.filter_params(), "sort": self.sort, "page": self.page, "per": self.per_page}
+        """Every set parameter (filters, sort, paging and cost basis): a page's cache key.
+
+        All of them, not a chosen few: a page's items depend on each (the cost basis prices
+        `cost_per_token`), and a parameter left out here served one model's costs for another.
+        """
+        return {name: value for name, value in self.__dict__.items() if value is not None}
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,36 @@ def test_different_parameters_miss_the_cache(api, offer, django_assert_num_queri
     assert body["total"] == 1
 
 
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ({"model": "mistral-7b"}, {"model": "llama-3.1-70b"}),
+        ({"model": "qwen2.5-7b", "precision": "fp8"}, {"model": "qwen2.5-7b", "precision": "int4"}),
+        ({"model": "llama-3.1-8b", "precision": "int4"}, {"model": "llama-3.1-8b"}),
+    ],
+)
+def test_each_cost_basis_is_its_own_cached_page(api, offer, first, then):
+    # A newcomer got mistral-7b's cost per token for llama-3.1-70b: the key left the basis out.
+    cached = api.get(URL, {"gpu": "h100", **first}).json()
+    other = api.get(URL, {"gpu": "h100", **then}).json()
+    fresh = (listing_cache_invalidate(), api.get(URL, {"gpu": "h100", **then}).json())[1]
+
+    assert other == fresh
+    assert other["items"][0]["cost_basis"] != cached["items"][0]["cost_basis"]
+    assert other["items"][0]["cost_basis"]["model"] == then["model"]
+
+
+def test_every_query_parameter_is_in_the_cache_key() -> None:
+    fields = OfferQuery.__dataclass_fields__
+    base = OfferQuery()
+    keys = set()
+    for name, field in fields.items():
+        value = {"int": 2, "bool": True}.get(str(field.type).split(" | ")[0], "x")
+        keys.add(listing_cache_key(OfferQuery(**{name: value}).cache_params()))
+    assert listing_cache_key(base.cache_params()) not in keys
+    assert len(keys) == len(fields)
+
+
 def test_cached_page_is_served_until_invalidated(api, offer):
     assert api.get(URL).json()["items"][0]["price_per_hour"] == 2.0
     GPUOffer.objects.filter(pk=offer.pk).update(price_per_hour=Decimal("3.0000"))
