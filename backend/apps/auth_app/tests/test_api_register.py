@@ -66,6 +66,9 @@ def test_duplicate_email_is_409_case_insensitively_and_writes_nothing(client: Cl
         ("password123", "too common"),
         ("8427619305418", "entirely numeric"),
         ("grace@example.com", "too similar"),
+        (" " * 20, "too repetitive"),
+        ("aaaaaaaaaaaa", "too repetitive"),
+        ("ab ab ab ab ab ab", "too repetitive"),
     ],
 )
 def test_weak_password_is_422_and_writes_nothing(
