@@ -169,10 +169,11 @@ def _label(models: tuple[GpuModel, ...], reading: Reading, text: str) -> str:
 def gpu_spec_lookup(text: str) -> ResolutionResult:
     """The one spec a calculator or ``/math/benchmarks/{gpu}`` should use for ``text``.
 
-    The canonical name itself first; else the models :func:`gpu_query` finds: one model, or the
-    variant-free model they all agree on, or - for a bare family name only - the family's
-    documented default part (``family_defaults``, e.g. H100 -> H100 SXM), reported as
-    ``used_default_form_factor``. Text the grammar cannot read takes the canonical names
+    The canonical name itself first; else, for a bare family name, the family's documented
+    default part (``family_defaults``: H100 -> H100 SXM, H200 -> H200 SXM), reported as
+    ``used_default_form_factor``; else the models :func:`gpu_query` finds: one model, or the
+    variant-free model they all agree on, or the default part. A family whose default form
+    factor comes in several memory sizes (A100, V100: 40/80 GB, 16/32 GB) stays ambiguous. Text the grammar cannot read takes the canonical names
     containing it (as the listing does), narrowed to the one name that ends with the text as a
     word when there are several (``3090`` -> RTX 3090, not RTX 3090 Ti). Otherwise ``gpu`` is
     ``None`` with ``reason`` ``no_match`` or ``ambiguous_variant``.
@@ -187,10 +188,13 @@ def gpu_spec_lookup(text: str) -> ResolutionResult:
     if not query.models:
         return ResolutionResult(text, None, None, "no_match")
     pool = tuple(gpu for gpu in catalogue.gpus if gpu.gpu_model in query.models)
+    default = catalogue.default_for(gpu for gpu in pool if not gpu.is_variant_free)
+    bare_family = len(pool) > 1 and query.label in {gpu.family for gpu in pool}
+    if default is not None and bare_family:
+        return ResolutionResult(text, default, query.label, None, used_default_form_factor=True)
     chosen = pick_one(pool)
     if chosen is not None:
         return ResolutionResult(text, chosen, query.label, None)
-    default = catalogue.default_for(gpu for gpu in pool if not gpu.is_variant_free)
     if default is not None:
         return ResolutionResult(text, default, query.label, None, used_default_form_factor=True)
     return ResolutionResult(text, None, query.label, "ambiguous_variant")

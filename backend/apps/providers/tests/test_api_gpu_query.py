@@ -195,6 +195,38 @@ def test_a_spec_lookup_that_substring_leaves_open_names_the_choices(market) -> N
     assert many.json()["error"]["message"].endswith(" more); name one of them")
 
 
+@pytest.mark.parametrize(
+    ("family", "part"), [("H100", "H100 SXM"), ("H200", "H200 SXM"), ("h200", "H200 SXM")]
+)
+def test_a_bare_family_name_gets_its_documented_default_part(family, part) -> None:
+    # docs/gpu-identity.md: H100/H200 -> SXM. H200's parts share one memory size, so its
+    # variant-free model used to win, reported as no default at all.
+    response = Client().post(
+        "/api/v2/math/cost-per-gflop",
+        {"gpu_type": family, "price_per_hour": 3.0},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["gpu_model"] == part
+    details = Client().post(
+        "/api/v2/math/cost-per-token",
+        {"gpu_type": family, "price_per_hour": 3.0},
+        content_type="application/json",
+    )
+    assert details.json()["calculation_details"]["used_default_form_factor"] is True
+
+
+def test_a_family_whose_default_part_comes_in_two_sizes_names_them() -> None:
+    response = Client().post(
+        "/api/v2/math/cost-per-gflop",
+        {"gpu_type": "A100", "price_per_hour": 3.0},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "A100 SXM 40GB" in response.json()["error"]["message"]
+    assert "A100 SXM 80GB" in response.json()["error"]["message"]
+
+
 def test_full_width_text_is_read_as_its_ascii(market) -> None:
     client = Client()
     call_command("load_gpu_specs", stdout=StringIO())
