@@ -173,10 +173,11 @@ def gpu_spec_lookup(text: str) -> ResolutionResult:
     default part (``family_defaults``: H100 -> H100 SXM, H200 -> H200 SXM), reported as
     ``used_default_form_factor``; else the models :func:`gpu_query` finds: one model, or the
     variant-free model they all agree on, or the default part. A family whose default form
-    factor comes in several memory sizes (A100, V100: 40/80 GB, 16/32 GB) stays ambiguous. Text the grammar cannot read takes the canonical names
-    containing it (as the listing does), narrowed to the one name that ends with the text as a
-    word when there are several (``3090`` -> RTX 3090, not RTX 3090 Ti). Otherwise ``gpu`` is
-    ``None`` with ``reason`` ``no_match`` or ``ambiguous_variant``.
+    factor comes in several memory sizes (A100, V100: 40/80 GB, 16/32 GB) stays ambiguous.
+    Text the grammar cannot read takes the canonical names containing it (as the listing does),
+    narrowed to the one name that ends with the text as a word when there are several
+    (``3090`` -> RTX 3090, not RTX 3090 Ti). Otherwise ``gpu`` is ``None`` with ``reason``
+    ``no_match`` or ``ambiguous_variant``.
     """
     catalogue = default_catalogue()
     exact = catalogue.by_model(gpu_text_normalise(text).strip())
