@@ -9,7 +9,8 @@ calculators; :func:`gpu_spec_lookup`) all read a person's GPU text with :func:`g
   underscores, "GB" suffixes, vendor words, glued SkyPilot/gpuhunt spellings: ``A100-80GB``,
   ``RTX4090``, ``RTX6000-Ada``, ``H100-SXM``, ``h100 sxm``). A SkyPilot count suffix
   (``H100:8``) is split off as :attr:`GpuQuery.count` (the listing's ``gpu_count_min``);
-  filters refuse any other text after a ``:`` (:func:`gpu_count_suffix`).
+  filters refuse any other text after a ``:`` (:func:`gpu_count_suffix`). A count written in
+  the name (``8x H100``, ``H100 x8``) counts the same when there is no suffix.
 * A family name means all its variants (``H100``: SXM, PCIe, NVL and the variant-free
   "H100 80GB"); a variant means that variant (``H100 SXM``); stated memory or form factor
   narrows (``A100 80GB``: every 80 GB A100). Names are matched as whole names, so ``A10`` is
@@ -153,6 +154,9 @@ def gpu_query(text: str) -> GpuQuery:
         return GpuQuery(stripped, None, count, stripped)
     pool = catalogue.narrow(reading.candidates, reading.form_factors, reading.memory_gb)
     models = () if isinstance(pool, str) else pool
+    if count is None and reading.stated_count is not None:
+        # "8x H100", "H100 x8": the same as "H100:8"; a count out of range is not one.
+        count = reading.stated_count if 1 <= reading.stated_count <= MAX_GPU_COUNT else None
     return GpuQuery(
         stripped, frozenset(g.gpu_model for g in models), count, _label(models, reading, stripped)
     )

@@ -63,6 +63,10 @@ H100_ALL = [("H100 80GB", 1), ("H100 NVL", 1), ("H100 PCIe", 1), ("H100 SXM", 1)
         ("A10", [("A10", 1)]),
         ("L40", [("L40", 1)]),
         ("H100:8", [("H100 SXM", 8)]),
+        # A count written in the name counts as the suffix does (a newcomer's "8x H100").
+        ("8x H100", [("H100 SXM", 8)]),
+        ("H100 x8", [("H100 SXM", 8)]),
+        ("2x h100-sxm", [("H100 SXM", 8)]),
         # More members of the same kinds.
         ("nvidia h100", H100_ALL),
         ("h100_pcie", [("H100 PCIe", 1)]),
