@@ -195,6 +195,8 @@ _CONTAINERS = frozenset(("body", "query", "path", "header", "payload"))
 _PYDANTIC_STEP = re.compile(r"[\w-]+\[.*\]")
 # The prefixes pydantic puts before a validator's own message ("Value error, must be ...").
 _VALIDATOR_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
+#: What a client whose body could not be read should send instead.
+SEND_JSON = "send a JSON object with Content-Type: application/json"
 # How many fields a 422 message names (a 1,000-row matrix may fail on every row).
 _PROBLEMS_SHOWN = 5
 
@@ -202,7 +204,7 @@ _PROBLEMS_SHOWN = 5
 def _location(loc: Any) -> str:
     parts = [str(p) for p in loc]
     named = [p for p in parts if p not in _CONTAINERS and not _PYDANTIC_STEP.fullmatch(p)]
-    return ".".join(named) or ".".join(parts)
+    return ".".join(named) or (parts[0] if parts else "request")
 
 
 def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -217,6 +219,8 @@ def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
     for err in errors:
         field = _location(err.get("loc", ()))
         message = _VALIDATOR_PREFIX.sub("", str(err.get("msg", "invalid value")))
+        if field == "body" and err.get("type") == "missing":  # no body at all
+            message = f"required: {SEND_JSON}"
         fields.setdefault(field, message)
         items.append({"field": field, "message": message, "type": err.get("type", "")})
     return {"fields": fields, "errors": items}

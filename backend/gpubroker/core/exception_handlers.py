@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,15 +11,19 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 # psycopg_pool's PoolTimeout (no connection within the pool's timeout) is a psycopg
 # OperationalError that reaches us without Django's wrapping.
 from psycopg import OperationalError as DriverOperationalError
 
 from gpubroker.core.errors import (
+    SEND_JSON,
     ApiError,
+    BadRequest,
     PayloadTooLarge,
     ServiceUnavailable,
+    ValidationFailed,
     api_error_response,
     error_response,
     validation_details,
@@ -29,8 +34,50 @@ from gpubroker.core.middleware import DATABASE_UNAVAILABLE
 logger = logging.getLogger("gpubroker.errors")
 
 
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}  # fmt: skip
+
+
+class JsonObjectParser(Parser):
+    """Ninja's JSON body parser, with errors that say what is wrong with the body.
+
+    Every body GPUBROKER reads is a JSON object. Ninja answers an unreadable body "Cannot parse
+    request body" (with the parser's exception text under DEBUG: "maximum recursion depth
+    exceeded ..."), and a JSON array with "Field required" for every field. Raises BadRequest
+    (400, field `body`) for text that is not JSON or is nested too deeply, ValidationFailed
+    (422, field `body`) for JSON that is not an object; Ninja wraps both in its HttpError,
+    which `install_exception_handlers` unwraps.
+    """
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        """The body as a dict (raises as the class docstring says)."""
+        try:
+            data = json.loads(request.body)
+        except RecursionError as exc:
+            raise BadRequest("body: JSON nested too deeply", details={"field": "body"}) from exc
+        except json.JSONDecodeError as exc:
+            message = f"body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            raise BadRequest(message + SEND_JSON, details={"field": "body"}) from exc
+        except UnicodeDecodeError as exc:
+            raise BadRequest(
+                f"body: not UTF-8 text; {SEND_JSON}", details={"field": "body"}
+            ) from exc
+        if not isinstance(data, dict):
+            reason = f"must be a JSON object, not {_JSON_KINDS.get(type(data), 'another value')}"
+            fields = {"body": reason}
+            errors = [{"field": "body", "message": reason, "type": "model_type"}]
+            raise ValidationFailed(
+                validation_message(fields), details={"fields": fields, "errors": errors}
+            )
+        return data
+
+
 def install_exception_handlers(api: NinjaAPI) -> None:
-    """Render every exception a route can raise as the SPEC envelope (the one outer boundary)."""
+    """Render every exception a route can raise as the SPEC envelope (the one outer boundary).
+
+    Also reads bodies with `JsonObjectParser`, whose errors are part of that boundary.
+    """
+    api.parser = JsonObjectParser()
 
     def on_api_error(request: HttpRequest, exc: Any) -> HttpResponse:
         if exc.http_status >= 500:
@@ -50,6 +97,8 @@ def install_exception_handlers(api: NinjaAPI) -> None:
         return error_response(403, "Forbidden")
 
     def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        if isinstance(exc.__cause__, ApiError):  # JsonObjectParser's, wrapped by Ninja
+            return api_error_response(exc.__cause__)
         message = str(exc.message) if exc.status_code < 500 else "Internal server error"
         return error_response(exc.status_code, message)
 

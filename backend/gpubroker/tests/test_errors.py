@@ -187,7 +187,47 @@ def test_missing_field_is_422(probe_client: Client) -> None:
 def test_malformed_json_is_400(probe_client: Client) -> None:
     response = probe_client.post("/probe/echo", "{not json", content_type="application/json")
     body = assert_envelope(response, 400, "BAD_REQUEST")
-    assert body["error"]["message"] == "Cannot parse request body"
+    assert body["error"]["message"] == (
+        "body: not valid JSON (Expecting property name enclosed in double quotes at line 1"
+        " column 2); send a JSON object with Content-Type: application/json"
+    )
+    assert body["error"]["details"] == {"field": "body"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status", "message"),
+    [
+        (
+            "[1, 2]",
+            "application/json",
+            422,
+            "Invalid input: body: must be a JSON object, not an array",
+        ),
+        (
+            '"x"',
+            "application/json",
+            422,
+            "Invalid input: body: must be a JSON object, not a string",
+        ),
+        ("null", "application/json", 422, "Invalid input: body: must be a JSON object, not null"),
+        ("count=1&name=x", "application/x-www-form-urlencoded", 400, "body: not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "application/json", 400, "body: JSON nested too deeply"),
+        (b'{"name": "\xff"}', "application/json", 400, "body: not UTF-8 text"),
+        ("", "application/json", 422, "Invalid input: body: required: send a JSON object"),
+    ],
+    ids=["array", "string", "null", "form", "deep", "latin1", "empty"],
+)
+def test_a_body_that_is_no_json_object_says_what_to_send(
+    probe_client: Client, settings, raw, content_type, status, message
+) -> None:
+    # Under DEBUG (make run) Ninja added its parser's exception text ("maximum recursion depth
+    # exceeded while decoding ..."); a JSON array got "Field required" for every field.
+    settings.DEBUG = True
+    response = probe_client.post("/probe/echo", raw, content_type=content_type)
+    body = assert_envelope(response, status, "VALIDATION_ERROR" if status == 422 else "BAD_REQUEST")
+    assert body["error"]["message"].startswith(message)
+    assert "recursion" not in body["error"]["message"]
+    assert "payload" not in response.content.decode()
 
 
 def test_unhandled_exception_is_500_without_internals(probe_client: Client, json_logs) -> None:

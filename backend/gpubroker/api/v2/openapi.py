@@ -3,7 +3,7 @@
 Each handler's `response=` lists the errors its own code raises. Some errors come from the
 layers every route goes through, whatever its handler does, and are declared here once:
 
-- 400 `BAD_REQUEST`: a body that is not JSON ("Cannot parse request body"), on routes with one;
+- 400 `BAD_REQUEST`: a body that is not JSON ("body: not valid JSON (...)"), on routes with one;
 - 401 `UNAUTHORIZED`: a present but invalid bearer token, on every route that reads tokens
   (optional ones included: a bad token is refused, not ignored);
 - 413 `PAYLOAD_TOO_LARGE`: a body over MAX_REQUEST_BODY_BYTES, on routes with one;
