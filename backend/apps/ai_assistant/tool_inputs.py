@@ -63,6 +63,9 @@ class SearchOffersIn(ToolInput):
     gpu_count_min: Annotated[int, Field(ge=1, le=1_024)] | None = Field(
         None, description="Minimum number of GPUs in the instance."
     )
+    gpu_memory_total_min: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        None, description="Minimum GPU memory of the whole instance (per GPU x GPUs), GB."
+    )
     max_price: Annotated[float, Field(gt=0, le=MAX_PRICE_PER_HOUR, allow_inf_nan=False)] | None = (
         Field(None, description="Maximum price of the whole instance, USD per hour.")
     )

@@ -112,6 +112,7 @@ def search_offers(args: SearchOffersIn, caller: ToolCaller) -> dict[str, Any]:
                 availability=args.availability,
                 gpu_memory_min=args.gpu_memory_min,
                 gpu_count_min=args.gpu_count_min,
+                gpu_memory_total_min=args.gpu_memory_total_min,
                 max_price=Decimal(str(args.max_price)) if args.max_price is not None else None,
                 spot=args.spot,
                 sort=args.sort,
@@ -209,11 +210,17 @@ def _workload_call(
     if kind == "llm_inference":
         fields = _llm_request_fields(args, notes)
     elif kind in ("training", "fine_tuning"):
-        if args.quantity is None or args.duration_hours is None:
-            raise ToolError(
-                "quantity (training tokens, dataset tokens x epochs) and duration_hours are "
-                "required to size training"
+        missing = [
+            text
+            for text, value in (
+                ("quantity (training tokens, dataset tokens x epochs)", args.quantity),
+                ("duration_hours", args.duration_hours),
             )
+            if value is None
+        ]
+        if missing:
+            verb = "are" if len(missing) > 1 else "is"
+            raise ToolError(f"{' and '.join(missing)} {verb} required to size training")
         quality = _FINE_TUNING_QUALITY.get(args.precision or "", "medium")
     elif args.quantity is None:
         notes.append("No quantity given: sized for one unit of work per hour.")

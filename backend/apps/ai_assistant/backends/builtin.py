@@ -13,6 +13,7 @@ message does not give are carried over from the earlier ones.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -30,10 +31,22 @@ from apps.ai_assistant.toolbox import ToolOutcome, run_tool
 
 MAX_TIERS_SEARCHED = 6  # GPU options (cheapest first) whose offers are fetched
 OFFERS_PER_TIER = 10
+OFFERS_BY_MEMORY = 20  # the cheapest offers of any kept GPU model that hold the workload
 MAX_CANDIDATES = 60
 TOP_OFFERS = 3
 STREAM_CHUNK_CHARS = 48
 LLM_KINDS = ("inference", "batch")
+# The parser's region groups that name a continent the listing knows as a macro-region
+# (`GET /providers?region=Europe`): searched as that region, so the answer finds the offers the
+# listing shows, in one query per GPU option (Europe's 32 countries exceed `countries`' limit).
+# The political groups (EU, EEA, Nordics) and LATAM (the listing's South America leaves out
+# Mexico) are searched by their countries.
+LISTING_MACRO_REGIONS = {"Europe": "Europe", "North America": "North America", "APAC": "APAC"}
+# A message that asks for a low price: its recommendations are ordered by price.
+PRICE_FIRST = re.compile(
+    r"\b(?:cheap(?:er|est)?|inexpensive|low[- ]cost|lowest[- ]price[sd]?|budget[- ]friendly)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -114,7 +127,12 @@ def _matches(tier: Mapping[str, Any], gpu: GpuMention) -> bool:
 def choose_tiers(
     tiers: list[dict[str, Any]], parsed: ParsedWorkload, budget_per_hour: float | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The GPU options worth searching, cheapest first, and notes on what was left out."""
+    """The GPU options that may be recommended, cheapest estimate first, and notes.
+
+    The notes say what was left out (exclusions, a preference no option meets). The first
+    MAX_TIERS_SEARCHED are searched by GPU model; all of them bound the search by memory
+    (`_candidates`).
+    """
     notes = []
     kept = [
         tier
@@ -138,7 +156,7 @@ def choose_tiers(
     if budget_per_hour is not None:
         kept = [tier for tier in kept if tier["price_per_hour"]["min"] <= budget_per_hour]
     kept.sort(key=lambda tier: (tier["price_per_hour"]["min"], tier["gpus_needed"]))
-    return kept[:MAX_TIERS_SEARCHED], notes
+    return kept, notes
 
 
 def _search_arguments(
@@ -155,7 +173,11 @@ def _search_arguments(
     if filters.get("region"):
         arguments["region"] = filters["region"]
     elif parsed.region is not None:
-        arguments["countries"] = list(parsed.region.value.countries)
+        region = parsed.region.value
+        if region.kind == "group" and region.name in LISTING_MACRO_REGIONS:
+            arguments["region"] = LISTING_MACRO_REGIONS[region.name]
+        else:
+            arguments["countries"] = list(region.countries)
     # Every offer's `price_per_hour` is its on-demand price, and `spot: false` would mean "no
     # spot option" (leaving out every marketplace offer that can also run as spot), so the
     # message never filters on spot; only a filter the client set explicitly does.
@@ -195,53 +217,63 @@ def _candidates(
     search: dict[str, Any],
     min_vram_gb: float,
     per_gpu_budget: float | None,
-) -> list[dict[str, Any]]:
-    """Offers of the chosen GPU options that hold the workload, cheapest first."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Offers of the chosen GPU options that hold the workload, cheapest first; search errors.
+
+    A tier's price is an estimate (its GPU count at the cheapest per-GPU price of any offer), so
+    the cheapest tiers may have no offer with that many GPUs while a dearer tier has a cheap
+    one (one MI300X holds what takes 16 RTX 3060). Hence one search by the instance's total
+    memory (the cheapest offers that hold the workload, of any GPU model kept) besides the
+    searches of the MAX_TIERS_SEARCHED cheapest tiers by GPU model.
+    """
+    kept_models = {tier["gpu_model"] for tier in tiers}
+    searches = [
+        {**search, "gpu_memory_total_min": math.ceil(min_vram_gb), "limit": OFFERS_BY_MEMORY}
+    ]
+    searches += [
+        {
+            **search,
+            "gpu": tier["gpu_model"],
+            "gpu_count_min": tier["gpus_needed"],
+            "limit": OFFERS_PER_TIER,
+        }
+        for tier in tiers[:MAX_TIERS_SEARCHED]
+    ]
     found: dict[str, dict[str, Any]] = {}
-    for tier in tiers:
-        outcome = run.call(
-            "search_offers",
-            {
-                **search,
-                "gpu": tier["gpu_model"],
-                "gpu_count_min": tier["gpus_needed"],
-                "limit": OFFERS_PER_TIER,
-            },
-        )
+    errors: list[str] = []
+    for arguments in searches:
+        outcome = run.call("search_offers", arguments)
+        if not outcome.ok:
+            errors.append(str(outcome.error))
         for offer in outcome.offers:
-            fits = offer["gpu"] == tier["gpu_model"] and offer["total_vram_gb"] >= min_vram_gb
+            fits = offer["gpu"] in kept_models and offer["total_vram_gb"] >= min_vram_gb
             if per_gpu_budget is not None and offer["price_per_gpu_hour"] > per_gpu_budget:
                 fits = False
             if fits:
                 found.setdefault(offer["id"], offer)
-    return sorted(found.values(), key=lambda offer: (offer["price_per_hour"], offer["id"]))
+    offers = sorted(found.values(), key=lambda offer: (offer["price_per_hour"], offer["id"]))
+    return offers, list(dict.fromkeys(errors))
 
 
-def _listed_options(
-    tiers: list[dict[str, Any]], offers: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Each chosen GPU model as its cheapest listed offer that holds the workload.
+def listed_options(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each GPU model among `offers` as its cheapest offer, cheapest first.
 
     The estimate's tiers price a GPU count at the cheapest per-GPU price of any offer, which
     no single offer may sell (16 x RTX 3060 when the largest listed has 8); the answer names
-    what can be rented: the offer's GPU count, instance price and memory. Tiers without such
-    an offer are left out.
+    what can be rented: the offer's GPU count, instance price (USD/hour) and memory (GB).
     """
-    listed = []
-    for tier in tiers:
-        matching = [offer for offer in offers if offer["gpu"] == tier["gpu_model"]]
-        if not matching:
-            continue
-        cheapest = min(matching, key=lambda offer: (offer["price_per_hour"], offer["id"]))
-        listed.append(
-            {
-                "gpu_model": tier["gpu_model"],
-                "gpus_needed": cheapest["gpu_count"],
-                "total_vram_gb": cheapest["total_vram_gb"],
-                "price_per_hour": {"min": cheapest["price_per_hour"]},
-            }
-        )
-    return listed
+    cheapest: dict[str, dict[str, Any]] = {}
+    for offer in sorted(offers, key=lambda offer: (offer["price_per_hour"], offer["id"])):
+        cheapest.setdefault(offer["gpu"], offer)
+    return [
+        {
+            "gpu_model": offer["gpu"],
+            "gpus_needed": offer["gpu_count"],
+            "total_vram_gb": offer["total_vram_gb"],
+            "price_per_hour": {"min": offer["price_per_hour"]},
+        }
+        for offer in cheapest.values()
+    ]
 
 
 @dataclass(frozen=True)
@@ -272,29 +304,36 @@ def _compose(request: ChatRequest) -> _Answer:
     tiers, notes = choose_tiers(sizing["tiers"], parsed, None if per_gpu else budget_per_hour)
     notes = [*(([budget_note]) if budget_note else []), *notes]
     search = _search_arguments(request, parsed, instance_budget)
-    offers = _candidates(
+    offers, errors = _candidates(
         run, tiers, search, sizing["min_vram_gb"], budget_per_hour if per_gpu else None
     )
-    if offers:
-        tiers = _listed_options(tiers, offers)
+    notes += [f"The offer search failed: {error}" for error in errors]
+    price_first = bool(PRICE_FIRST.search(parsed.text))
     top: list[dict[str, Any]] = []
     if offers:
+        # Asked for cheap: the recommender ranks the cheapest offers, shown by price.
         ranked = run.call(
             "recommend_offers",
             {
-                "offer_ids": [offer["id"] for offer in offers[:MAX_CANDIDATES]],
+                "offer_ids": [
+                    offer["id"] for offer in offers[: TOP_OFFERS if price_first else MAX_CANDIDATES]
+                ],
                 "min_vram_gb": sizing["min_vram_gb"],
                 **({"max_price_per_hour": instance_budget} if instance_budget else {}),
                 "top_k": TOP_OFFERS,
             },
         )
         top = list(ranked.offers) if ranked.ok else offers[:TOP_OFFERS]
+        if price_first:
+            top.sort(key=lambda offer: (offer["price_per_hour"], offer["id"]))
     token_costs = _token_costs(run, parsed, top) if kind in LLM_KINDS else {}
     text = answer.sized(
         parsed=parsed,
         sizing=sizing,
-        options=tiers,
+        options=listed_options(offers) if offers else tiers,
+        options_are_offers=bool(offers),
         offers=top,
+        price_first=price_first,
         token_costs=token_costs,
         notes=notes,
         carried=carried,

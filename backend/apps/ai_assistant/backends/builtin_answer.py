@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apps.ai_assistant.parser_types import ParsedWorkload
+from apps.ai_assistant.parser_types import Budget, ParsedWorkload
 
 EXAMPLES = (
     '"serve Llama 3 70B in FP8 with 32k context for under $10 an hour", '
@@ -43,10 +43,30 @@ FIELD_LABELS = {
 OPTIONS_SHOWN = 4
 
 
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+BUDGET_PERIODS = {
+    "hour": " an hour",
+    "day": " a day",
+    "week": " a week",
+    "month": " a month",
+    "total": " in total",
+}
+
+
+def budget_text(budget: Budget) -> str:
+    """A budget as the answer restates it: "$500 in total", "€1.50 per GPU-hour"."""
+    sign = CURRENCY_SIGNS.get(budget.currency)
+    amount = f"{budget.amount:,.2f}".removesuffix(".00")
+    money = f"{sign}{amount}" if sign else f"{amount} {budget.currency}"
+    if budget.per_gpu:
+        return f"{money} per GPU-{budget.period}"
+    return money + BUDGET_PERIODS.get(budget.period, f" per {budget.period}")
+
+
 def _understood(parsed: ParsedWorkload) -> str:
     parts = []
     if parsed.budget is not None:
-        parts.append(f"a budget of {parsed.budget.span.text}")
+        parts.append(f"a budget of {budget_text(parsed.budget.value)}")
     if parsed.region is not None:
         parts.append(f"region {parsed.region.value.name}")
     if parsed.gpu_preferences:
@@ -103,8 +123,10 @@ def cannot_size(parsed: ParsedWorkload, error: str) -> str:
 
 def _subject(parsed: ParsedWorkload, sizing: Mapping[str, Any]) -> str:
     model = parsed.model.value if parsed.model else None
-    name = (model.name if model and model.name else None) or sizing.get("model_name") or "This"
-    parts = [name]
+    name = (model.name if model and model.name else None) or sizing.get("model_name")
+    if not name and model is not None and model.params_billion:
+        name = f"A {model.params_billion:g}B model"
+    parts = [name or "This workload"]
     if sizing.get("precision"):
         parts.append(f"in {sizing['precision']}")
     if parsed.context_length is not None:
@@ -153,7 +175,9 @@ def sized(
     parsed: ParsedWorkload,
     sizing: Mapping[str, Any],
     options: Sequence[Mapping[str, Any]],
+    options_are_offers: bool,
     offers: Sequence[Mapping[str, Any]],
+    price_first: bool,
     token_costs: Mapping[str, float],
     notes: Sequence[str],
     carried: Sequence[str],
@@ -163,7 +187,10 @@ def sized(
 ) -> str:
     """What the workload needs and why, and the best offers with $/h and $/M tokens.
 
-    Ends with a question when no offer fits.
+    `options` are offers (each GPU model's cheapest, by price) when `options_are_offers`, else
+    the estimate's tiers, labelled as estimates. `price_first`: the offers are ordered by price
+    and the answer says so; otherwise it says they are in the recommender's order. Ends with a
+    question when no offer fits.
     """
     headroom = (
         f" ({sizing['recommended_vram_gb']:g} GB with headroom)"
@@ -174,8 +201,13 @@ def sized(
         f"{_subject(parsed, sizing)} needs about {sizing['min_vram_gb']:g} GB of GPU "
         f"memory{headroom}."
     ]
-    if options:
+    if options and options_are_offers:
         lines.append(f"Cheapest GPU options that hold it: {_options(options)}.")
+    elif options:
+        lines.append(
+            "GPU options that could hold it, estimated at the cheapest price per GPU times the "
+            f"GPUs needed (no offer found here sells them): {_options(options)}."
+        )
     why = [line for line in sizing.get("reasoning", []) if " GB" in line][:3]
     if why:
         lines.append("Working: " + " ".join(why))
@@ -194,6 +226,13 @@ def sized(
     lines.append(f"Best offers{constraints}:")
     for number, offer in enumerate(offers, start=1):
         lines.append(_offer_line(number, offer, token_costs.get(offer["id"])))
+    if price_first:
+        lines.append("You asked for cheap: these are the cheapest offers, by price.")
+    else:
+        lines.append(
+            "Ranked by the recommender on price, memory, compute and reliability together, so "
+            "a dearer offer can come first."
+        )
     lines.append(
         "Prices are current on-demand hourly prices of the whole instance; the offers, with "
         "their ids, are in `recommendations`."

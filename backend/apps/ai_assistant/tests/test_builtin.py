@@ -7,7 +7,9 @@ budget, and every figure must come from a tool call the response lists.
 
 from __future__ import annotations
 
+import math
 import re
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,8 +17,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
+from apps.ai_assistant.backends.base import ChatRequest
+from apps.ai_assistant.backends.builtin import _compose
 from apps.ai_assistant.models import ChatMessage, ChatSession
+from apps.ai_assistant.parser import parse_workload
 from apps.ai_assistant.tests.conftest import Account, Api, stream
+from apps.ai_assistant.tool_inputs import ToolCaller
 
 DONE_WHEN = "I need to serve Llama 3 70B in FP8 with 32k context for under $10 an hour"
 
@@ -198,7 +204,7 @@ def test_exclusions_region_and_budget_are_applied(api: Api, account: Account) ->
     searches = _searches(body)
     assert all(arguments["countries"] == ["DE"] for arguments in searches)
     assert all(arguments["max_price"] == 6.0 for arguments in searches)
-    assert not any(arguments["gpu"].startswith("RTX 3") for arguments in searches)
+    assert not any(arguments.get("gpu", "").startswith("RTX 3") for arguments in searches)
     for offer in body["recommendations"]:
         assert offer["region"].endswith("DE") or offer["region"] in ("fra", "FRA")
         assert offer["price_per_hour"] < 6.0
@@ -222,3 +228,87 @@ def test_the_conversation_is_stored_and_readable_by_its_owner_only(
     reply = api.post("/chat", {"message": "hello", "session_id": body["session_id"]}, other)
     assert reply.status_code == 404
     assert ChatMessage.objects.filter(session_id=body["session_id"]).count() == 2
+
+
+def _listing(**filters: Any) -> list[dict[str, Any]]:
+    query = urlencode({"availability": "available", "per_page": 100, **filters})
+    response = Client().get(f"/api/v2/providers?{query}")
+    assert response.status_code == 200, response.content
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def _min_vram(body: dict[str, Any]) -> float:
+    return float(body["reply"].split("needs about ")[1].split(" GB")[0])
+
+
+def test_a_continent_is_searched_as_the_listing_macro_region(api: Api, account: Account) -> None:
+    # Europe's 32 countries were over the `countries` limit of 30: every search failed and
+    # the answer said no offer held it, while the listing's region=Europe has many.
+    body = api.post(
+        "/chat", {"message": "I want to run Llama 3 70B in Europe under $3/h"}, account
+    ).json()
+    assert all(call["ok"] for call in body["tool_calls"]), body["tool_calls"]
+    assert all(
+        arguments["region"] == "Europe" and "countries" not in arguments
+        for arguments in _searches(body)
+    )
+    min_vram = _min_vram(body)
+    listed = _listing(
+        region="Europe", gpu_memory_total_min=math.ceil(min_vram), max_price=3, sort="price"
+    )
+    assert listed
+    assert all(item["macro_region"] == "Europe" for item in listed)
+    assert len(body["recommendations"]) == 3
+    listed_ids = {item["id"] for item in listed}
+    assert {offer["id"] for offer in body["recommendations"]} <= listed_ids
+    found = {
+        i
+        for call in body["tool_calls"]
+        if call["name"] == "search_offers"
+        for i in call["offer_ids"]
+    }
+    assert listed[0]["id"] in found
+    assert "in Europe" in body["reply"]
+    _assert_offers_fit(body, min_vram, max_price=3.0)
+
+
+def test_a_search_that_fails_is_said_and_the_options_are_labelled_estimates() -> None:
+    # The chat API validates `context.filters` as the tool does; a request built here skips it,
+    # as the 32 countries of "Europe" once did, so every search fails.
+    message = "serve Llama 3 70B"
+    answer = _compose(
+        ChatRequest(
+            message=message,
+            parsed=parse_workload(message),
+            session_id=uuid.uuid4(),
+            caller=ToolCaller(),
+            context={"filters": {"provider": "x" * 101}},
+        )
+    )
+    assert answer.offers == []
+    assert "Note: The offer search failed: invalid arguments: provider:" in answer.text
+    assert "Cheapest GPU options" not in answer.text
+    assert "estimated at the cheapest price per GPU times the GPUs needed" in answer.text
+
+
+def test_a_cheap_request_lists_real_offers_and_recommends_by_price(
+    api: Api, account: Account
+) -> None:
+    body = api.post("/chat", {"message": "I need a cheap GPU for a 70B model"}, account).json()
+    reply = body["reply"]
+    assert reply.startswith("A 70B model in fp16 needs about ")
+    min_vram = _min_vram(body)
+    _assert_options_are_listed_offers(reply)
+    [line] = [text for text in reply.splitlines() if text.startswith("Cheapest GPU options")]
+    prices = [float(price) for price in re.findall(r"from \$([\d.]+)/h", line)]
+    assert prices == sorted(prices)
+    # One MI300X holds a 70B model in fp16; it used to be left out, its estimated tier being
+    # dearer than six tiers (16x RTX 3060, 8x RTX A5000, ...) that no offer sells.
+    assert "1x MI300X (from $" in line
+    holding = _listing(gpu_memory_total_min=math.ceil(min_vram), sort="price")
+    recommended = [offer["price_per_hour"] for offer in body["recommendations"]]
+    assert recommended == sorted(recommended)
+    assert body["recommendations"][0]["price_per_hour"] == holding[0]["price_per_hour"]
+    assert "You asked for cheap: these are the cheapest offers, by price." in reply
+    _assert_offers_fit(body, min_vram, max_price=1_000.0)

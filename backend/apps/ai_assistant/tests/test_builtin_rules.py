@@ -9,6 +9,7 @@ import pytest
 
 from apps.ai_assistant.backends.base import ChatRequest, ChatTurn
 from apps.ai_assistant.backends.builtin import choose_tiers, hourly_budget, with_earlier_answers
+from apps.ai_assistant.backends.builtin_answer import ask_for_workload, budget_text
 from apps.ai_assistant.parser import parse_workload
 from apps.ai_assistant.parser_types import Budget
 from apps.ai_assistant.tool_inputs import ToolCaller
@@ -116,3 +117,20 @@ def test_a_new_question_after_an_answer_starts_afresh() -> None:
     parsed, carried = with_earlier_answers(request)
     assert parsed.budget is None
     assert carried == []
+
+
+@pytest.mark.parametrize(
+    ("budget", "text"),
+    [
+        (Budget(500.0, "USD", "total"), "$500 in total"),
+        (Budget(1.5, "EUR", "hour", per_gpu=True), "€1.50 per GPU-hour"),
+        (Budget(1200.0, "GBP", "month"), "£1,200 a month"),
+    ],
+)
+def test_a_budget_is_restated_from_its_value(budget: Budget, text: str) -> None:
+    assert budget_text(budget) == text
+
+
+def test_a_budget_said_with_the_word_budget_is_not_doubled() -> None:
+    reply = ask_for_workload(parse_workload("budget $500 total"))
+    assert "So far I have: a budget of $500 in total. " in reply

@@ -146,6 +146,34 @@ def test_estimates_it_cannot_make_are_tool_errors(arguments: Any, message: str) 
     assert message in _error("estimate_workload", arguments)
 
 
+def test_training_names_only_what_it_still_needs() -> None:
+    arguments = {"workload_type": "training", "params_billion": 7.0, "duration_hours": 72.0}
+    assert _error("estimate_workload", arguments) == (
+        "quantity (training tokens, dataset tokens x epochs) is required to size training"
+    )
+    arguments = {"workload_type": "training", "params_billion": 7.0}
+    assert _error("estimate_workload", arguments) == (
+        "quantity (training tokens, dataset tokens x epochs) and duration_hours are required to "
+        "size training"
+    )
+
+
+def test_search_by_the_memory_of_the_whole_instance() -> None:
+    result = _ok("search_offers", {"gpu_memory_total_min": 150, "limit": 20})
+    assert len(result["offers"]) == 20
+    assert all(offer["total_vram_gb"] >= 150 for offer in result["offers"])
+    holding = [
+        offer
+        for offer in GPUOffer.objects.filter(
+            gpu_model__isnull=False, availability_status="available"
+        )
+        if offer.gpu_memory_gb * offer.gpu_count >= 150
+    ]
+    assert result["total"] == len(holding)
+    cheapest = min(float(offer.price_per_hour) for offer in holding)
+    assert result["offers"][0]["price_per_hour"] == cheapest
+
+
 def test_recommend_drops_offers_without_the_memory() -> None:
     small = GPUOffer.objects.filter(gpu_model="RTX 3060", gpu_count=1).first()
     large = GPUOffer.objects.filter(gpu_model="H200 SXM", gpu_count=1).first()
