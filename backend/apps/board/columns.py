@@ -10,12 +10,13 @@ listing, its column appears with no change here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, get_args
 
 from apps.board.formatting import TIMES, ago, usd
+from apps.gpus.kpis import CostBasis
 from apps.providers.schemas import OfferOut
 from apps.providers.selectors.offers import OfferSort
 
@@ -46,12 +47,6 @@ class Column:
     sorts: tuple[tuple[str, ...], ...] = ()
     requires: str | None = None
     numeric: bool = False
-
-
-def _assumption() -> str:
-    """What cost_per_token assumes, in the listing schema's own words."""
-    description = OfferOut.model_fields["cost_per_token"].description or ""
-    return description.removeprefix("Per token of a ").split("; null")[0]
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -335,11 +330,14 @@ def offer_row(item: Mapping[str, Any], columns: list[ShownColumn], now: datetime
     )
 
 
-def cost_assumption(items: Sequence[Mapping[str, Any]]) -> str:
-    """What $/M tokens assumes: the listing's `cost_basis` when it says, else the schema's words."""
-    for item in items:
-        basis = item.get("cost_basis")
-        if isinstance(basis, Mapping) and basis:
-            parts = [f"{key} {value}" for key, value in basis.items() if value is not None]
-            return ", ".join(parts)
-    return _assumption()
+def cost_assumption(basis: CostBasis, *, source: str = "") -> str:
+    """What $/M tokens assumes for a query's cost basis (`OfferQuery.cost_basis()`), as a phrase.
+
+    `source` says where the model came from ("the fit's model"), shown in brackets when given.
+    Independent of the page's rows, so an empty page says the same as a full one.
+    """
+    origin = f" ({source})" if source else ""
+    return (
+        f"{basis.model} at {basis.precision}{origin}, {basis.prompt_tokens}-token prompts and"
+        f" {basis.output_tokens}-token outputs, at each offer's serving batch"
+    )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.board.chart import Chart, price_chart
 from apps.board.columns import Row, offer_row, visible_columns
-from apps.board.formatting import TIMES, ago, gigabytes, usd
+from apps.board.formatting import TIMES, ago, counted, gigabytes, usd
 from apps.gpus.catalogue import gpu_by_model
 from apps.gpus.kpis import CostBasis, gpu_fp32_tflops, serving_table
 from apps.providers.selectors.history import HISTORY_WINDOWS, HistoryWindow, offer_price_history
@@ -129,10 +129,11 @@ def _kpi_working(detail: OfferDetail) -> list[KpiStep]:
         steps.append(
             KpiStep(
                 "Serving throughput",
-                f"{replicas} replica {TIMES} {layout.output_tokens_per_second:,.1f} tokens/s "
-                f"({basis['model']}, {basis['precision']}, {layout.gpus_per_replica} GPU per "
-                f"replica, batch {layout.serving_batch}, {basis['prompt_tokens']} prompt + "
-                f"{basis['output_tokens']} output tokens per request, full load)",
+                f"{counted(replicas, 'replica')} {TIMES} {layout.output_tokens_per_second:,.1f}"
+                f" tokens/s ({basis['model']}, {basis['precision']},"
+                f" {counted(layout.gpus_per_replica, 'GPU')} per replica,"
+                f" batch {layout.serving_batch}, {basis['prompt_tokens']} prompt +"
+                f" {basis['output_tokens']} output tokens per request, full load)",
                 f"{kpis.tokens_per_second:,.1f} tokens/s",
             )
         )

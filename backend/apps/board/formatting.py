@@ -57,3 +57,8 @@ def gigabytes(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:,.0f} GB" if float(value).is_integer() else f"{value:,.1f} GB"
+
+
+def counted(count: int, noun: str) -> str:
+    """A count with its noun, plural when it is not 1: "1 replica", "8 replicas", "2 GPUs"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -9,7 +9,7 @@ it is left out and named in the page's notices.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ from apps.board.fit import FIT_PARAMS, FitError, FitEstimate, fit_from_params
 from apps.gpus.catalogue import all_gpus
 from apps.providers.schemas import PER_PAGE_CHOICES, OfferFilterIn
 from apps.providers.selectors.offers import OfferQuery, offer_list
+from gpubroker.core.middleware import NUL_REASON
 
 LISTING_PARAMS = tuple(OfferFilterIn.model_fields)
 DEFAULTS = {"sort": "price", "page": "1", "per_page": "20"}
@@ -61,6 +62,12 @@ class Pagination:
     previous_href: str | None
     next_href: str | None
     total_is_estimate: bool = False  # PostgreSQL's estimate (more than 10,000 match): "about"
+    last_href: str | None = None  # set when the page is past the last one: a link back to it
+
+    @property
+    def is_past_end(self) -> bool:
+        """The URL asks for a page after the last one (`?page=999`): it holds no offer."""
+        return self.page > self.pages
 
 
 @dataclass(frozen=True)
@@ -169,9 +176,18 @@ class BoardQuery:
     fit_error: str
 
 
-def board_query(*, raw_params: Mapping[str, str]) -> BoardQuery:
-    """Validate a URL's parameters (no query runs): the listing's, then the fit's."""
+def nul_notices(names: Sequence[str]) -> list[str]:
+    """The notices for parameters the request lost for holding a NUL (`nul_parameters`)."""
+    return [f"Ignored {name}: {NUL_REASON}." for name in names]
+
+
+def board_query(*, raw_params: Mapping[str, str], left_out: Sequence[str] = ()) -> BoardQuery:
+    """Validate a URL's parameters (no query runs): the listing's, then the fit's.
+
+    `left_out` names parameters already removed for holding a NUL: named in the notices.
+    """
     filters, params, notices = _clean(raw_params)
+    notices = nul_notices(left_out) + notices
     query = filters.to_query()
     fit = None
     fit_error = ""
@@ -182,17 +198,34 @@ def board_query(*, raw_params: Mapping[str, str]) -> BoardQuery:
         fit_error = str(exc)
     if fit is not None:
         params.update({name: value.strip() for name, value in fit_values.items()})
-        bound = max(query.gpu_memory_total_min or 0, fit.min_total_vram_gb)
-        query = OfferQuery(**{**query.__dict__, "gpu_memory_total_min": bound})
+        changes: dict[str, Any] = {
+            "gpu_memory_total_min": max(query.gpu_memory_total_min or 0, fit.min_total_vram_gb)
+        }
+        if query.model is None:
+            # $/M tokens prices the fit's model (the listing's spelling rules: lower case),
+            # unless the URL names a cost basis of its own with `model=`.
+            model = fit_values["fit_model"].strip().lower()
+            changes |= {"model": model, "precision": fit.precision}
+        query = OfferQuery(**{**query.__dict__, **changes})
     return BoardQuery(params, query, notices, fit, fit_error)
 
 
-def board_table(*, raw_params: Mapping[str, str]) -> BoardTable:
+def _basis_source(parsed: BoardQuery) -> str:
+    """Where the query's cost basis comes from, for the legend."""
+    if parsed.query.model is None:
+        return "the listing's default"
+    if "model" in parsed.params:
+        return ""
+    return "the fit's model"
+
+
+def board_table(*, raw_params: Mapping[str, str], left_out: Sequence[str] = ()) -> BoardTable:
     """The table for a URL's query parameters: validated, the fit applied, one listing page.
 
-    Queries: the listing's (`offer_list`: providers, the page, a cached count).
+    `left_out` as `board_query`. Queries: the listing's (`offer_list`: providers, the page, a
+    cached count).
     """
-    parsed = board_query(raw_params=raw_params)
+    parsed = board_query(raw_params=raw_params, left_out=left_out)
     params, query = parsed.params, parsed.query
     page = offer_list(query=query)
     now = timezone.now()
@@ -206,15 +239,20 @@ def board_table(*, raw_params: Mapping[str, str]) -> BoardTable:
         )
     pages = max(1, math.ceil(page.total / query.per_page))
     first = (query.page - 1) * query.per_page
+    past_end = query.page > pages
     pagination = Pagination(
         page=query.page,
         pages=pages,
         total=page.total,
         first_item=first + 1 if page.items else 0,
-        last_item=first + len(page.items),
-        previous_href=_href(params, page=str(query.page - 1)) if query.page > 1 else None,
+        last_item=first + len(page.items) if page.items else 0,
+        # Past the end, "Previous" is the last page (not page 998 of 37).
+        previous_href=(
+            _href(params, page=str(min(query.page - 1, pages))) if query.page > 1 else None
+        ),
         next_href=_href(params, page=str(query.page + 1)) if query.page < pages else None,
         total_is_estimate=page.total_is_estimate,
+        last_href=_href(params, page=str(pages)) if past_end and page.total else None,
     )
     return BoardTable(
         params=params,
@@ -226,7 +264,7 @@ def board_table(*, raw_params: Mapping[str, str]) -> BoardTable:
         warnings=page.warnings,
         fit=parsed.fit,
         fit_error=parsed.fit_error,
-        cost_assumption=cost_assumption(page.items),
+        cost_assumption=cost_assumption(query.cost_basis(), source=_basis_source(parsed)),
         now=now,
     )
 

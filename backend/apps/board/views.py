@@ -5,7 +5,8 @@ results part for the same query (what the page fetches on a filter, sort or page
 `/offers/<id>` is one offer as a page and `/board/offers/<id>` as the drawer's content;
 `/board/offers/<id>/row` is one table row when the offer matches the query (204 otherwise),
 for offers the price stream reports as new. Every view is GET-only and answers bad input with
-a page saying what was wrong, never a 500.
+a page saying what was wrong, never a 500; a parameter holding a NUL is left out (the request
+middleware drops it for these views, `drops_nul_parameters`) and named like any bad one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from apps.board.page import (
     board_query,
     board_table,
     gpu_suggestions,
+    nul_notices,
     per_page_choices,
     route_exists,
 )
@@ -36,6 +38,7 @@ from apps.providers.errors import OfferNotFound
 from apps.providers.selectors.locations import offer_locations
 from apps.providers.selectors.offers import offer_filter, offer_get
 from apps.providers.selectors.status import provider_status_list
+from gpubroker.core.middleware import drops_nul_parameters, nul_parameters
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
@@ -60,17 +63,19 @@ def _page_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@drops_nul_parameters
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     """The live market board: filters, the first page of offers, providers, fit form."""
-    table = board_table(raw_params=_params(request))
+    table = board_table(raw_params=_params(request), left_out=nul_parameters(request))
     return render(request, "board/board.html", {"table": table, **_page_context(request)})
 
 
+@drops_nul_parameters
 @require_GET
 def board_table_fragment(request: HttpRequest) -> HttpResponse:
     """The results part of `/` for the same query string."""
-    table = board_table(raw_params=_params(request))
+    table = board_table(raw_params=_params(request), left_out=nul_parameters(request))
     return render(request, "board/_results.html", {"table": table})
 
 
@@ -80,15 +85,18 @@ def _drawer_response(request: HttpRequest, offer_id: uuid.UUID, template: str) -
         drawer = drawer_build(offer_id=offer_id, window=window)
     except OfferNotFound:
         return render(request, "board/_not_found.html", {"offer_id": offer_id}, status=404)
-    return render(request, template, {"drawer": drawer, "history": drawer.history})
+    context = {"drawer": drawer, "history": drawer.history}
+    return render(request, template, {**context, "notices": nul_notices(nul_parameters(request))})
 
 
+@drops_nul_parameters
 @require_GET
 def offer_page(request: HttpRequest, offer_id: uuid.UUID) -> HttpResponse:
     """One offer as a page (what a row links to; the drawer shows the same without a reload)."""
     return _drawer_response(request, offer_id, "board/offer.html")
 
 
+@drops_nul_parameters
 @require_GET
 def offer_drawer(request: HttpRequest, offer_id: uuid.UUID) -> HttpResponse:
     """The drawer's content for one offer; `?history=1` returns only the history section."""
@@ -97,10 +105,11 @@ def offer_drawer(request: HttpRequest, offer_id: uuid.UUID) -> HttpResponse:
     return _drawer_response(request, offer_id, "board/_drawer.html")
 
 
+@drops_nul_parameters
 @require_GET
 def offer_row(request: HttpRequest, offer_id: uuid.UUID) -> HttpResponse:
     """One table row for the offer when it matches the query string's filters, else 204."""
-    parsed = board_query(raw_params=_params(request))
+    parsed = board_query(raw_params=_params(request), left_out=nul_parameters(request))
     if not offer_filter(query=parsed.query).filter(id=offer_id).exists():
         return HttpResponse(status=204)
     try:

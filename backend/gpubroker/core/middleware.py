@@ -9,14 +9,15 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import unquote_to_bytes
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, QueryDict
+from django.urls import Resolver404, resolve
 from django.utils.functional import empty
 from psycopg import OperationalError as DriverOperationalError
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = "Database not available"
 API_PATH_PREFIXES = ("/api/", "/health", "/metrics")
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -98,18 +100,72 @@ _JSON_NUL = b"\\u0000"
 _NUL_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
 
 
+NUL_REASON = "must not contain a NUL character (U+0000)"
+_DROPS_NUL_PARAMETERS = "drops_nul_parameters"
+
+
+def drops_nul_parameters(view: _View) -> _View:
+    """Mark a page view that answers a query parameter holding a NUL by leaving it out.
+
+    For such a view (a GET or HEAD), the middleware removes those parameters from
+    `request.GET` (and the query string) instead of answering 422; `nul_parameters(request)`
+    names them, so the page can say what it left out.
+    """
+    setattr(view, _DROPS_NUL_PARAMETERS, True)
+    return view
+
+
+def nul_parameters(request: HttpRequest) -> tuple[str, ...]:
+    """The query parameters left out for holding a NUL (a NUL in a name shown as backslash-x00)."""
+    return tuple(getattr(request, "_nul_parameters", ()))
+
+
+def _nul_parameter_names(query_string: str) -> list[str]:
+    """Each parameter whose name or value holds a NUL (a NUL in a name shown as a backslash-x00)."""
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    names = [name for name, value in pairs if "\x00" in name or "\x00" in value]
+    return list(dict.fromkeys(name.replace("\x00", "\\x00") for name in names))
+
+
+def _drop_nul_parameters(request: HttpRequest, names: list[str]) -> bool:
+    """Leave the NUL-bearing parameters out for a view marked `drops_nul_parameters`."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return False
+    if not getattr(view, _DROPS_NUL_PARAMETERS, False):
+        return False
+    kept = [
+        (name, value)
+        for name, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+        if "\x00" not in name and "\x00" not in value
+    ]
+    request.META["QUERY_STRING"] = urlencode(kept)
+    request.GET = QueryDict(request.META["QUERY_STRING"])
+    request._nul_parameters = tuple(names)  # type: ignore[attr-defined]
+    return True
+
+
 def _refuse_nul(request: HttpRequest) -> HttpResponseBase | None:
     """422 when the path, the query string or a text body carries a NUL character.
 
     PostgreSQL cannot store or compare text holding U+0000 (psycopg raises DataError), so a NUL
     anywhere in what a client sends would reach the database as a 500; it is refused here once,
-    before any view, with the validation envelope, and nothing is read or written.
+    before any view, with the validation envelope (naming each query parameter that holds one),
+    and nothing is read or written. A page view marked `drops_nul_parameters` gets the request
+    without those parameters instead.
     """
-    where = None
+    where: list[str] = []
+    query_string = request.META.get("QUERY_STRING", "")
     if "\x00" in request.path:
-        where = "path"
-    elif b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
-        where = "query"
+        where = ["path"]
+    elif b"\x00" in unquote_to_bytes(query_string):
+        names = _nul_parameter_names(query_string)
+        if names and _drop_nul_parameters(request, names):
+            return None
+        where = names or ["query"]
     elif str(request.META.get("CONTENT_TYPE", "")).startswith(_NUL_BODY_TYPES):
         content_type = str(request.META["CONTENT_TYPE"])
         try:
@@ -119,12 +175,15 @@ def _refuse_nul(request: HttpRequest) -> HttpResponseBase | None:
         if content_type.startswith("application/x-www-form-urlencoded"):
             body = unquote_to_bytes(body)
         if b"\x00" in body or (content_type.startswith("application/json") and _JSON_NUL in body):
-            where = "body"
-    if where is None:
+            where = ["body"]
+    if not where:
         return None
-    reason = "must not contain a NUL character (U+0000)"
-    details = {"fields": {where: reason}, "errors": [{"field": where, "message": reason}]}
-    message = validation_message({where: reason})
+    fields = dict.fromkeys(where, NUL_REASON)
+    details = {
+        "fields": fields,
+        "errors": [{"field": name, "message": NUL_REASON} for name in where],
+    }
+    message = validation_message(fields)
     return api_error_response(ValidationFailed(message, details=details))
 
 

@@ -375,7 +375,7 @@ urlpatterns = [path("probe/", probe_api.urls)]
             "/api/v2/auth/register",
             {"email": "nul@example.com", "password": "long enough 123", "full_name": "N\u0000"},
         ),
-        ("get", "/board/table?region=%00", None),
+        ("get", "/offers/not-a-uuid%00", None),
     ],
 )
 def test_a_nul_character_anywhere_is_a_422_envelope_and_changes_nothing(method, path, body):

@@ -206,6 +206,23 @@ def test_sorting_by_price_orders_the_rows_both_ways(demo_server, page):
     assert page.console.errors == []
 
 
+def test_a_click_anywhere_in_a_header_cell_sorts(demo_server, page):
+    _open(page, demo_server, "/?gpu=a100")
+    # The price header's top-left corner: padding and the space above its bottom-aligned text,
+    # where the link once did not reach.
+    cell = page.locator('th[data-field="price_per_hour"]').bounding_box()
+    label = page.locator('th[data-field="price_per_hour"] a > span').bounding_box()
+    assert label["y"] > cell["y"] + 2
+    page.mouse.click(cell["x"] + 2, cell["y"] + 2)
+
+    page.wait_for_url("**/?gpu=a100&sort=-price")
+    page.wait_for_selector('th[data-field="price_per_hour"][aria-sort="descending"]')
+    corner = page.locator('th[data-field="gpu_memory_gb"]').bounding_box()
+    page.mouse.click(corner["x"] + corner["width"] - 2, corner["y"] + 2)
+    page.wait_for_url("**/?gpu=a100&sort=gpu_memory")
+    assert page.console.errors == []
+
+
 def test_a_published_price_update_changes_its_cell_within_two_seconds(demo_server, page):
     _open(page, demo_server, "/?gpu=H100")
     row = page.locator(ROWS).nth(2)
@@ -317,6 +334,27 @@ def test_the_fit_form_filters_to_offers_that_hold_the_model(demo_server, page):
     )
     assert totals
     assert min(totals) >= needed
+    assert page.console.errors == []
+
+
+def test_a_described_workload_fills_the_fit_with_what_the_parser_found(demo_server, page):
+    _open(page, demo_server)
+    page.click("[data-fit-panel] summary")
+    page.fill("#fit-text", "serve llama 3 70b at fp8 with 8k context in Europe under $5/h")
+    page.click("[data-fit] button[type=submit]")
+
+    page.wait_for_selector("[data-fit-result=ok]")
+    # parse-workload sends the model and precision as mentions ({name, ...}, {format, ...}):
+    # once they reached the URL as "[object Object]".
+    assert "fit_model=llama+3+70b" in page.url
+    assert "fit_precision=fp8" in page.url
+    assert "fit_context=8192" in page.url
+    assert page.input_value("#fit-model") == "llama 3 70b"
+    assert page.input_value("#fit-precision") == "fp8"
+    assert page.locator("[data-fit-result=error]").count() == 0
+    assert page.get_attribute("[data-fit-result]", "data-fit-vram") == "78"
+    legend = page.text_content("[data-legend]")
+    assert "assumes llama-3-70b at fp8 (the fit's model)" in legend
     assert page.console.errors == []
 
 

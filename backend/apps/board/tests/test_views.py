@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from apps.board.columns import visible_columns
+from apps.board.formatting import TIMES
 from apps.board.page import CHAT_STREAM_PATH, PARSE_WORKLOAD_PATH, route_exists
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +185,22 @@ def test_pages_link_to_each_other(browser, market):
     assert 'rel="next"' not in first
     offers = browser.get("/board/table?page=2&per_page=10").content
     assert _inventory(offers).rows == []
-    assert b"No offer matches these filters." in offers
+    assert b"No offers on page 2 of 1." in offers
+
+
+def test_a_page_past_the_last_says_so_and_links_to_the_last_page(browser, market):
+    html = browser.get("/board/table?page=999&per_page=10&gpu=h100").content.decode()
+
+    # Two H100 offers: one page of 10. Before, this read "showing 0-9980" (an en dash).
+    assert "showing" not in html
+    assert "no offers on page 999 of 1" in html
+    assert 'href="?gpu=h100&amp;per_page=10" data-table-link data-last-page>' in html
+    assert "Go to the last page (1)" in html
+    assert 'rel="prev"' not in html  # one page: no pagination
+    assert _inventory(html.encode()).rows == []
+    second = browser.get("/board/table?page=2&per_page=10&gpu=h200").content.decode()
+    assert "no offers on page" not in second  # nothing matches at all: no page to go back to
+    assert "No offer matches these filters." in second
 
 
 def test_an_estimated_total_is_said_to_be_about(browser, market):
@@ -240,6 +256,49 @@ def test_the_fit_form_bounds_total_vram_and_shows_the_working(browser, market):
     assert ids == {str(market["h100"].id), str(market["h100x8"].id), str(market["a100"].id)}
 
 
+def _cost_cells(html: str) -> dict[str, str]:
+    """Offer id -> the data-value of its $/M tokens cell ("" when it has none)."""
+    cells = {}
+    for offer_id, row in re.findall(r'<tr data-offer-id="([^"]+)"(.*?)</tr>', html, flags=re.S):
+        cell = re.search(r'data-field="cost_per_million_tokens"[^>]*?data-value="([^"]*)"', row)
+        cells[offer_id] = cell.group(1) if cell else ""
+    return cells
+
+
+def test_with_a_fit_the_token_cost_and_its_legend_are_for_the_fits_model(browser, market):
+    html = browser.get(
+        "/board/table?fit_model=llama-3.1-70b&fit_context=32768&fit_precision=fp8"
+    ).content.decode()
+
+    assert "$/M tokens</abbr> assumes llama-3.1-70b at fp8 (the fit&#x27;s model)" in html
+    assert "llama-3.1-8b" not in html
+    vram = re.search(r'data-fit-vram="(\d+)"', html).group(1)
+    listing = browser.get(
+        f"/api/v2/providers?model=llama-3.1-70b&precision=fp8&gpu_memory_total_min={vram}"
+    ).json()
+    assert {item["cost_basis"]["model"] for item in listing["items"]} == {"llama-3.1-70b"}
+    expected = {item["id"]: item["cost_per_million_tokens"] for item in listing["items"]}
+    shown = _cost_cells(html)
+    assert set(shown) == set(expected)
+    assert any(value is not None for value in expected.values())
+    for offer_id, value in expected.items():
+        if value is None:
+            assert shown[offer_id] == ""
+        else:
+            assert float(shown[offer_id]) == pytest.approx(value, rel=1e-6)
+
+
+def test_the_legend_says_what_token_costs_assume_even_on_an_empty_page(browser, market):
+    default = browser.get("/board/table").content.decode()
+    assert "assumes llama-3.1-8b at fp16 (the listing&#x27;s default), 500-token prompts" in default
+    empty = browser.get("/board/table?gpu=h200").content.decode()
+    assert _inventory(empty.encode()).rows == []
+    assert "cost_basis" not in empty
+    assert "assumes llama-3.1-8b at fp16 (the listing&#x27;s default)" in empty
+    named = browser.get("/board/table?model=llama-3.1-70b&fit_model=llama-3-8b").content.decode()
+    assert "assumes llama-3.1-70b at fp16, 500-token prompts" in named  # the URL's own wins
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -268,6 +327,50 @@ def test_the_drawer_has_specs_history_chart_and_kpi_working(browser, market):
     assert "$2.49/h ÷ (" in html
     assert "TFLOPS fp32 peak" in html
     assert 'data-booking data-provider="alpha"' in html
+
+
+def test_the_drawer_counts_replicas_and_gpus_in_the_plural(browser, market):
+    one = browser.get(f"/board/offers/{market['h100'].id}").content.decode()
+    eight = browser.get(f"/board/offers/{market['h100x8'].id}").content.decode()
+
+    assert f"1 replica {TIMES} " in one
+    assert "1 GPU per replica" in one
+    assert f"8 replicas {TIMES} " in eight
+    assert "8 replica " not in eight
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/?gpu=%00&provider=beta", "gpu"),
+        ("/board/table?provider=beta&region=eu%00", "region"),
+        ("/board/table?provider=beta&%00=1", "\\x00"),
+    ],
+)
+def test_a_nul_in_a_parameter_is_left_out_and_named_on_the_board(browser, market, path, name):
+    response = browser.get(path)
+
+    assert response.status_code == 200
+    text = html.unescape(response.content.decode())
+    assert f"Ignored {name}: must not contain a NUL character (U+0000)." in text
+    ids = {row["data-offer-id"] for row in _inventory(response.content).rows}
+    assert ids == {str(market[label].id) for label in ("a100", "4090", "l40s")}
+
+
+def test_a_nul_in_an_offer_pages_parameter_is_left_out_and_named(browser, market):
+    offer = market["h100"]
+    page = browser.get(f"/offers/{offer.id}?window=%00")
+    assert page.status_code == 200
+    assert b"Ignored window: must not contain a NUL character (U+0000)." in page.content
+    assert browser.get(f"/board/offers/{offer.id}?window=7d%00").status_code == 200
+    row = browser.get(f"/board/offers/{offer.id}/row?gpu=h100%00")
+    assert row.status_code == 200  # the filter left out: every offer matches
+    # The API is unchanged: 422, naming the parameter now.
+    api = browser.get("/api/v2/providers?gpu=%00&provider=beta")
+    assert api.status_code == 422
+    assert api.json()["error"]["details"]["fields"] == {
+        "gpu": "must not contain a NUL character (U+0000)"
+    }
 
 
 def test_an_unknown_offer_is_a_404_page_not_a_500(browser, market):

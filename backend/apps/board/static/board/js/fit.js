@@ -12,6 +12,19 @@ const FIELD_NAMES = {
   fit_context: ["context_length", "context_tokens", "context"],
 };
 
+/**
+ * A parsed value as the form's text: parse-workload sends each field as `{value, start, end,
+ * text}` and some values are mentions (a model `{name, params_billion, ...}`, a precision
+ * `{format, method}`); a model named only by its size becomes "<size>b".
+ */
+function plainValue(value) {
+  if (value === null || value === undefined || typeof value !== "object") return value ?? null;
+  if (value.name) return value.name;
+  if (value.format) return value.format;
+  if (value.params_billion) return `${value.params_billion}b`;
+  return null;
+}
+
 /** A parsed field's value: the field itself or its `value` (fields carry their source span). */
 function pick(parsed, names) {
   const scopes = [parsed, parsed?.fields, parsed?.workload, parsed?.parsed_workload];
@@ -20,7 +33,7 @@ function pick(parsed, names) {
     for (const name of names) {
       const field = scope[name];
       if (field === undefined || field === null) continue;
-      const value = typeof field === "object" ? field.value ?? field.name ?? null : field;
+      const value = plainValue(typeof field === "object" && "value" in field ? field.value : field);
       if (value !== null && value !== "") return String(value);
     }
   }
