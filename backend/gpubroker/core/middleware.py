@@ -37,6 +37,7 @@ from gpubroker.core.errors import (
     validation_message,
 )
 from gpubroker.core.tracing import current_span_trace_id
+from gpubroker.core.views import no_route_message
 
 request_logger = logging.getLogger("gpubroker.request")
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _evaluated_user_id(request: HttpRequest) -> str:
 def _enveloped(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     status = response.status_code
     if status == 404:
-        message = f"No route for {request.method} {request.path[:200]}"
+        message = no_route_message(request)
     elif status >= 500:
         message = "Internal server error"
     else:

@@ -5,8 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 
 from gpubroker.core.errors import error_response
+
+
+def no_route_message(request: HttpRequest) -> str:
+    """The 404 message: the method and path, and the path that exists when only a slash differs.
+
+    `"No route for GET /api/v2/providers/; did you mean /api/v2/providers?"`: the API's routes
+    have no trailing slash, Django's pages (`/admin/`) do.
+    """
+    path = request.path
+    message = f"No route for {request.method} {path[:200]}"
+    other = path.rstrip("/") if path.endswith("/") and path != "/" else f"{path}/"
+    try:
+        resolve(other)
+    except Resolver404:
+        return message
+    return f"{message}; did you mean {other[:200]}?"
 
 
 def bad_request(request: HttpRequest, exception: Any = None) -> JsonResponse:
@@ -20,8 +37,8 @@ def permission_denied(request: HttpRequest, exception: Any = None) -> JsonRespon
 
 
 def page_not_found(request: HttpRequest, exception: Any = None) -> JsonResponse:
-    """Django's 404 view: the envelope naming the method and path."""
-    return error_response(404, f"No route for {request.method} {request.path[:200]}")
+    """Django's 404 view: the envelope naming the method and path (`no_route_message`)."""
+    return error_response(404, no_route_message(request))
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

@@ -127,6 +127,19 @@ def test_unknown_api_route_is_enveloped_404(client: Client) -> None:
     assert body["error"]["message"] == "No route for GET /api/v2/no-such-thing"
 
 
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        ("/api/v2/providers/", "; did you mean /api/v2/providers?"),
+        ("/api/v2/kpi/overview/", "; did you mean /api/v2/kpi/overview?"),
+        ("/api/v2/no-such-thing/", ""),
+    ],
+)
+def test_a_trailing_slash_404_names_the_route_without_it(client: Client, path, hint) -> None:
+    body = assert_envelope(client.get(path), 404, "NOT_FOUND")
+    assert body["error"]["message"] == f"No route for GET {path}{hint}"
+
+
 def test_unknown_top_level_route_is_enveloped_404(client: Client) -> None:
     assert_envelope(client.get("/nowhere"), 404, "NOT_FOUND")
 
