@@ -15,7 +15,8 @@ calculators; :func:`gpu_spec_lookup`) all read a person's GPU text with :func:`g
   "H100 80GB"); a variant means that variant (``H100 SXM``); stated memory or form factor
   narrows (``A100 80GB``: every 80 GB A100). Names are matched as whole names, so ``A10`` is
   never an A100 and ``L40`` never an L40S.
-* Text the grammar cannot read (``4090``, ``nvidia``, a product we do not hold) falls back to
+* A vendor's name alone (``nvidia``, ``AMD``, ``intel``) means every catalogue GPU of it.
+* Text the grammar cannot read (``4090``, ``geforce``, a product we do not hold) falls back to
   a case-insensitive substring of the canonical or the provider's name
   (``apps.gpus.matching``), so a new raw name stays searchable. Lookups that need catalogue
   models (``/kpi/gpu/{gpu}``, the spec lookups) take the canonical names containing it
@@ -134,6 +135,10 @@ class GpuQuery:
         return frozenset(self.substring_models(default_catalogue().gpus))
 
 
+# A vendor's name alone means every catalogue GPU of that vendor (`GpuModel.vendor`).
+_VENDOR_LABELS = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel"}
+
+
 def gpu_text_normalise(text: str) -> str:
     """``text`` in Unicode NFKC: full-width letters, digits and spaces become ASCII."""
     return unicodedata.normalize("NFKC", text)
@@ -149,6 +154,10 @@ def gpu_query(text: str) -> GpuQuery:
         # Filters refuse such text (`gpu_count_suffix`); a name lookup reads it whole.
         stripped, count = text.strip(), None
     catalogue = default_catalogue()
+    vendor = gpu_text_fold(stripped)
+    if vendor in _VENDOR_LABELS:
+        models = frozenset(gpu.gpu_model for gpu in catalogue.gpus if gpu.vendor == vendor)
+        return GpuQuery(stripped, models, count, _VENDOR_LABELS[vendor])
     reading = catalogue.read(stripped)
     if not isinstance(reading, Reading):
         return GpuQuery(stripped, None, count, stripped)

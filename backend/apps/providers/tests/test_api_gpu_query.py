@@ -79,6 +79,9 @@ H100_ALL = [("H100 80GB", 1), ("H100 NVL", 1), ("H100 PCIe", 1), ("H100 SXM", 1)
         ("A100 48GB", []),
         # Text that names no GPU: the raw-name substring fallback.
         ("4090", [("RTX 4090", 1)]),
+        # A vendor alone means all its GPUs, not the offers whose provider name says it.
+        ("nvidia", sorted([(model, 1) for model in MODELS] + [("H100 SXM", 8)])),
+        ("AMD", []),
     ],
 )
 def test_listing_reads_gpu_text_by_the_catalogue(market, gpu, expected) -> None:
