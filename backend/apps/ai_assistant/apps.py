@@ -23,6 +23,7 @@ class AiAssistantConfig(AppConfig):
 
     name = "apps.ai_assistant"
     label = "ai_assistant"
+    verbose_name = "AI assistant"
 
     def ready(self) -> None:
         """Register the AI settings check with `manage.py check`."""

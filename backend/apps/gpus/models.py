@@ -15,12 +15,12 @@ class GPUBenchmark(models.Model):
     it); null where the model does not fit in the GPU's memory.
     """
 
-    gpu_model = models.CharField(max_length=64, unique=True)
+    gpu_model = models.CharField("GPU model", max_length=64, unique=True)
     family = models.CharField(max_length=64, blank=True, default="")
     variant = models.CharField(max_length=32, null=True, blank=True)
     vendor = models.CharField(max_length=32)
     architecture = models.CharField(max_length=64, blank=True, default="")
-    vram_gb = models.FloatField()
+    vram_gb = models.FloatField("VRAM (GB)")
     memory_bandwidth_gbps = models.FloatField(null=True, blank=True)
     tflops_fp32 = models.FloatField(null=True, blank=True)
     tflops_fp16 = models.FloatField(null=True, blank=True)
@@ -40,6 +40,7 @@ class GPUBenchmark(models.Model):
 
     class Meta:
         db_table = "gpu_benchmarks"
+        verbose_name = "GPU benchmark"
         ordering: ClassVar = ["gpu_model"]
 
     def __str__(self) -> str:

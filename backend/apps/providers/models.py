@@ -136,8 +136,8 @@ class GPUOffer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
     external_id = models.CharField(max_length=255)
-    gpu_type = models.CharField(max_length=100)
-    gpu_memory_gb = models.IntegerField()
+    gpu_type = models.CharField("GPU type", max_length=100)
+    gpu_memory_gb = models.IntegerField("GPU memory (GB)")
     cpu_cores = models.IntegerField(null=True, blank=True)
     ram_gb = models.IntegerField(null=True, blank=True)
     storage_gb = models.IntegerField(null=True, blank=True)
@@ -160,9 +160,9 @@ class GPUOffer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # v2 additions
-    gpu_count = models.PositiveIntegerField(null=True, blank=True)
-    gpu_model = models.CharField(max_length=64, null=True, blank=True)
-    gpu_name_raw = models.CharField(max_length=255, null=True, blank=True)
+    gpu_count = models.PositiveIntegerField("GPU count", null=True, blank=True)
+    gpu_model = models.CharField("GPU model", max_length=64, null=True, blank=True)
+    gpu_name_raw = models.CharField("raw GPU name", max_length=255, null=True, blank=True)
     spot_price_per_hour = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
     country = models.CharField(max_length=64, null=True, blank=True)
     interconnect = models.CharField(max_length=32, null=True, blank=True)
@@ -187,6 +187,7 @@ class GPUOffer(models.Model):
 
     class Meta:
         db_table = "gpu_offers"
+        verbose_name = "GPU offer"
         # unique_together (not a named constraint) so an adopted v1 table, whose constraint
         # carries v1's name, is matched by columns when Django ever needs to alter it.
         unique_together: ClassVar = [("provider", "external_id")]
@@ -294,6 +295,8 @@ class PriceHistory(models.Model):
 
     class Meta:
         db_table = "price_history"
+        verbose_name = "price history entry"
+        verbose_name_plural = "price history"
         indexes: ClassVar = [
             models.Index(fields=["offer", "-recorded_at"], name="price_history_offer_time_idx"),
             models.Index(fields=["recorded_at"], name="price_history_time_idx"),

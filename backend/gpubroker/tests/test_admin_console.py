@@ -7,6 +7,7 @@ its budget.
 
 from __future__ import annotations
 
+import html
 from decimal import Decimal
 
 import pytest
@@ -174,6 +175,17 @@ def test_the_index_lists_every_registered_model(staff_client, console_data):
     for label, model, _ in _registered():
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert url in page, label
+
+
+def test_the_index_names_apps_and_models_in_the_fields_terms(staff_client, console_data):
+    # A newcomer read "Ai_Assistant", "Gpu offers" and "Price historys" here.
+    page = html.unescape(staff_client.get("/admin/").content.decode())
+    for label in ("AI assistant", "GPU offers", "GPU benchmarks", "Price history"):
+        assert f">{label}<" in page, label
+    for wrong in ("Ai_Assistant", "Gpu offers", "Gpu benchmarks", "Price historys"):
+        assert wrong not in page, wrong
+    offers = html.unescape(staff_client.get("/admin/providers/gpuoffer/").content.decode())
+    assert "Gpu " not in offers
 
 
 def test_a_user_who_is_not_staff_is_sent_to_the_login_page(console_data):
