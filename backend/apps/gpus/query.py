@@ -156,8 +156,8 @@ def gpu_query(text: str) -> GpuQuery:
     catalogue = default_catalogue()
     vendor = gpu_text_fold(stripped)
     if vendor in _VENDOR_LABELS:
-        models = frozenset(gpu.gpu_model for gpu in catalogue.gpus if gpu.vendor == vendor)
-        return GpuQuery(stripped, models, count, _VENDOR_LABELS[vendor])
+        of_vendor = frozenset(gpu.gpu_model for gpu in catalogue.gpus if gpu.vendor == vendor)
+        return GpuQuery(stripped, of_vendor, count, _VENDOR_LABELS[vendor])
     reading = catalogue.read(stripped)
     if not isinstance(reading, Reading):
         return GpuQuery(stripped, None, count, stripped)
