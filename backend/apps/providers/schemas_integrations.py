@@ -46,7 +46,9 @@ class IntegrationOut(Schema):
 class BookingIn(Schema):
     """POST /providers/offers/{id}/book: the duration in hours."""
 
-    duration_hours: Decimal = Field(..., gt=0, le=8760, max_digits=8, decimal_places=2)
+    # No max_digits: le and decimal_places already bound it, and pydantic checks digits first,
+    # so 1e9 hours was refused as "no more than 8 digits in total" instead of "<= 8760".
+    duration_hours: Decimal = Field(..., gt=0, le=8760, decimal_places=2)
 
 
 class BookingOut(Schema):

@@ -325,12 +325,24 @@ def test_booking_bad_offer_ids(client, account, fake_http, path_id, hours, statu
     assert Booking.objects.count() == 0
 
 
-@pytest.mark.parametrize("hours", ["0", "-1", "9999999", "abc"])
-def test_booking_bad_durations_are_422(client, account, fake_http, vast_offer, hours):
+@pytest.mark.parametrize(
+    ("hours", "says"),
+    [
+        ("0", "greater than 0"),
+        ("-1", "greater than 0"),
+        ("9999999", "less than or equal to 8760"),
+        ("1e9", "less than or equal to 8760"),
+        ("1.005", "decimal places"),
+        ("abc", "valid decimal"),
+    ],
+)
+def test_booking_bad_durations_are_422(client, account, fake_http, vast_offer, hours, says):
     _, headers = account
     response = _book(client, headers, vast_offer.pk, hours)
     assert response.status_code == 422
-    assert response.json()["error"]["details"]["fields"].keys() == {"duration_hours"}
+    fields = response.json()["error"]["details"]["fields"]
+    assert fields.keys() == {"duration_hours"}
+    assert says in fields["duration_hours"]
     assert Booking.objects.count() == 0
 
 
