@@ -12,6 +12,7 @@ thread hop (`sync_to_async` around the selector) rather than one hop per async O
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -54,11 +55,36 @@ def _render_listing(query: offers.OfferQuery) -> bytes:
     summary="List GPU offers with filters, sorting and pagination",
 )
 async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn]) -> HttpResponse:
-    """One page of the listing; served from the Redis cache when the same query was rendered."""
+    """One page of the listing; served from the Redis cache when the same query was rendered.
+
+    Parameters the listing does not know are ignored and named in `warnings` (a typo such as
+    `max_prize` would otherwise list every offer without a word).
+    """
     query = filters.to_query()
     key = listing_cache_key(query.cache_params())
     body = await cached_render(key, lambda: _render_listing(query), counted=True)
+    unknown = sorted(set(request.GET) - LISTING_PARAMETERS)
+    if unknown:
+        body = _with_warning(body, unknown_parameters_warning(unknown))
     return HttpResponse(body, content_type=JSON)
+
+
+LISTING_PARAMETERS = frozenset(schemas.OfferFilterIn.model_fields)
+_NAMES_SHOWN = 10
+
+
+def unknown_parameters_warning(names: list[str]) -> str:
+    """The warning naming query parameters the listing ignored (at most 10, each cut to 64)."""
+    shown = ", ".join(repr(name[:64]) for name in names[:_NAMES_SHOWN])
+    more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
+    return f"Unknown parameters ignored: {shown}{more} (the listing's parameters: /api/v2/docs)"
+
+
+def _with_warning(body: bytes, warning: str) -> bytes:
+    """A rendered listing page with `warning` added to its `warnings` (created when absent)."""
+    page = json.loads(body)
+    page["warnings"] = [*(page.get("warnings") or []), warning]
+    return json.dumps(page).encode()
 
 
 @router.get(

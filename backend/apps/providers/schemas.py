@@ -32,8 +32,8 @@ TextFilter = Annotated[str, Field(max_length=MAX_TEXT_FILTER)]
 class OfferFilterIn(Schema):
     """Query of GET /providers.
 
-    Filters combine with AND; unknown parameters are ignored, bad values of known ones are a
-    422. Empty text parameters (`?gpu=`) mean "no filter". Aliases kept from v1: `gpu_type`
+    Filters combine with AND; unknown parameters are ignored and named in the answer's
+    `warnings`, bad values of known ones are a 422. Empty text parameters (`?gpu=`) mean "no filter". Aliases kept from v1: `gpu_type`
     is `gpu`; `price_min` and `max_price` bound the instance price, USD/hour.
     """
 
@@ -277,7 +277,9 @@ class OfferListOut(Schema):
     )
     items: list[OfferOut]
     warnings: list[str] | None = Field(
-        None, description="Present when some provider's data is stale or the provider is down."
+        None,
+        description="Present when some provider's data is stale or the provider is down, or"
+        " when the query had parameters the listing does not know (ignored, named here).",
     )
 
 

@@ -171,6 +171,22 @@ def test_filters_combine_with_and(api, market, query, expected):
     assert body["total"] == len(expected)
 
 
+def test_unknown_parameters_are_ignored_and_named_in_the_warnings(api, market):
+    # A newcomer's typo (max_prize) listed every offer without a word.
+    typo = api.get(URL, {"gpu": "H100", "max_prize": "2", "colour": "red"})
+    plain = api.get(URL, {"gpu": "H100"})
+    again = api.get(URL, {"gpu": "H100", "max_prize": "2", "colour": "red"})  # from the cache
+
+    assert typo.status_code == 200
+    assert typo.json()["items"] == plain.json()["items"]
+    expected = (
+        "Unknown parameters ignored: 'colour', 'max_prize' (the listing's parameters: /api/v2/docs)"
+    )
+    assert expected in typo.json()["warnings"]
+    assert again.json() == typo.json()
+    assert expected not in (plain.json().get("warnings") or [])
+
+
 def test_item_has_v1_keys_then_v2_fields_with_exact_values(api, market):
     body = _get(api, "gpu=hbm3")
     offer = market["o1"]
