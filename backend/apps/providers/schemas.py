@@ -33,8 +33,9 @@ class OfferFilterIn(Schema):
     """Query of GET /providers.
 
     Filters combine with AND; unknown parameters are ignored and named in the answer's
-    `warnings`, bad values of known ones are a 422. Empty text parameters (`?gpu=`) mean "no filter". Aliases kept from v1: `gpu_type`
-    is `gpu`; `price_min` and `max_price` bound the instance price, USD/hour.
+    `warnings`, bad values of known ones are a 422. Empty text parameters (`?gpu=`) mean "no
+    filter". Aliases kept from v1: `gpu_type` is `gpu`; `price_min` and `max_price` bound the
+    instance price, USD/hour.
     """
 
     gpu: TextFilter | None = Field(
