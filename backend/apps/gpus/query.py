@@ -128,10 +128,13 @@ class GpuQuery:
         """The catalogue models meant: `models`, else the canonical names containing the text.
 
         The second is the canonical half of the listing's substring fallback (``4090`` ->
-        RTX 4090; ``3090`` -> RTX 3090 and RTX 3090 Ti). Empty when nothing matches.
+        RTX 4090; ``3090`` -> RTX 3090 and RTX 3090 Ti). Empty when nothing matches and for
+        blank text.
         """
         if self.models is not None:
             return self.models
+        if not self.text:  # blank text names nothing (it is in every name)
+            return frozenset()
         return frozenset(self.substring_models(default_catalogue().gpus))
 
 

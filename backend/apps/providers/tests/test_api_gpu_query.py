@@ -148,8 +148,10 @@ def test_kpi_family_counts_every_variant_and_a_variant_only_itself(market) -> No
     assert (a10["gpu_models"], a10["offer_count"]) == (["A10"], 1)
 
 
-def test_kpi_unknown_gpu_is_404(market) -> None:
-    response = Client().get("/api/v2/kpi/gpu/A100 48GB")
+@pytest.mark.parametrize("text", ["A100 48GB", " ", "\u3000", "%20%20"])
+def test_kpi_unknown_gpu_is_404(market, text) -> None:
+    # Blank text (a space, a full-width space) answered for the whole market.
+    response = Client().get(f"/api/v2/kpi/gpu/{text}")
     assert response.status_code == 404
     assert response.json()["error"]["details"] == {"field": "gpu_type"}
 
