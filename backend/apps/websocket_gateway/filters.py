@@ -13,6 +13,7 @@ from typing import Any
 
 from apps.gpus.query import GpuCountError, gpu_count_suffix, gpu_query
 from apps.providers.adapters.geography import place_matches
+from gpubroker.core.middleware import NUL_REASON
 
 MAX_FILTER_TEXT_LENGTH = 100
 _TEXT_FIELDS = ("gpu", "provider", "region")
@@ -83,7 +84,8 @@ def parse_filters(raw: object) -> StreamFilters:
     """Validate the `filters` value of a `subscribe` message.
 
     `None` (or a missing key, which the caller passes as `None`) means "everything". Unknown keys,
-    non-string text values, empty or over-long strings, a `gpu` whose text after `:` is not a
+    non-string text values, empty or over-long strings, text holding a NUL (U+0000, as the
+    listing refuses it), a `gpu` whose text after `:` is not a
     GPU count (`apps.gpus.query.gpu_count_suffix`) and non-positive, non-finite or boolean
     prices are rejected with every problem listed at once. A key set to `null` is unset.
     """
@@ -108,6 +110,8 @@ def parse_filters(raw: object) -> StreamFilters:
             errors[name] = "must not be empty"
         elif len(value) > MAX_FILTER_TEXT_LENGTH:
             errors[name] = f"must be at most {MAX_FILTER_TEXT_LENGTH} characters"
+        elif "\x00" in value:  # as the listing refuses it (PostgreSQL cannot compare it)
+            errors[name] = NUL_REASON
         elif name == "gpu" and (count_error := _count_suffix_error(value)):
             errors[name] = count_error
         else:

@@ -63,6 +63,9 @@ def test_parse_filters_keeps_a_gpu_count_suffix() -> None:
         ({"max_price": 0}, {"max_price": "must be a positive finite number"}),
         ({"max_price": float("inf")}, {"max_price": "must be a positive finite number"}),
         ({"sort": "price"}, {"sort": "unknown filter"}),
+        # As the listing refuses it (a newcomer's {"gpu": "H100\u0000"} was echoed back).
+        ({"gpu": "H100\x00"}, {"gpu": "must not contain a NUL character (U+0000)"}),
+        ({"region": "\x00us"}, {"region": "must not contain a NUL character (U+0000)"}),
     ],
 )
 def test_parse_filters_rejects(raw: object, errors: dict[str, str]) -> None:
