@@ -17,6 +17,7 @@ from ninja import Router
 from algorithms.content_based import WorkloadProfile
 from apps.auth_app.auth import OptionalJWTAuth
 from apps.gpus import selectors as gpu_selectors
+from apps.gpus.query import gpu_query
 from apps.math_core import schemas
 from apps.math_core.services import costs, ranking, workload
 from apps.recommendations.services import EnsembleRecommendation, InlineOffer, offers_recommend
@@ -44,7 +45,7 @@ def calculate_cost_per_token(
         model=payload.model,
         precision=payload.precision,
         kv_cache_precision=payload.kv_cache_precision,
-        gpu_count=payload.gpu_count,
+        gpu_count=_gpu_count(payload),
         prompt_tokens=payload.prompt_tokens,
         output_tokens=payload.output_tokens,
         context_tokens=payload.context_tokens,
@@ -64,8 +65,18 @@ def calculate_cost_per_gflop(
         price_per_hour=payload.price_per_hour,
         gpu_type=payload.gpu_type,
         precision=payload.precision,
-        gpu_count=payload.gpu_count,
+        gpu_count=_gpu_count(payload),
     )
+
+
+def _gpu_count(payload: schemas.CostPerTokenIn | schemas.CostPerGflopIn) -> int:
+    """`gpu_count` when sent, else the count `gpu_type` states ("8x H100", "H100:8"), else 1.
+
+    A newcomer's "8x H100" priced the 8-GPU instance as one GPU, with no word said.
+    """
+    if "gpu_count" in payload.model_fields_set:
+        return payload.gpu_count
+    return gpu_query(payload.gpu_type).count or 1
 
 
 @router.post(

@@ -85,7 +85,11 @@ class CostPerTokenIn(Schema):
     )
     precision: WeightPrecision | None = Field(None, description="Weight format; fp16 when omitted.")
     kv_cache_precision: KvPrecision = "fp16"
-    gpu_count: GpuCount = 1
+    gpu_count: GpuCount = Field(
+        1,
+        description="GPUs in the instance; when omitted, the count gpu_type states"
+        " ('8x H100', 'H100:8'), else 1.",
+    )
     prompt_tokens: TokenCount = Field(500, description="Average prompt of a request.")
     output_tokens: OutputTokens = Field(200, description="Average output of a request.")
     context_tokens: OutputTokens | None = Field(
@@ -179,7 +183,11 @@ class CostPerGflopIn(Schema):
     )
     gpu_type: GpuName
     precision: ComputePrecision = "fp32"
-    gpu_count: GpuCount = 1
+    gpu_count: GpuCount = Field(
+        1,
+        description="GPUs in the instance; when omitted, the count gpu_type states"
+        " ('8x H100', 'H100:8'), else 1.",
+    )
 
 
 class CostPerGflopOut(Schema):

@@ -183,6 +183,32 @@ def test_text_only_the_listing_could_read_means_the_same_gpus_everywhere(market)
     assert cost.json()["gpu_model"] == "RTX 3090"
 
 
+@pytest.mark.parametrize(
+    ("body", "gpus"),
+    [
+        ({"gpu_type": "8x H100"}, 8),
+        ({"gpu_type": "H100:4"}, 4),
+        ({"gpu_type": "8x H100", "gpu_count": 2}, 2),  # an explicit gpu_count wins
+        ({"gpu_type": "H100"}, 1),
+    ],
+)
+def test_the_calculators_take_the_gpu_count_the_text_states(body, gpus) -> None:
+    # "8x H100" priced the 8-GPU instance as one GPU (gpu_count 1), with no word said.
+    client = Client()
+    token = client.post(
+        "/api/v2/math/cost-per-token",
+        {**body, "price_per_hour": 16.0},
+        content_type="application/json",
+    )
+    gflop = client.post(
+        "/api/v2/math/cost-per-gflop",
+        {**body, "price_per_hour": 16.0},
+        content_type="application/json",
+    )
+    assert token.json()["calculation_details"]["gpu_count"] == gpus
+    assert gflop.json()["gpu_count"] == gpus
+
+
 def test_a_spec_lookup_that_substring_leaves_open_names_the_choices(market) -> None:
     response = Client().post(
         "/api/v2/math/cost-per-gflop",
