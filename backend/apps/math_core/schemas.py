@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, StrictInt
+from pydantic import BeforeValidator, ConfigDict, StrictInt
 
 from algorithms.ensemble import MAX_TOP_K
 from algorithms.kpi import MAX_GPU_COUNT
@@ -63,7 +63,17 @@ ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 KvPrecision = Annotated[Literal["fp32", "fp16", "bf16", "fp8"], BeforeValidator(_lower)]
 
 
-class CostPerTokenIn(Schema):
+class CalculatorIn(Schema):
+    """A calculator's body: a key it does not know is a 422 naming it, never ignored.
+
+    A typo (`gpu_cout` for `gpu_count`) was answered 200 with the default in its place, a
+    wrong number with no word said.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CostPerTokenIn(CalculatorIn):
     """POST /math/cost-per-token: a price (USD/hour, whole instance), a GPU and a model.
 
     v1's body (`price_per_hour, gpu_type, model_size`) works as before; `model` names a model
@@ -175,7 +185,7 @@ class CostPerTokenOut(Schema):
 # -- cost per GFLOP ---------------------------------------------------------------------------
 
 
-class CostPerGflopIn(Schema):
+class CostPerGflopIn(CalculatorIn):
     """POST /math/cost-per-gflop: a price (USD/hour, whole instance), a GPU and a precision."""
 
     price_per_hour: Price = Field(
@@ -206,7 +216,7 @@ class CostPerGflopOut(Schema):
 # -- TOPSIS -----------------------------------------------------------------------------------
 
 
-class TopsisIn(Schema):
+class TopsisIn(CalculatorIn):
     """POST /math/topsis: a decision matrix, weights summing to 1 and a type per criterion."""
 
     decision_matrix: list[list[FiniteNumber]] = Field(
@@ -313,7 +323,7 @@ class EnsembleRecommendOut(Schema):
 # -- workload estimation ----------------------------------------------------------------------
 
 
-class EstimateWorkloadIn(Schema):
+class EstimateWorkloadIn(CalculatorIn):
     """POST /math/estimate-workload: v1's body, plus the serving model's optional inputs.
 
     v1: `workload_type`, `quantity` (units per workload_type) within `duration_hours`, `quality`

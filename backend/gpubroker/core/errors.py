@@ -221,6 +221,8 @@ def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
         message = _VALIDATOR_PREFIX.sub("", str(err.get("msg", "invalid value")))
         if field == "body" and err.get("type") == "missing":  # no body at all
             message = f"required: {SEND_JSON}"
+        elif err.get("type") == "extra_forbidden":
+            message = "unknown field (this body's fields: /api/v2/docs)"
         fields.setdefault(field, message)
         items.append({"field": field, "message": message, "type": err.get("type", "")})
     return {"fields": fields, "errors": items}

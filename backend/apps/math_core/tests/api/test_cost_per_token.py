@@ -330,3 +330,42 @@ def test_calculation_writes_nothing(api):
     api.post("/cost-per-token", {"price_per_hour": 1.0, "gpu_type": "RTX 4090"})
 
     assert GPUBenchmark.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "unknown"),
+    [
+        (
+            "/api/v2/math/cost-per-token",
+            {"gpu_type": "H100 SXM", "price_per_hour": 16, "model_size": "7b", "gpu_cout": 8},
+            "gpu_cout",
+        ),
+        (
+            "/api/v2/math/cost-per-gflop",
+            {"gpu_type": "H100 SXM", "price_per_hour": 2, "fp": 1},
+            "fp",
+        ),
+        (
+            "/api/v2/math/estimate-workload",
+            {"workload_type": "llm_inference", "quantity": 1000, "context_length": 8192},
+            "context_length",
+        ),
+        (
+            "/api/v2/math/topsis",
+            {
+                "decision_matrix": [[1, 2], [3, 4]],
+                "weights": [0.5, 0.5],
+                "criteria_types": ["cost", "benefit"],
+                "normalise": True,
+            },
+            "normalise",
+        ),
+    ],
+)
+def test_a_calculator_names_a_key_it_does_not_know(api, url, body, unknown) -> None:
+    # A typo (gpu_cout) was answered 200, priced for the default gpu_count of 1.
+    response = api.post(url.removeprefix("/api/v2/math"), body)
+
+    assert response.status_code == 422
+    fields = response.json()["error"]["details"]["fields"]
+    assert fields == {unknown: "unknown field (this body's fields: /api/v2/docs)"}
