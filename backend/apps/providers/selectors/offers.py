@@ -300,7 +300,8 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
     Queries: providers (1), the page (1), the count (skipped when a non-empty page is not full,
     else cached per filter set for the listing TTL: a count bounded by
     PROVIDERS_LIST_EXACT_COUNT_MAX, plus an EXPLAIN for the estimate when more match), plus the
-    GPU KPI map once per process TTL. A page past the end is empty with the total.
+    GPU KPI map once per process TTL. A page past the end is empty with the total. A
+    `provider` no provider is called gives no offers and a warning naming the providers.
     """
     freshness = provider_freshness_list()
     by_id = {p.id: p for p in freshness}
@@ -312,6 +313,8 @@ def offer_list(*, query: OfferQuery) -> OfferPage:
         provider_ids = [p.id for p in relevant]
     warnings = [w for w in (p.warning() for p in relevant) if w]
     if provider_ids == []:
+        known = ", ".join(sorted(p.name for p in freshness))
+        warnings.append(f"No provider is called {query.provider!r}; the providers: {known}")
         return OfferPage(total=0, items=[], warnings=warnings)
 
     basis = query.cost_basis()

@@ -187,6 +187,16 @@ def test_unknown_parameters_are_ignored_and_named_in_the_warnings(api, market):
     assert expected not in (plain.json().get("warnings") or [])
 
 
+def test_an_unknown_provider_lists_nothing_and_names_the_providers(api, market):
+    body = api.get(URL, {"provider": "nonexistent"}).json()
+
+    assert (body["total"], body["items"]) == (0, [])
+    (warning,) = [w for w in body["warnings"] if "nonexistent" in w]
+    assert warning.startswith("No provider is called 'nonexistent'; the providers: ")
+    for name in {offer.provider.name for offer in market.values()}:
+        assert name in warning
+
+
 def test_item_has_v1_keys_then_v2_fields_with_exact_values(api, market):
     body = _get(api, "gpu=hbm3")
     offer = market["o1"]
