@@ -148,6 +148,26 @@ def model_resolve(name: str, field: str = "model") -> LlmArchitecture:
     return estimated
 
 
+def registry_entry_for(name: str) -> LlmArchitecture | None:
+    """The registry entry that ``name`` names or starts with, or ``None``.
+
+    The longest registry spelling that prefixes the name wins ("DeepSeek-V3-0324" is
+    DeepSeek-V3, "Llama-3.3-70B-AWQ" is Llama 3.3 70B) unless a digit follows it ("llama 3.1
+    80b" is not Llama 3.1 8B).
+    """
+    registry = default_registry()
+    known = registry.get(name)
+    if known is not None:
+        return known
+    key = name_key(name)
+    prefixes = [
+        spelling
+        for spelling in registry.index
+        if key.startswith(spelling) and not key[len(spelling) : len(spelling) + 1].isdigit()
+    ]
+    return registry.index[max(prefixes, key=len)] if prefixes else None
+
+
 def estimate_from_name(name: str, field: str = "model") -> LlmArchitecture | None:
     """A size-based architecture for a name carrying a parameter count, or ``None``.
 

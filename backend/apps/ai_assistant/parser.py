@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import pycountry
 
-from algorithms.model_registry import default_registry, name_key
+from algorithms.model_registry import registry_entry_for
 from apps.ai_assistant import parser_terms as terms
 from apps.ai_assistant.parser_types import (
     Amount,
@@ -239,24 +239,10 @@ def _vram(text: str, claims: _Claims) -> Found[float] | None:
 
 
 def _registry_sizes(name: str) -> tuple[float, float | None] | None:
-    """(total, active: MoE only) billions of the registry's entry that `name` starts with.
-
-    The longest registry spelling that prefixes the name wins ("DeepSeek-V3-0324" is
-    DeepSeek-V3, "Llama-3.3-70B-AWQ" is Llama 3.3 70B) unless a digit follows it ("llama 3.1
-    80b" is not Llama 3.1 8B).
-    """
-    registry = default_registry()
-    key = name_key(name)
-    known = registry.get(name)
+    """(total, active: MoE only) billions of `registry_entry_for(name)`, or None."""
+    known = registry_entry_for(name)
     if known is None:
-        prefixes = [
-            spelling
-            for spelling in registry.index
-            if key.startswith(spelling) and not key[len(spelling) : len(spelling) + 1].isdigit()
-        ]
-        if not prefixes:
-            return None
-        known = registry.index[max(prefixes, key=len)]
+        return None
     active = known.active_params_billion if known.is_moe else None
     return known.params_billion, active
 

@@ -114,6 +114,9 @@ class RecommendedOfferOut(Schema):
     currency: str
     availability: str
     region: str
+    location: str | None = Field(
+        None, description="Where it is, as the board names it: city, state, country; else region."
+    )
     spot: bool
     stale: bool
     last_updated: str | None

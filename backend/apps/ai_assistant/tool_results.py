@@ -32,8 +32,10 @@ def offer_view(item: Mapping[str, Any]) -> dict[str, Any]:
     Returns:
         The offer's id (str), provider, name, GPU, `gpu_count`, `gpu_memory_gb` (per GPU, GB),
         `total_vram_gb` (per-GPU memory x GPU count, GB), `price_per_hour` (the whole
-        instance, USD/hour), `price_per_gpu_hour`, currency, availability, region, spot, stale
-        and `last_updated` (ISO 8601).
+        instance, USD/hour), `price_per_gpu_hour`, currency, availability, region (the
+        listing's region: often the provider's code, "cdg"), `location` (the place as the board
+        names it: city, state and country when known, else the region), spot, stale and
+        `last_updated` (ISO 8601).
     """
     count = item["gpu_count"] or 1
     price = float(item["price_per_hour"])
@@ -51,10 +53,20 @@ def offer_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "currency": item["currency"],
         "availability": item["availability"],
         "region": item["region"],
+        "location": offer_location(item),
         "spot": bool(item["spot"]),
         "stale": bool(item["stale"]),
         "last_updated": updated.isoformat() if updated is not None else None,
     }
+
+
+def offer_location(item: Mapping[str, Any]) -> str:
+    """Where a listing item is, as the board's region cell names it: "Paris, FR".
+
+    City, state and country when the listing knows them, else its region (a provider's code).
+    """
+    parts = [item.get(key) for key in ("city", "state", "country")]
+    return ", ".join(str(part) for part in parts if part) or str(item.get("region") or "")
 
 
 # search_offers merges one listing page per country: it sorts them as the listing sorts one.

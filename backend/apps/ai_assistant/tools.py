@@ -425,9 +425,11 @@ def cost_per_token(args: CostPerTokenIn, caller: ToolCaller) -> dict[str, Any]:
 
     Returns:
         `{offer_id, gpu_model, gpu_count, price_per_hour (USD/hour), model_size, precision,
-        tokens_per_second, cost_per_million_tokens (USD, at the serving batch),
-        cost_per_million_tokens_batch_1, serving_batch, confidence, basis, warnings}`; math_core's
-        400s (a model too big for the GPUs, an unknown GPU) become tool errors.
+        compute_format (what the matmuls run in: fp16 for fp8 weights on a GPU without fp8
+        tensor cores), compute_note, tokens_per_second, cost_per_million_tokens (USD, at the
+        serving batch), cost_per_million_tokens_batch_1, serving_batch, confidence, basis,
+        warnings}`; math_core's 400s (a model too big for the GPUs, an unknown GPU) become tool
+        errors.
     """
     if args.offer_id is not None:
         offer = _detail_view(args.offer_id)
@@ -449,6 +451,8 @@ def cost_per_token(args: CostPerTokenIn, caller: ToolCaller) -> dict[str, Any]:
         "price_per_hour": float(price or 0),
         "model_size": args.model_size,
         "precision": details.precision,
+        "compute_format": details.compute_format,
+        "compute_note": details.compute_note,
         "tokens_per_second": round(result.tokens_per_second, 3),
         "cost_per_million_tokens": round(result.cost_per_million_tokens, 4),
         "cost_per_million_tokens_batch_1": round(result.cost_per_million_tokens_batch_1, 4),

@@ -22,11 +22,18 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from algorithms.model_registry import registry_entry_for
 from apps.ai_assistant import tool_results, tools
 from apps.ai_assistant.backends import builtin_answer as answer
 from apps.ai_assistant.backends.base import BackendReply, ChatBackend, ChatRequest, Probe
 from apps.ai_assistant.parser import parse_workload
-from apps.ai_assistant.parser_types import FIELD_NAMES, Budget, GpuMention, ParsedWorkload
+from apps.ai_assistant.parser_types import (
+    FIELD_NAMES,
+    Budget,
+    GpuMention,
+    ModelMention,
+    ParsedWorkload,
+)
 from apps.ai_assistant.toolbox import ToolOutcome, run_tool
 
 MAX_TIERS_SEARCHED = 6  # GPU options (cheapest first) whose offers are fetched
@@ -34,6 +41,8 @@ OFFERS_PER_TIER = 10
 OFFERS_BY_MEMORY = 20  # the cheapest offers of any kept GPU model that hold the workload
 MAX_CANDIDATES = 60
 TOP_OFFERS = 3
+# Precisions a GPU may lack in hardware (fp8 tensor cores, bf16), served by falling back to fp16.
+FALLBACK_PRECISIONS = ("fp8", "bf16")
 STREAM_CHUNK_CHARS = 48
 LLM_KINDS = ("inference", "batch")
 # The parser's region groups that name a continent the listing knows as a macro-region
@@ -220,13 +229,17 @@ def _candidates(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Offers of the chosen GPU options that hold the workload, cheapest first; search errors.
 
+    An offer is kept when it holds `min_vram_gb` and has at least the GPUs its model's option
+    needs (more than memory needs when a deadline or a demand asks for throughput).
+
     A tier's price is an estimate (its GPU count at the cheapest per-GPU price of any offer), so
     the cheapest tiers may have no offer with that many GPUs while a dearer tier has a cheap
     one (one MI300X holds what takes 16 RTX 3060). Hence one search by the instance's total
     memory (the cheapest offers that hold the workload, of any GPU model kept) besides the
     searches of the MAX_TIERS_SEARCHED cheapest tiers by GPU model.
     """
-    kept_models = {tier["gpu_model"] for tier in tiers}
+    # The GPUs each kept model needs: memory, and for a deadline or a demand, throughput.
+    gpus_needed = {tier["gpu_model"]: tier["gpus_needed"] for tier in tiers}
     searches = [
         {**search, "gpu_memory_total_min": math.ceil(min_vram_gb), "limit": OFFERS_BY_MEMORY}
     ]
@@ -246,7 +259,11 @@ def _candidates(
         if not outcome.ok:
             errors.append(str(outcome.error))
         for offer in outcome.offers:
-            fits = offer["gpu"] in kept_models and offer["total_vram_gb"] >= min_vram_gb
+            fits = (
+                offer["gpu"] in gpus_needed
+                and offer["gpu_count"] >= gpus_needed[offer["gpu"]]
+                and offer["total_vram_gb"] >= min_vram_gb
+            )
             if per_gpu_budget is not None and offer["price_per_gpu_hour"] > per_gpu_budget:
                 fits = False
             if fits:
@@ -293,6 +310,16 @@ def _compose(request: ChatRequest) -> _Answer:
         return _Answer(answer.embeddings_not_sized(parsed), run.outcomes)
     if parsed.model is None and kind in (*LLM_KINDS, "training", "fine_tuning"):
         return _Answer(answer.ask_for_model(parsed, kind), run.outcomes)
+    if kind in ("training", "fine_tuning") and (
+        parsed.quantity is None or parsed.duration_hours is None
+    ):
+        question = answer.ask_for_training_work(
+            parsed,
+            kind,
+            needs_tokens=parsed.quantity is None,
+            needs_hours=parsed.duration_hours is None,
+        )
+        return _Answer(question, run.outcomes)
     estimate = run.call("estimate_workload", _estimate_arguments(parsed))
     if not estimate.ok or estimate.result is None:
         return _Answer(answer.cannot_size(parsed, str(estimate.error)), run.outcomes)
@@ -326,7 +353,8 @@ def _compose(request: ChatRequest) -> _Answer:
         top = list(ranked.offers) if ranked.ok else offers[:TOP_OFFERS]
         if price_first:
             top.sort(key=lambda offer: (offer["price_per_hour"], offer["id"]))
-    token_costs = _token_costs(run, parsed, top) if kind in LLM_KINDS else {}
+    token_costs, fallback_notes = _token_costs(run, parsed, top) if kind in LLM_KINDS else ({}, [])
+    notes += fallback_notes
     text = answer.sized(
         parsed=parsed,
         sizing=sizing,
@@ -344,24 +372,50 @@ def _compose(request: ChatRequest) -> _Answer:
     return _Answer(text, run.outcomes, top)
 
 
+def token_cost_model(model: ModelMention | None) -> str | None:
+    """What `cost_per_token` prices for `model`: its registry id, else its size ("13b").
+
+    A registry model is priced from its own architecture, as the listing's `model=` prices it
+    (a mixture of experts by its active parameters); only a model known just by its size is
+    priced as a dense model of that size. None when neither is known.
+    """
+    if model is None:
+        return None
+    known = registry_entry_for(model.name) if model.name else None
+    if known is not None:
+        return known.id
+    return tool_results.model_size_label(model.params_billion) if model.params_billion else None
+
+
 def _token_costs(
     run: _Run, parsed: ParsedWorkload, offers: list[dict[str, Any]]
-) -> dict[str, float]:
-    model = parsed.model.value if parsed.model else None
-    if model is None or not model.params_billion:
-        return {}
+) -> tuple[dict[str, float], list[str]]:
+    """$/M output tokens per offer id, and notes on GPUs that lack the precision asked for.
+
+    fp8 on a GPU without fp8 tensor cores (or bf16 without bf16 support) is priced as the
+    serving model runs it, computing in fp16; the note says so, per GPU model.
+    """
+    model_size = token_cost_model(parsed.model.value if parsed.model else None)
+    if model_size is None:
+        return {}, []
     costs = {}
+    fallbacks: dict[str, str] = {}
     for offer in offers:
-        arguments: dict[str, Any] = {
-            "offer_id": offer["id"],
-            "model_size": tool_results.model_size_label(model.params_billion),
-        }
+        arguments: dict[str, Any] = {"offer_id": offer["id"], "model_size": model_size}
         if parsed.precision is not None:
             arguments["precision"] = parsed.precision.value.format
         outcome = run.call("cost_per_token", arguments)
         if outcome.ok and outcome.result is not None:
-            costs[offer["id"]] = float(outcome.result["cost_per_million_tokens"])
-    return costs
+            result = outcome.result
+            costs[offer["id"]] = float(result["cost_per_million_tokens"])
+            if result["precision"] in FALLBACK_PRECISIONS and (
+                result["compute_format"] != result["precision"]
+            ):
+                fallbacks.setdefault(
+                    offer["gpu"], f"{result['precision']} falls back ({result['compute_note']})"
+                )
+    notes = [f"On {gpu}, {note}; its $/M tokens are priced so." for gpu, note in fallbacks.items()]
+    return costs, notes
 
 
 def _chunks(text: str) -> list[str]:

@@ -41,6 +41,7 @@ FIELD_LABELS = {
     "spot": "spot",
 }
 OPTIONS_SHOWN = 4
+TIMES = "\u00d7"  # the multiplication sign, escaped for ruff's confusable-letter check
 
 
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -110,14 +111,44 @@ def ask_for_model(parsed: ParsedWorkload, kind: str) -> str:
 
 
 def cannot_size(parsed: ParsedWorkload, error: str) -> str:
-    """The answer when `estimate_workload` refused, with its reason and a question."""
+    """The answer when `estimate_workload` refused, with its reason and a question.
+
+    "Which of these" only when the reason lists something to choose from (the known models).
+    """
     model = parsed.model.value if parsed.model else None
     name = model.name if model and model.name else "this workload"
     reason = error.split(": ", 1)[-1] if error.startswith(("model_name:", "precision:")) else error
+    question = (
+        "Which of these should I use instead, or which details can you change?"
+        if "include" in reason
+        else "Which details can you change?"
+    )
+    return f"I cannot size {name} yet: {reason}. " + _understood(parsed) + question
+
+
+def ask_for_training_work(
+    parsed: ParsedWorkload, kind: str, *, needs_tokens: bool, needs_hours: bool
+) -> str:
+    """The question when training or fine-tuning lacks its amount of work or its deadline.
+
+    Args:
+        parsed: The message's fields (the model, what else it already says).
+        kind: "training" or "fine_tuning".
+        needs_tokens: No amount of training tokens was given.
+        needs_hours: No duration was given.
+    """
+    model = parsed.model.value if parsed.model else None
+    name = model.name if model and model.name else "the model"
+    tokens = f"How many training tokens (dataset tokens {TIMES} epochs)"
+    if needs_tokens and needs_hours:
+        question = f"{tokens}, and in how many hours should it finish?"
+    elif needs_tokens:
+        question = f"{tokens} should it train on?"
+    else:
+        question = "In how many hours should it finish?"
     return (
-        f"I cannot size {name} yet: {reason}. "
-        + _understood(parsed)
-        + "Which of these should I use instead, or which details can you change?"
+        f"To size how to {VERBS.get(kind, 'train')} {name} I need the amount of work and the "
+        "time it may take. " + _understood(parsed) + question
     )
 
 
@@ -163,7 +194,8 @@ def _constraints(search: Mapping[str, Any], budget_per_hour: float | None, per_g
 def _offer_line(number: int, offer: Mapping[str, Any], cost: float | None) -> str:
     line = (
         f"{number}. {offer['gpu_count']}x {offer['gpu']} at {offer['provider']} "
-        f"({offer['region']}): ${offer['price_per_hour']:,.2f}/h for {offer['total_vram_gb']} GB"
+        f"({offer.get('location') or offer['region']}): ${offer['price_per_hour']:,.2f}/h "
+        f"for {offer['total_vram_gb']} GB"
     )
     if cost is not None:
         line += f", about ${cost:,.2f} per million output tokens served at full load"
@@ -233,8 +265,5 @@ def sized(
             "Ranked by the recommender on price, memory, compute and reliability together, so "
             "a dearer offer can come first."
         )
-    lines.append(
-        "Prices are current on-demand hourly prices of the whole instance; the offers, with "
-        "their ids, are in `recommendations`."
-    )
+    lines.append("Prices are current on-demand hourly prices of the whole instance.")
     return "\n".join(lines)

@@ -312,3 +312,124 @@ def test_a_cheap_request_lists_real_offers_and_recommends_by_price(
     assert body["recommendations"][0]["price_per_hour"] == holding[0]["price_per_hour"]
     assert "You asked for cheap: these are the cheapest offers, by price." in reply
     _assert_offers_fit(body, min_vram, max_price=1_000.0)
+
+
+def _quoted_costs(reply: str) -> list[float]:
+    """The $/M tokens of each numbered offer line, in order."""
+    return [
+        float(cost.replace(",", ""))
+        for cost in re.findall(r"about \$([\d,.]+) per million output tokens", reply)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "model_id", "precision"),
+    [
+        ("serve deepseek-v3 in fp8 in the EU", "deepseek-v3", "fp8"),
+        ("serve mixtral 8x7b at fp16 in the US", "mixtral-8x7b", "fp16"),
+        ("serve Llama 3 70B in FP8 under $10 an hour", "llama-3-70b", "fp8"),
+    ],
+)
+def test_the_token_cost_of_a_registry_model_is_the_listings(
+    api: Api, account: Account, message: str, model_id: str, precision: str
+) -> None:
+    # A mixture of experts priced as a dense model of its total size (671b, 46.7b) cost 4x
+    # the listing's figure for the same offer, model and precision.
+    body = api.post("/chat", {"message": message}, account).json()
+    costs = _quoted_costs(body["reply"])
+    assert body["recommendations"], body["reply"]
+    assert len(costs) == len(body["recommendations"])
+    for offer, cost in zip(body["recommendations"], costs, strict=True):
+        listed = _listing(gpu=offer["gpu"], model=model_id, precision=precision)
+        [item] = [item for item in listed if item["id"] == offer["id"]]
+        assert item["cost_basis"]["model"] == model_id
+        assert (offer["id"], round(item["cost_per_million_tokens"], 2)) == (offer["id"], cost)
+    priced = [call for call in body["tool_calls"] if call["name"] == "cost_per_token"]
+    assert {call["arguments"]["model_size"] for call in priced} == {model_id}
+
+
+def test_a_model_known_only_by_its_size_is_priced_by_its_size(api: Api, account: Account) -> None:
+    body = api.post("/chat", {"message": "serve a 13B model in fp16"}, account).json()
+    priced = [call for call in body["tool_calls"] if call["name"] == "cost_per_token"]
+    assert priced
+    assert {call["arguments"]["model_size"] for call in priced} == {"13b"}
+
+
+def test_training_without_tokens_or_hours_asks_for_them_in_plain_words(
+    api: Api, account: Account
+) -> None:
+    message = "fine-tune llama 3 8b with a budget of $500 in total"
+    body = api.post("/chat", {"message": message}, account).json()
+    assert body["reply"] == (
+        "To size how to fine-tune llama 3 8b I need the amount of work and the time it may "
+        "take. So far I have: a budget of $500 in total. How many training tokens (dataset "
+        "tokens \u00d7 epochs), and in how many hours should it finish?"
+    )
+    assert body["tool_calls"] == []
+    second = api.post(
+        "/chat", {"message": "50M tokens", "session_id": body["session_id"]}, account
+    ).json()
+    assert second["reply"].endswith("In how many hours should it finish?")
+    assert "duration_hours" not in second["reply"]
+    third = api.post(
+        "/chat", {"message": "in 6 hours", "session_id": body["session_id"]}, account
+    ).json()
+    assert _estimate(third)["quantity"] == 50_000_000
+    assert _estimate(third)["duration_hours"] == 6
+
+
+def test_answers_name_places_and_no_api_fields(api: Api, account: Account) -> None:
+    body = api.post("/chat", {"message": DONE_WHEN}, account).json()
+    reply = body["reply"]
+    assert "`" not in reply
+    assert "recommendations" not in reply
+    for offer in body["recommendations"]:
+        [item] = [item for item in _listing(gpu=offer["gpu"]) if item["id"] == offer["id"]]
+        parts = [item[key] for key in ("city", "state", "country") if item[key]]
+        place = ", ".join(parts) or item["region"]
+        assert f" at {offer['provider']} ({place}): " in reply
+        assert offer["location"] == place
+    assert any(offer["location"] != offer["region"] for offer in body["recommendations"])
+
+
+def _composed(message: str) -> Any:
+    return _compose(
+        ChatRequest(
+            message=message,
+            parsed=parse_workload(message),
+            session_id=uuid.uuid4(),
+            caller=ToolCaller(),
+        )
+    )
+
+
+def test_the_options_of_a_deadline_have_the_gpus_it_needs() -> None:
+    # One RTX 3060 holds SDXL but takes far longer than 3 hours for 10,000 images: the
+    # options line offered it while the searches asked for 7 to 10 GPUs.
+    answer = _composed("generate 10,000 images with SDXL in 3 hours")
+    [estimate] = [outcome for outcome in answer.outcomes if outcome.name == "estimate_workload"]
+    assert estimate.result is not None
+    needed = {tier["gpu_model"]: tier["gpus_needed"] for tier in estimate.result["tiers"]}
+    assert max(needed.values()) > 1
+    [line] = [text for text in answer.text.splitlines() if text.startswith("Cheapest GPU")]
+    options = re.findall(r"(\d+)x (.+?) \(from \$", line)
+    assert options
+    for count, gpu in options:
+        assert int(count) >= needed[gpu], (gpu, count, needed[gpu])
+    for offer in answer.offers:
+        assert offer["gpu_count"] >= needed[offer["gpu"]]
+
+
+def test_a_gpu_without_the_precision_is_said_to_fall_back() -> None:
+    # fp8 on a V100 (Volta: no fp8 tensor cores) was recommended without a word.
+    answer = _composed("serve Llama 3 8B in fp8 on a V100")
+    assert answer.offers
+    for gpu in {offer["gpu"] for offer in answer.offers}:
+        assert gpu.startswith("V100")
+        assert (
+            f"Note: On {gpu}, fp8 falls back (no fp8 tensor cores: weight-only fp8, matmuls in "
+            "fp16); its $/M tokens are priced so." in answer.text
+        )
+    hopper = _composed("serve Llama 3 8B in fp8 on an H100")
+    assert hopper.offers
+    assert "falls back" not in hopper.text
