@@ -17,7 +17,7 @@ from django.utils import timezone
 class ChatSession(models.Model):
     """One user's conversation (`ai_chat_sessions`): titled by its first message."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions"
     )
@@ -48,7 +48,7 @@ class ChatMessage(models.Model):
         USER = "user", "User"
         ASSISTANT = "assistant", "Assistant"
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField("ID", primary_key=True)
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField()
@@ -57,7 +57,7 @@ class ChatMessage(models.Model):
     tool_calls = models.JSONField(default=list, blank=True)
     backend = models.CharField(max_length=32, blank=True, default="")
     model = models.CharField(max_length=200, blank=True, default="")
-    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    elapsed_ms = models.PositiveIntegerField("Elapsed (ms)", null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -35,10 +35,10 @@ class Tenant(models.Model):
     `rate_limit_rps` overrides the plan default when set; `ws_limit` caps concurrent sockets.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
-    rate_limit_rps = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_rps = models.PositiveIntegerField("Rate limit (req/s)", null=True, blank=True)
     ws_limit = models.PositiveIntegerField(default=10)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -79,13 +79,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     `apps.auth_app.hashers`) and the hash is rewritten in Django's format on the next login.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=255, unique=True)
     password = models.CharField(max_length=255, db_column="password_hash")
     full_name = models.CharField(max_length=255)
     organization = models.CharField(max_length=255, null=True, blank=True)
-    is_active = models.BooleanField(default=True)
-    is_verified = models.BooleanField(default=False)
+    is_active = models.BooleanField("Active", default=True)
+    is_verified = models.BooleanField("Verified", default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     last_login = models.DateTimeField(null=True, blank=True)
@@ -94,9 +94,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.USER)
-    mfa_enabled = models.BooleanField(default=False)
-    mfa_secret = models.CharField(max_length=255, null=True, blank=True)
-    is_staff = models.BooleanField(default=False)
+    mfa_enabled = models.BooleanField("MFA enabled", default=False)
+    mfa_secret = models.CharField("MFA secret", max_length=255, null=True, blank=True)
+    is_staff = models.BooleanField("Staff", default=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -145,15 +145,15 @@ class UserSession(models.Model):
     `family_id` (v2) links the rotations of one login so a reused token revokes them all.
     """
 
-    jti = models.CharField(max_length=128, primary_key=True)
+    jti = models.CharField("JWT ID (jti)", max_length=128, primary_key=True)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
     refresh_token_hash = models.CharField(max_length=255)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     user_agent = models.TextField(null=True, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    family_id = models.UUIDField(null=True, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    family_id = models.UUIDField("Token family ID", null=True, blank=True, db_index=True)
     replaced_by = models.CharField(max_length=128, null=True, blank=True)
 
     class Meta:
@@ -169,15 +169,15 @@ class AuditLog(models.Model):
     `current_hash = sha256(previous_hash + canonical JSON of the row)`; the id orders the chain.
     """
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField("ID", primary_key=True)
     # Plain ids, not foreign keys: deleting a user must never rewrite (and so break) the chain.
-    tenant_id = models.UUIDField(null=True, blank=True)
-    user_id = models.UUIDField(null=True, blank=True)
+    tenant_id = models.UUIDField("Tenant ID", null=True, blank=True)
+    user_id = models.UUIDField("User ID", null=True, blank=True)
     action = models.CharField(max_length=64)
     resource_type = models.CharField(max_length=64, blank=True, default="")
-    resource_id = models.CharField(max_length=255, blank=True, default="")
+    resource_id = models.CharField("Resource ID", max_length=255, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     previous_hash = models.CharField(max_length=64)
     current_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)

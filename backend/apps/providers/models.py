@@ -37,12 +37,12 @@ class Provider(models.Model):
     `status` is PROVIDER_DISABLED while an operator has switched the provider off.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
     display_name = models.CharField(max_length=255)
-    website_url = models.CharField(max_length=500, null=True, blank=True)
-    api_base_url = models.CharField(max_length=500, null=True, blank=True)
-    documentation_url = models.CharField(max_length=500, null=True, blank=True)
+    website_url = models.CharField("Website URL", max_length=500, null=True, blank=True)
+    api_base_url = models.CharField("API base URL", max_length=500, null=True, blank=True)
+    documentation_url = models.CharField("Documentation URL", max_length=500, null=True, blank=True)
     status = models.CharField(max_length=20, default="active")
     supported_regions = ArrayField(models.TextField(), default=list, blank=True)
     compliance_tags = ArrayField(models.TextField(), default=list, blank=True)
@@ -57,6 +57,7 @@ class Provider(models.Model):
     # An operator's interval for this provider; empty: the settings' (selectors.status.
     # sync_interval_for).
     sync_interval_seconds = models.PositiveIntegerField(
+        verbose_name="Sync interval (s)",
         null=True,
         blank=True,
         help_text="Seconds between syncs; leave empty for the configured cadence"
@@ -133,14 +134,14 @@ class GPUOffer(models.Model):
     (`adapters.geography`), each NULL when unknown.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
-    external_id = models.CharField(max_length=255)
+    external_id = models.CharField("External ID", max_length=255)
     gpu_type = models.CharField("GPU type", max_length=100)
     gpu_memory_gb = models.IntegerField("GPU memory (GB)")
-    cpu_cores = models.IntegerField(null=True, blank=True)
-    ram_gb = models.IntegerField(null=True, blank=True)
-    storage_gb = models.IntegerField(null=True, blank=True)
+    cpu_cores = models.IntegerField("CPU cores", null=True, blank=True)
+    ram_gb = models.IntegerField("RAM (GB)", null=True, blank=True)
+    storage_gb = models.IntegerField("Storage (GB)", null=True, blank=True)
     storage_type = models.CharField(max_length=50, null=True, blank=True)
     price_per_hour = models.DecimalField(max_digits=8, decimal_places=4)
     currency = models.CharField(max_length=3, default="USD")
@@ -153,8 +154,12 @@ class GPUOffer(models.Model):
     max_rental_time = models.IntegerField(null=True, blank=True)
     spot_pricing = models.BooleanField(default=False)
     preemptible = models.BooleanField(default=False)
-    sla_uptime = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    network_speed_gbps = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    sla_uptime = models.DecimalField(
+        "SLA uptime (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    network_speed_gbps = models.DecimalField(
+        "Network speed (Gbit/s)", max_digits=8, decimal_places=2, null=True, blank=True
+    )
     compliance_tags = ArrayField(models.TextField(), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -167,7 +172,7 @@ class GPUOffer(models.Model):
     country = models.CharField(max_length=64, null=True, blank=True)
     interconnect = models.CharField(max_length=32, null=True, blank=True)
     reliability = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
-    is_stale = models.BooleanField(default=False)
+    is_stale = models.BooleanField("Stale", default=False)
     # issue 12: when the price was true, where the offer is, prices per GPU
     price_as_of = models.DateTimeField(null=True, blank=True)
     provider_region = models.CharField(max_length=100, null=True, blank=True)
@@ -175,11 +180,13 @@ class GPUOffer(models.Model):
     city = models.CharField(max_length=100, null=True, blank=True)
     macro_region = models.CharField(max_length=32, null=True, blank=True)
     price_per_gpu_hour = models.GeneratedField(
+        verbose_name="Price per GPU-hour (USD)",
         expression=per_gpu("price_per_hour"),
         output_field=models.DecimalField(max_digits=12, decimal_places=6),
         db_persist=True,
     )
     spot_price_per_gpu_hour = models.GeneratedField(
+        verbose_name="Spot price per GPU-hour (USD)",
         expression=per_gpu("spot_price_per_hour"),
         output_field=models.DecimalField(max_digits=12, decimal_places=6, null=True),
         db_persist=True,
@@ -285,7 +292,7 @@ class QuarantinedGpuName(GPUOffer):
 class PriceHistory(models.Model):
     """A price/availability/spot-price observation: on first sighting and on any change."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     offer = models.ForeignKey(GPUOffer, on_delete=models.CASCADE, related_name="price_history")
     price_per_hour = models.DecimalField(max_digits=8, decimal_places=4)
     availability_status = models.CharField(max_length=20, null=True, blank=True)
@@ -309,12 +316,12 @@ class PriceHistory(models.Model):
 class ProviderSyncRun(models.Model):
     """One ingestion attempt: the source of uptime and latency KPIs."""
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField("ID", primary_key=True)
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sync_runs")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    is_success = models.BooleanField(default=False)
-    fetch_latency_ms = models.FloatField(null=True, blank=True)
+    is_success = models.BooleanField("Succeeded", default=False)
+    fetch_latency_ms = models.FloatField("Fetch latency (ms)", null=True, blank=True)
     offers_seen = models.PositiveIntegerField(default=0)
     offers_changed = models.PositiveIntegerField(default=0)
     offers_skipped = models.PositiveIntegerField(default=0)
@@ -339,13 +346,13 @@ class ProviderSyncRun(models.Model):
 class ProviderIntegration(models.Model):
     """A tenant's credentials for one provider, encrypted at rest (Fernet)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
         "auth_app.Tenant", on_delete=models.CASCADE, related_name="integrations"
     )
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="integrations")
-    api_key_encrypted = models.BinaryField(null=True, blank=True)
-    api_url = models.CharField(max_length=500, null=True, blank=True)
+    api_key_encrypted = models.BinaryField("API key (encrypted)", null=True, blank=True)
+    api_url = models.CharField("API URL", max_length=500, null=True, blank=True)
     status = models.CharField(max_length=20, default="active")
     message = models.TextField(blank=True, default="")
     last_checked = models.DateTimeField(null=True, blank=True)
@@ -367,15 +374,17 @@ class ProviderIntegration(models.Model):
 class Booking(models.Model):
     """A booking placed through a provider adapter, with the price snapshotted at that moment."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey("auth_app.Tenant", on_delete=models.PROTECT, related_name="bookings")
     user = models.ForeignKey("auth_app.User", on_delete=models.PROTECT, related_name="bookings")
     offer = models.ForeignKey(GPUOffer, on_delete=models.PROTECT, related_name="bookings")
-    duration_hours = models.DecimalField(max_digits=8, decimal_places=2)
+    duration_hours = models.DecimalField("Duration (hours)", max_digits=8, decimal_places=2)
     price_per_hour = models.DecimalField(max_digits=8, decimal_places=4)
     currency = models.CharField(max_length=3, default="USD")
     status = models.CharField(max_length=32)
-    external_booking_id = models.CharField(max_length=255, blank=True, default="")
+    external_booking_id = models.CharField(
+        "External booking ID", max_length=255, blank=True, default=""
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -14,7 +14,7 @@ from django.utils import timezone
 class RecommenderModel(models.Model):
     """A serialised collaborative-filtering model written by `manage.py train_recommender`."""
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField("ID", primary_key=True)
     trained_at = models.DateTimeField(default=timezone.now)
     algorithm = models.CharField(max_length=32, default="implicit_als")
     parameters = models.JSONField(default=dict)
@@ -42,7 +42,7 @@ class InteractionKind(models.TextChoices):
 class UserOfferInteraction(models.Model):
     """Implicit feedback for the collaborative recommender (views, selections, bookings)."""
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField("ID", primary_key=True)
     user = models.ForeignKey(
         "auth_app.User", on_delete=models.CASCADE, related_name="offer_interactions"
     )

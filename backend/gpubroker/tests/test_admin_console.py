@@ -8,6 +8,7 @@ its budget.
 from __future__ import annotations
 
 import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -186,6 +187,91 @@ def test_the_index_names_apps_and_models_in_the_fields_terms(staff_client, conso
         assert wrong not in page, wrong
     offers = html.unescape(staff_client.get("/admin/providers/gpuoffer/").content.decode())
     assert "Gpu " not in offers
+
+
+# Acronyms a label writes in capitals; a label holding one otherwise ("Api base url", "Gpu")
+# is a field name, not its term. Units go in parentheses ("RAM (GB)", "Fetch latency (ms)"):
+# one outside them ("Ram gb", "Fetch latency ms") is a field name too.
+ACRONYMS = [
+    "GPU",
+    "GPUS",
+    "CPU",
+    "CPUS",
+    "RAM",
+    "API",
+    "URL",
+    "SLA",
+    "MFA",
+    "VRAM",
+    "ID",
+    "IP",
+    "HTTP",
+    "JSON",
+    "LLM",
+    "AI",
+    "UUID",
+    "JTI",
+    "JWT",
+    "TDP",
+    "KV",
+    "FP16",
+    "FP32",
+    "FP8",
+    "BF16",
+    "INT8",
+    "TOPS",
+    "TFLOPS",
+    "SXM",
+    "PCIE",
+    "NVLINK",
+    "SSH",
+    "7B",
+    "13B",
+    "70B",
+]
+LOWER_CASED_ACRONYM = re.compile(rf"\b(?!(?:{'|'.join(ACRONYMS)})\b)(?i:{'|'.join(ACRONYMS)})\b")
+UNIT_OUTSIDE_PARENTHESES = re.compile(r"\b(?i:gb|gbps|mb|ms|rps|usd|watts|seconds|hours)$")
+
+
+def _names_a_field(label: str) -> bool:
+    """Whether `label` reads as a raw field name rather than the field's term."""
+    outside = re.sub(r"\([^)]*\)", "", label).strip()
+    return bool(
+        LOWER_CASED_ACRONYM.search(outside)
+        or UNIT_OUTSIDE_PARENTHESES.search(outside)
+        or "_" in label
+        or label.startswith("Is ")
+    )
+
+
+# Column headers of a changelist, labels of a change page and the changelist's filter titles.
+LABELS = re.compile(
+    r'<th scope="col"[^>]*>.*?<(?:a|span)[^>]*>([^<]+)</(?:a|span)>'
+    r"|<label[^>]*>([^<]+)</label>"
+    r"|<h3>\s*By ([^<]+?)\s*</h3>",
+    re.DOTALL,
+)
+
+
+def _labels(page: str) -> set[str]:
+    return {
+        html.unescape(next(group for group in match.groups() if group)).strip().rstrip(":")
+        for match in LABELS.finditer(page)
+    }
+
+
+def test_no_page_labels_a_field_with_a_lower_cased_acronym_or_unit(staff_client, console_data):
+    # A newcomer read "Api base url", "Ram gb", "IS SUCCESS" and "TOKENS PER SECOND 7B".
+    wrong = {}
+    for _, model, _ in _registered():
+        changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        pages = [changelist, _change_url(model)]
+        for url in filter(None, pages):
+            labels = _labels(staff_client.get(url).content.decode())
+            found = sorted(filter(_names_a_field, labels))
+            if found:
+                wrong[url] = found
+    assert wrong == {}
 
 
 def test_a_user_who_is_not_staff_is_sent_to_the_login_page(console_data):

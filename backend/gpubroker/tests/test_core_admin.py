@@ -74,4 +74,4 @@ def test_the_changelist_says_when_its_count_is_an_estimate(staff_client, monkeyp
     monkeypatch.setattr(EstimatedCountPaginator, "exact_count_limit", 50)
     page = staff_client.get("/admin/providers/gpuoffer/").content.decode()
     assert 'data-count="estimated"' not in page
-    assert "12 gpu offers" in page
+    assert "12 GPU offers" in page

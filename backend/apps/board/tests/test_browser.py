@@ -366,6 +366,45 @@ def test_a_described_workload_fills_the_fit_with_what_the_parser_found(demo_serv
     assert page.console.errors == []
 
 
+def _describe(page: Any, text: str) -> None:
+    page.fill("#fit-text", text)
+    page.click("[data-fit] button[type=submit]")
+
+
+def test_a_new_description_replaces_the_fit_and_one_without_a_model_changes_nothing(
+    demo_server, page
+):
+    _open(page, demo_server)
+    page.click("[data-fit-panel] summary")
+    _describe(page, "run a 13b model in int4 with 4k context")
+    page.wait_for_url("**fit_precision=int4**")
+    page.wait_for_selector("[data-fit-result=ok]")
+
+    # Precision and context it does not name go back to fp16 and the default context: once
+    # the Mixtral kept int4 from the 13b (about 30.7 GB instead of 103.2 GB).
+    _describe(page, "serve mixtral 8x7b with 32k context")
+    page.wait_for_url("**fit_context=32768**")
+    page.wait_for_selector("[data-fit-result=ok]")
+    assert "fit_precision=fp16" in page.url
+    assert page.input_value("#fit-precision") == "fp16"
+    assert page.get_attribute("[data-fit-result]", "data-fit-vram") == "104"
+
+    # Once Llama 3 8B kept the 32k context and was refused ("holds 1 to 8,192 tokens").
+    _describe(page, "serve llama 3 8b")
+    page.wait_for_function("() => !location.search.includes('fit_context')")
+    page.wait_for_selector("[data-fit-result=ok]")
+    assert page.input_value("#fit-context") == ""
+    assert page.locator("[data-fit-result=error]").count() == 0
+    url, vram = page.url, page.get_attribute("[data-fit-result]", "data-fit-vram")
+
+    _describe(page, "I want a fast GPU")
+    page.wait_for_selector("[data-fit-error]:has-text('No model recognised')")
+    assert page.url == url
+    assert page.get_attribute("[data-fit-result]", "data-fit-vram") == vram
+    assert page.input_value("#fit-model").lower() == "llama 3 8b"
+    assert page.console.errors == []
+
+
 def test_the_indicator_reconnects_with_backoff_and_resubscribes(demo_server, page, tmp_path: Path):
     with daphne_server(tmp_path) as server:
         port = server.port

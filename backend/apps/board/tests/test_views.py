@@ -15,6 +15,8 @@ from django.test import Client, override_settings
 from apps.board.columns import visible_columns
 from apps.board.formatting import TIMES
 from apps.board.page import CHAT_STREAM_PATH, PARSE_WORKLOAD_PATH, route_exists
+from apps.providers.selectors.offers import offer_get
+from apps.providers.tests.selectors.market import offer_make
 
 pytestmark = pytest.mark.django_db
 
@@ -337,6 +339,19 @@ def test_the_drawer_counts_replicas_and_gpus_in_the_plural(browser, market):
     assert "1 GPU per replica" in one
     assert f"8 replicas {TIMES} " in eight
     assert "8 replica " not in eight
+
+
+def test_the_drawer_says_why_a_token_cost_is_missing(browser, market):
+    small = offer_make(market["4090"].provider, "RTX 3070", "0.0900", gpu_memory_gb=8)
+    drawer = browser.get(f"/board/offers/{small.id}").content.decode()
+    reason = offer_get(offer_id=small.id).item["cost_reason"]
+
+    # The listing's default model (llama-3.1-8b at fp16) needs four 8 GB cards.
+    assert reason.startswith("needs 4 ")
+    assert reason.endswith("RTX 3070 per replica; the offer has 1")
+    assert f"<strong>$/M tokens</strong> is —: {html.escape(reason)}." in drawer
+    table = browser.get("/board/table?gpu=RTX+3070").content.decode()
+    assert f'title="{html.escape(reason)}"' in table
 
 
 @pytest.mark.parametrize(

@@ -270,7 +270,7 @@ def test_editing_a_provider_is_audited(staff_client, lambda_synced):
     audit = AuditLog.objects.get(action="admin.change")
     assert audit.resource_type == "providers.provider"
     assert audit.user_id == _operator().pk
-    assert "Sync interval seconds" in audit.details["message"]
+    assert "Sync interval (s)" in audit.details["message"]
     assert "900" not in audit.details["message"]  # field names, never values
 
 

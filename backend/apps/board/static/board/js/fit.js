@@ -40,6 +40,15 @@ function pick(parsed, names) {
   return null;
 }
 
+/** What each field becomes when a description does not name it: the form's defaults. */
+const FIELD_DEFAULTS = { fit_model: "", fit_precision: "fp16", fit_context: "" };
+
+/**
+ * Turn `text` into the fit's fields. A description that names a model replaces the whole fit:
+ * the fields it names take its values, the others go back to their defaults (fp16, the
+ * default context), so nothing is carried over from an earlier description. One in which the
+ * parser finds no model changes nothing and says so. Returns whether the fields were set.
+ */
 async function parseText(form, text) {
   const error = form.querySelector("[data-fit-error]");
   const response = await apiFetch(form.dataset.parseUrl, { method: "POST", body: JSON.stringify({ text }) });
@@ -48,17 +57,18 @@ async function parseText(form, text) {
     return false;
   }
   const parsed = await response.json();
-  let found = false;
-  for (const [name, names] of Object.entries(FIELD_NAMES)) {
-    const value = pick(parsed, names);
-    const element = form.elements.namedItem(name);
-    if (value !== null && element) {
-      element.value = name === "fit_precision" ? value.toLowerCase() : value;
-      found = true;
-    }
+  const found = Object.fromEntries(Object.entries(FIELD_NAMES).map(([name, names]) => [name, pick(parsed, names)]));
+  if (found.fit_model === null) {
+    error.textContent = "No model recognised in the description: the fit is unchanged.";
+    return false;
   }
-  if (!found) error.textContent = "No model, precision or context length found in the description.";
-  return found;
+  for (const [name, value] of Object.entries(found)) {
+    const element = form.elements.namedItem(name);
+    if (!element) continue;
+    const text = value ?? FIELD_DEFAULTS[name];
+    element.value = name === "fit_precision" ? text.toLowerCase() : text;
+  }
+  return true;
 }
 
 export function initFit() {
@@ -74,9 +84,9 @@ export function initFit() {
     showResults(urlFromForm(form, { fit_text: null, ...cleared }), { focus: true });
   });
   form.querySelector("[data-fit-clear]")?.addEventListener("click", () => {
-    for (const name of Object.keys(FIELD_NAMES)) {
+    for (const [name, value] of Object.entries(FIELD_DEFAULTS)) {
       const element = form.elements.namedItem(name);
-      if (element) element.value = name === "fit_precision" ? "fp16" : "";
+      if (element) element.value = value;
     }
     const text = form.elements.namedItem("fit_text");
     if (text) text.value = "";
