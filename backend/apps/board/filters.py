@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from apps.board.page import LISTING_PARAMS
+from apps.providers.schemas import LISTING_PARAMS
 
 
 @dataclass(frozen=True)

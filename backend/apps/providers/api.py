@@ -63,13 +63,12 @@ async def list_offers(request: HttpRequest, filters: Query[schemas.OfferFilterIn
     query = filters.to_query()
     key = listing_cache_key(query.cache_params())
     body = await cached_render(key, lambda: _render_listing(query), counted=True)
-    unknown = sorted(set(request.GET) - LISTING_PARAMETERS)
+    unknown = sorted(set(request.GET).difference(schemas.LISTING_PARAMS))
     if unknown:
         body = _with_warning(body, unknown_parameters_warning(unknown))
     return HttpResponse(body, content_type=JSON)
 
 
-LISTING_PARAMETERS = frozenset(schemas.OfferFilterIn.model_fields)
 _NAMES_SHOWN = 10
 
 

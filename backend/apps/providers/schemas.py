@@ -185,6 +185,11 @@ class OfferFilterIn(Schema):
         return OfferQuery(**self.model_dump())
 
 
+#: The listing's query parameters, in declaration order (the board's controls, unknown-name
+#: warnings).
+LISTING_PARAMS: tuple[str, ...] = tuple(OfferFilterIn.model_fields)
+
+
 class CostBasisOut(Schema):
     """What an item's cost_per_token and cost_per_million_tokens assume."""
 
