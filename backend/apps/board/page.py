@@ -32,7 +32,7 @@ from apps.board.fit import FIT_PARAMS, FitError, FitEstimate, fit_from_params
 from apps.gpus.catalogue import all_gpus
 from apps.providers.schemas import LISTING_PARAMS, PER_PAGE_CHOICES, OfferFilterIn
 from apps.providers.selectors.offers import OfferQuery, offer_list
-from gpubroker.core.middleware import NUL_REASON
+from gpubroker.core.errors import NUL_REASON
 
 DEFAULTS = {"sort": "price", "page": "1", "per_page": "20"}
 # Feature detection: these routes exist once the AI assistant (issue 14) is mounted.

@@ -13,7 +13,7 @@ from typing import Any
 
 from apps.gpus.query import GpuCountError, gpu_count_suffix, gpu_query
 from apps.providers.adapters.geography import place_matches
-from gpubroker.core.middleware import NUL_REASON
+from gpubroker.core.errors import NUL_REASON
 
 MAX_FILTER_TEXT_LENGTH = 100
 _TEXT_FIELDS = ("gpu", "provider", "region")

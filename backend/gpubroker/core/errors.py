@@ -195,6 +195,9 @@ _CONTAINERS = frozenset(("body", "query", "path", "header", "payload"))
 _PYDANTIC_STEP = re.compile(r"[\w-]+\[.*\]")
 # The prefixes pydantic puts before a validator's own message ("Value error, must be ...").
 _VALIDATOR_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
+#: Why text holding U+0000 is refused: PostgreSQL can neither store nor compare it (the
+#: request middleware, the board's notices, the WebSocket filters).
+NUL_REASON = "must not contain a NUL character (U+0000)"
 #: What a client whose body could not be read should send instead.
 SEND_JSON = "send a JSON object with Content-Type: application/json"
 # How many fields a 422 message names (a 1,000-row matrix may fail on every row).

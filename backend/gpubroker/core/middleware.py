@@ -29,6 +29,7 @@ from gpubroker.core.context import (
     user_id_var,
 )
 from gpubroker.core.errors import (
+    NUL_REASON,
     PayloadTooLarge,
     ServiceUnavailable,
     ValidationFailed,
@@ -101,7 +102,6 @@ _JSON_NUL = b"\\u0000"
 _NUL_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
 
 
-NUL_REASON = "must not contain a NUL character (U+0000)"
 _DROPS_NUL_PARAMETERS = "drops_nul_parameters"
 
 
@@ -121,15 +121,19 @@ def nul_parameters(request: HttpRequest) -> tuple[str, ...]:
     return tuple(getattr(request, "_nul_parameters", ()))
 
 
-def _nul_parameter_names(query_string: str) -> list[str]:
+def _nul_parameter_names(pairs: list[tuple[str, str]]) -> list[str]:
     """Each parameter whose name or value holds a NUL (a NUL in a name shown as a backslash-x00)."""
-    pairs = parse_qsl(query_string, keep_blank_values=True)
     names = [name for name, value in pairs if "\x00" in name or "\x00" in value]
     return list(dict.fromkeys(name.replace("\x00", "\\x00") for name in names))
 
 
-def _drop_nul_parameters(request: HttpRequest, names: list[str]) -> bool:
-    """Leave the NUL-bearing parameters out for a view marked `drops_nul_parameters`."""
+def _drop_nul_parameters(
+    request: HttpRequest, pairs: list[tuple[str, str]], names: list[str]
+) -> bool:
+    """Leave the NUL-bearing parameters out for a view marked `drops_nul_parameters`.
+
+    `pairs` is the query string parsed, `names` those of them `_nul_parameter_names` found.
+    """
     if request.method not in ("GET", "HEAD"):
         return False
     try:
@@ -138,11 +142,7 @@ def _drop_nul_parameters(request: HttpRequest, names: list[str]) -> bool:
         return False
     if not getattr(view, _DROPS_NUL_PARAMETERS, False):
         return False
-    kept = [
-        (name, value)
-        for name, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
-        if "\x00" not in name and "\x00" not in value
-    ]
+    kept = [(name, value) for name, value in pairs if "\x00" not in name and "\x00" not in value]
     request.META["QUERY_STRING"] = urlencode(kept)
     request.GET = QueryDict(request.META["QUERY_STRING"])
     request._nul_parameters = tuple(names)  # type: ignore[attr-defined]
@@ -163,8 +163,9 @@ def _refuse_nul(request: HttpRequest) -> HttpResponseBase | None:
     if "\x00" in request.path:
         where = ["path"]
     elif b"\x00" in unquote_to_bytes(query_string):
-        names = _nul_parameter_names(query_string)
-        if names and _drop_nul_parameters(request, names):
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        names = _nul_parameter_names(pairs)
+        if names and _drop_nul_parameters(request, pairs, names):
             return None
         where = names or ["query"]
     elif str(request.META.get("CONTENT_TYPE", "")).startswith(_NUL_BODY_TYPES):
